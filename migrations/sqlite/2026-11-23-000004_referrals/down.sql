@@ -1,0 +1,10 @@
+DROP TABLE commission_transitions;
+DROP TABLE commissions;
+DROP TABLE payouts;
+DROP TABLE billing_events;
+DROP TABLE customers;
+DROP TABLE clicks;
+DROP TABLE tier_changes;
+DROP TABLE enrollments;
+DROP TABLE tiers;
+DROP TABLE programs;

@@ -1,0 +1,398 @@
+//! Every query of the accounts tables. Functions take a connection so callers compose them in
+//! one transaction.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{ApiKey, Membership, User, Vendor, VendorRole};
+use crate::db::schema::{api_keys, email_tokens, sessions, users, vendor_members, vendors};
+use crate::db::{new_id, DbConn};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+}
+
+pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_user(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub is_operator: bool,
+    pub verified_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_user(conn: &mut DbConn, new: NewUser<'_>, now: NaiveDateTime) -> QueryResult<String> {
+    let id = new_id();
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&id),
+            users::email.eq(new.email),
+            users::display_name.eq(new.display_name),
+            users::password_hash.eq(new.password_hash),
+            users::is_operator.eq(new.is_operator),
+            users::email_verified_at.eq(new.verified_at),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn set_email_verified(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
+    .execute(conn)
+    .map(drop)
+}
+
+pub fn set_password_hash(
+    conn: &mut DbConn,
+    user_id: &str,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn insert_email_token(
+    conn: &mut DbConn,
+    user_id: &str,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(email_tokens::table)
+        .values((
+            email_tokens::id.eq(new_id()),
+            email_tokens::user_id.eq(user_id),
+            email_tokens::purpose.eq(purpose.as_str()),
+            email_tokens::token_hash.eq(token_hash),
+            email_tokens::created_at.eq(now),
+            email_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// What a presented mailed token turned out to be.
+pub enum TokenLookup {
+    Valid {
+        user_id: String,
+    },
+    /// Used before; carries the user so an already-verified address can be confirmed kindly.
+    AlreadyUsed {
+        user_id: String,
+    },
+    Expired,
+    Unknown,
+}
+
+/// Marks a mailed token used if it is valid, in the caller's transaction.
+pub fn take_email_token(
+    conn: &mut DbConn,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<TokenLookup> {
+    let row: Option<(String, String, NaiveDateTime, Option<NaiveDateTime>)> = email_tokens::table
+        .filter(email_tokens::token_hash.eq(token_hash))
+        .filter(email_tokens::purpose.eq(purpose.as_str()))
+        .select((
+            email_tokens::id,
+            email_tokens::user_id,
+            email_tokens::expires_at,
+            email_tokens::used_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, user_id, expires_at, used_at)) = row else {
+        return Ok(TokenLookup::Unknown);
+    };
+    if used_at.is_some() {
+        return Ok(TokenLookup::AlreadyUsed { user_id });
+    }
+    if expires_at <= now {
+        return Ok(TokenLookup::Expired);
+    }
+    let taken = diesel::update(
+        email_tokens::table
+            .find(&id)
+            .filter(email_tokens::used_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(if taken == 1 {
+        TokenLookup::Valid { user_id }
+    } else {
+        TokenLookup::AlreadyUsed { user_id }
+    })
+}
+
+pub fn insert_session(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<String> {
+    let id = new_id();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&id),
+            sessions::user_id.eq(user_id),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// The user of a live session (not revoked, not expired).
+pub fn live_session_user(
+    conn: &mut DbConn,
+    session_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<User>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn revoke_session(conn: &mut DbConn, session_id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)
+    .map(drop)
+}
+
+pub fn revoke_user_sessions(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)
+    .map(drop)
+}
+
+pub fn memberships(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Membership>> {
+    let rows: Vec<(String, String, String, String)> = vendor_members::table
+        .inner_join(vendors::table)
+        .filter(vendor_members::user_id.eq(user_id))
+        .order((vendors::slug.asc(), vendor_members::role.asc()))
+        .select((
+            vendors::id,
+            vendors::slug,
+            vendors::name,
+            vendor_members::role,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(vendor_id, vendor_slug, vendor_name, role)| {
+            VendorRole::parse(&role).map(|role| Membership {
+                vendor_id,
+                vendor_slug,
+                vendor_name,
+                role,
+            })
+        })
+        .collect())
+}
+
+pub fn find_vendor_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Vendor>> {
+    vendors::table
+        .filter(vendors::slug.eq(slug))
+        .select(Vendor::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_vendor(conn: &mut DbConn, id: &str) -> QueryResult<Option<Vendor>> {
+    vendors::table
+        .find(id)
+        .select(Vendor::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_vendors(conn: &mut DbConn) -> QueryResult<Vec<Vendor>> {
+    vendors::table
+        .order(vendors::name.asc())
+        .select(Vendor::as_select())
+        .load(conn)
+}
+
+pub fn insert_vendor(
+    conn: &mut DbConn,
+    slug: &str,
+    name: &str,
+    url: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vendor> {
+    let vendor = Vendor {
+        id: new_id(),
+        slug: slug.to_string(),
+        name: name.to_string(),
+        url: url.to_string(),
+        created_at: now,
+    };
+    diesel::insert_into(vendors::table)
+        .values((
+            vendors::id.eq(&vendor.id),
+            vendors::slug.eq(&vendor.slug),
+            vendors::name.eq(&vendor.name),
+            vendors::url.eq(&vendor.url),
+            vendors::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(vendor)
+}
+
+/// Adds a role; adding one the person already holds is a no-op.
+pub fn insert_member(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    user_id: &str,
+    role: VendorRole,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let exists = vendor_members::table
+        .filter(vendor_members::vendor_id.eq(vendor_id))
+        .filter(vendor_members::user_id.eq(user_id))
+        .filter(vendor_members::role.eq(role.as_str()))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if !exists {
+        diesel::insert_into(vendor_members::table)
+            .values((
+                vendor_members::id.eq(new_id()),
+                vendor_members::vendor_id.eq(vendor_id),
+                vendor_members::user_id.eq(user_id),
+                vendor_members::role.eq(role.as_str()),
+                vendor_members::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_api_key(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    name: &str,
+    key_hash: &str,
+    created_by: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<String> {
+    let id = new_id();
+    diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::id.eq(&id),
+            api_keys::vendor_id.eq(vendor_id),
+            api_keys::name.eq(name),
+            api_keys::key_hash.eq(key_hash),
+            api_keys::created_by.eq(created_by),
+            api_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn find_api_key_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::key_hash.eq(key_hash))
+        .select(ApiKey::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_api_keys(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Vec<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::vendor_id.eq(vendor_id))
+        .order(api_keys::created_at.desc())
+        .select(ApiKey::as_select())
+        .load(conn)
+}
+
+/// Revokes a key of this vendor; false when the vendor has no such key.
+pub fn revoke_api_key(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    key_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let found = api_keys::table
+        .filter(api_keys::id.eq(key_id))
+        .filter(api_keys::vendor_id.eq(vendor_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if found {
+        diesel::update(
+            api_keys::table
+                .find(key_id)
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::revoked_at.eq(now))
+        .execute(conn)?;
+    }
+    Ok(found)
+}
+
+pub fn touch_api_key(conn: &mut DbConn, key_id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(key_id))
+        .set(api_keys::last_used_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}

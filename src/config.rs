@@ -1,0 +1,604 @@
+//! One `Config`, read from an optional TOML file, then `CREDO_*` environment variables, then
+//! command-line flags (each layer overrides the one before), and validated once at start.
+//! Every error names the setting and where it came from.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::db::{DatabaseTarget, SqliteSync};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read the config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    ParseFile { path: PathBuf, message: String },
+    #[error("setting `{key}` ({origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: String,
+        message: String,
+    },
+}
+
+/// Raw settings as written by people: every field optional, unknown fields refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    base_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    master_key: Option<String>,
+    log_format: Option<LogFormat>,
+    pool_size: Option<u32>,
+    sqlite_synchronous: Option<SqliteSync>,
+    session_hours: Option<u32>,
+    login_attempts_per_minute: Option<u32>,
+    registrations_per_hour: Option<u32>,
+    reminder_days: Option<Vec<u32>>,
+    resolve_remote_dids: Option<bool>,
+    job_interval_ms: Option<u64>,
+    mail_retry_base_ms: Option<u64>,
+    status_list_ttl_seconds: Option<u32>,
+}
+
+/// Names of the settings, as used in the TOML file and (upper-cased, `CREDO_` prefix) in the env.
+const SETTING_NAMES: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "base_url",
+    "smtp_url",
+    "mail_from",
+    "master_key",
+    "log_format",
+    "pool_size",
+    "sqlite_synchronous",
+    "session_hours",
+    "login_attempts_per_minute",
+    "registrations_per_hour",
+    "reminder_days",
+    "resolve_remote_dids",
+    "job_interval_ms",
+    "mail_retry_base_ms",
+    "status_list_ttl_seconds",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Values given on the command line; `None` means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub base_url: Option<String>,
+    pub smtp_url: Option<String>,
+}
+
+/// Validated configuration used by every part of the service.
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseTarget,
+    pub base_url: Url,
+    pub mail: MailConfig,
+    /// Hex or base64 master key from the config; `None` = a key file in the data dir.
+    pub master_key: Option<String>,
+    pub log_format: LogFormat,
+    pub pool_size: u32,
+    pub sqlite_synchronous: SqliteSync,
+    pub session_hours: u32,
+    pub login_attempts_per_minute: u32,
+    pub registrations_per_hour: u32,
+    pub reminder_days: Vec<u32>,
+    pub resolve_remote_dids: bool,
+    pub job_interval_ms: u64,
+    /// First retry delay of a failed mail; each further retry waits twice as long (max 1 h).
+    pub mail_retry_base_ms: u64,
+    pub status_list_ttl_seconds: u32,
+}
+
+impl std::fmt::Debug for Config {
+    // Written by hand so the master key and SMTP password can never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database)
+            .field("base_url", &self.base_url.as_str())
+            .field("mail", &self.mail)
+            .field("master_key", &self.master_key.as_ref().map(|_| "…"))
+            .field("log_format", &self.log_format)
+            .field("pool_size", &self.pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Mails are written as `.eml` files under `<data_dir>/mail` (local runs and demos).
+    Files(PathBuf),
+    Smtp(SmtpConfig),
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    StartTls,
+    Implicit,
+}
+
+#[derive(Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub from: String,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let transport = match &self.transport {
+            MailTransport::Files(dir) => format!("files({})", dir.display()),
+            MailTransport::Smtp(s) => format!("smtp({}:{}, {:?})", s.host, s.port, s.tls),
+        };
+        f.debug_struct("MailConfig")
+            .field("transport", &transport)
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the file named by `--config`/`CREDO_CONFIG` (if any), the environment and the flags.
+    pub fn load(overrides: &Overrides) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(overrides, &env)
+    }
+
+    /// Like [`Config::load`] with an explicit environment (tests).
+    pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::new();
+        let mut origins: std::collections::HashMap<String, String> = Default::default();
+
+        let file = overrides.config_file.clone().or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "CREDO_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadFile {
+                path: path.clone(),
+                source,
+            })?;
+            let file_table: toml::Table =
+                toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            for (key, value) in file_table {
+                origins.insert(key.clone(), format!("config file {}", path.display()));
+                table.insert(key, value);
+            }
+        }
+
+        for name in SETTING_NAMES {
+            let var = format!("CREDO_{}", name.to_uppercase());
+            if let Some((_, raw)) = env.iter().find(|(k, _)| *k == var) {
+                table.insert((*name).to_string(), env_value(name, raw));
+                origins.insert((*name).to_string(), format!("environment {var}"));
+            }
+        }
+
+        let flags = [
+            ("bind", "--bind", overrides.bind.clone()),
+            (
+                "data_dir",
+                "--data-dir",
+                overrides
+                    .data_dir
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
+            ),
+            (
+                "database_url",
+                "--database-url",
+                overrides.database_url.clone(),
+            ),
+            ("base_url", "--base-url", overrides.base_url.clone()),
+            ("smtp_url", "--smtp-url", overrides.smtp_url.clone()),
+        ];
+        for (name, flag, value) in flags {
+            if let Some(value) = value {
+                table.insert(name.to_string(), toml::Value::String(value));
+                origins.insert(name.to_string(), format!("flag {flag}"));
+            }
+        }
+
+        let origin_of = |key: &str| {
+            origins
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| "default".to_string())
+        };
+
+        let settings: Settings =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let message = e.message().to_string();
+                    let key = SETTING_NAMES
+                        .iter()
+                        .find(|k| message.contains(&format!("`{k}`")))
+                        .map(|k| k.to_string())
+                        .unwrap_or_else(|| "config".to_string());
+                    ConfigError::Invalid {
+                        origin: origin_of(&key),
+                        key,
+                        message,
+                    }
+                })?;
+        Self::validate(settings, &origin_of)
+    }
+
+    fn validate(s: Settings, origin_of: &dyn Fn(&str) -> String) -> Result<Self, ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_string(),
+            origin: origin_of(key),
+            message,
+        };
+
+        let bind_text = s.bind.unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            invalid(
+                "bind",
+                format!("`{bind_text}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty".into()));
+        }
+
+        let database = match s.database_url {
+            Some(url) => {
+                DatabaseTarget::parse(&url).map_err(|e| invalid("database_url", e.to_string()))?
+            }
+            None => DatabaseTarget::Sqlite(data_dir.join("credo.db")),
+        };
+
+        let base_text = s.base_url.unwrap_or_else(|| format!("http://{bind}"));
+        let base_url = Url::parse(&base_text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                invalid(
+                    "base_url",
+                    format!("`{base_text}` is not an http(s) URL like https://credo.example.com"),
+                )
+            })?;
+        if base_url.path() != "/" || base_url.query().is_some() {
+            return Err(invalid(
+                "base_url",
+                "must be the site root, without a path or query (did:web identifiers are derived from it)"
+                    .into(),
+            ));
+        }
+
+        let transport = match s.smtp_url {
+            None => MailTransport::Files(data_dir.join("mail")),
+            Some(url) => {
+                MailTransport::Smtp(parse_smtp_url(&url).map_err(|m| invalid("smtp_url", m))?)
+            }
+        };
+        let from = s.mail_from.unwrap_or_else(|| {
+            format!(
+                "Credo <no-reply@{}>",
+                base_url.host_str().unwrap_or("localhost")
+            )
+        });
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "mail_from",
+                format!("`{from}` is not a mailbox like `Credo <no-reply@example.com>`"),
+            ));
+        }
+
+        if let Some(key) = &s.master_key {
+            crate::secrets::MasterKey::parse(key)
+                .map_err(|e| invalid("master_key", e.to_string()))?;
+        } else if matches!(database, DatabaseTarget::Postgres(_)) {
+            return Err(invalid(
+                "master_key",
+                "required with PostgreSQL: every node must share the key that encrypts signing keys and \
+                 signs sessions (set CREDO_MASTER_KEY to 64 hex characters, e.g. from `openssl rand -hex 32`)"
+                    .into(),
+            ));
+        }
+
+        let positive = |key: &str, value: Option<u32>, default: u32| -> Result<u32, ConfigError> {
+            match value.unwrap_or(default) {
+                0 => Err(invalid(key, "must be greater than 0".into())),
+                v => Ok(v),
+            }
+        };
+        let mut reminder_days = s.reminder_days.unwrap_or_else(|| vec![60, 14]);
+        reminder_days.sort_unstable_by(|a, b| b.cmp(a));
+        reminder_days.dedup();
+        if reminder_days.contains(&0) {
+            return Err(invalid(
+                "reminder_days",
+                "days before expiry must be ≥ 1".into(),
+            ));
+        }
+
+        Ok(Config {
+            bind,
+            database,
+            base_url,
+            mail: MailConfig { transport, from },
+            master_key: s.master_key,
+            log_format: s.log_format.unwrap_or(LogFormat::Text),
+            pool_size: positive("pool_size", s.pool_size, 8)?,
+            sqlite_synchronous: s.sqlite_synchronous.unwrap_or(SqliteSync::Normal),
+            session_hours: positive("session_hours", s.session_hours, 12)?,
+            login_attempts_per_minute: positive(
+                "login_attempts_per_minute",
+                s.login_attempts_per_minute,
+                10,
+            )?,
+            registrations_per_hour: positive(
+                "registrations_per_hour",
+                s.registrations_per_hour,
+                30,
+            )?,
+            reminder_days,
+            resolve_remote_dids: s.resolve_remote_dids.unwrap_or(false),
+            job_interval_ms: s.job_interval_ms.unwrap_or(1000).max(10),
+            mail_retry_base_ms: s.mail_retry_base_ms.unwrap_or(5000).max(10),
+            status_list_ttl_seconds: positive(
+                "status_list_ttl_seconds",
+                s.status_list_ttl_seconds,
+                300,
+            )?,
+            data_dir,
+        })
+    }
+}
+
+/// Environment values are strings; numbers, booleans and arrays are read as TOML values so that
+/// `CREDO_POOL_SIZE=4` and `CREDO_REMINDER_DAYS=[30,7]` work.
+fn env_value(name: &str, raw: &str) -> toml::Value {
+    const TYPED: &[&str] = &[
+        "pool_size",
+        "session_hours",
+        "login_attempts_per_minute",
+        "registrations_per_hour",
+        "reminder_days",
+        "resolve_remote_dids",
+        "job_interval_ms",
+        "mail_retry_base_ms",
+        "status_list_ttl_seconds",
+    ];
+    if TYPED.contains(&name) {
+        if let Ok(table) = format!("v = {raw}").parse::<toml::Table>() {
+            if let Some(value) = table.get("v") {
+                return value.clone();
+            }
+        }
+    }
+    toml::Value::String(raw.to_string())
+}
+
+/// `smtp://host:port` (plain, or `?tls=starttls`), `smtps://user:pass@host:465` (implicit TLS).
+fn parse_smtp_url(text: &str) -> Result<SmtpConfig, String> {
+    let url = Url::parse(text).map_err(|_| "not a URL like smtp://host:25".to_string())?;
+    let implicit = match url.scheme() {
+        "smtp" => false,
+        "smtps" => true,
+        other => return Err(format!("scheme `{other}` is not smtp or smtps")),
+    };
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("the URL has no host")?
+        .to_string();
+    let mut tls = if implicit {
+        SmtpTls::Implicit
+    } else {
+        SmtpTls::None
+    };
+    for (key, value) in url.query_pairs() {
+        match (key.as_ref(), value.as_ref()) {
+            ("tls", "starttls") if !implicit => tls = SmtpTls::StartTls,
+            ("tls", "none") if !implicit => tls = SmtpTls::None,
+            ("tls", other) => return Err(format!("tls={other} is not starttls or none")),
+            (other, _) => return Err(format!("unknown parameter `{other}`")),
+        }
+    }
+    let port = url.port().unwrap_or(if implicit { 465 } else { 25 });
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let username = (!url.username().is_empty()).then(|| decode(url.username()));
+    let password = url.password().map(decode);
+    Ok(SmtpConfig {
+        host,
+        port,
+        tls,
+        username,
+        password,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load_from(&overrides, &env)
+    }
+
+    #[test]
+    fn defaults_run_locally_on_sqlite() {
+        let c = load(&[], Overrides::default()).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(
+            c.database,
+            DatabaseTarget::Sqlite(PathBuf::from("./data/credo.db"))
+        );
+        assert_eq!(c.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(matches!(c.mail.transport, MailTransport::Files(_)));
+        assert_eq!(c.reminder_days, vec![60, 14]);
+    }
+
+    #[test]
+    fn flags_override_env_which_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credo.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:1000\"\npool_size = 3\n").unwrap();
+        let overrides = Overrides {
+            config_file: Some(file.clone()),
+            ..Default::default()
+        };
+        let c = load(&[("CREDO_BIND", "127.0.0.1:2000")], overrides.clone()).unwrap();
+        assert_eq!(c.bind.port(), 2000);
+        assert_eq!(c.pool_size, 3);
+        let c = load(
+            &[("CREDO_BIND", "127.0.0.1:2000"), ("CREDO_POOL_SIZE", "5")],
+            Overrides {
+                bind: Some("127.0.0.1:3000".into()),
+                ..overrides
+            },
+        )
+        .unwrap();
+        assert_eq!(c.bind.port(), 3000);
+        assert_eq!(c.pool_size, 5);
+    }
+
+    #[test]
+    fn errors_name_the_setting_and_its_origin() {
+        let err = load(&[("CREDO_BIND", "localhost")], Overrides::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`bind`") && text.contains("CREDO_BIND"),
+            "{text}"
+        );
+
+        let err = load(&[("CREDO_POOL_SIZE", "many")], Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("pool_size"), "{err}");
+
+        let err = load(
+            &[],
+            Overrides {
+                database_url: Some("postgress://x".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--database-url"), "{err}");
+
+        let err = load(&[("CREDO_BASE_URL", "ftp://x")], Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_settings_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credo.toml");
+        std::fs::write(&file, "bnid = \"127.0.0.1:1000\"\n").unwrap();
+        let err = load(
+            &[],
+            Overrides {
+                config_file: Some(file),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bnid"), "{err}");
+    }
+
+    #[test]
+    fn postgres_requires_a_shared_master_key() {
+        let err = load(
+            &[("CREDO_DATABASE_URL", "postgres://h/db")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("master_key"), "{err}");
+        let key = "00".repeat(32);
+        load(
+            &[
+                ("CREDO_DATABASE_URL", "postgres://h/db"),
+                ("CREDO_MASTER_KEY", &key),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn smtp_urls() {
+        let s = parse_smtp_url("smtp://127.0.0.1:2525").unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.port, s.tls),
+            ("127.0.0.1", 2525, SmtpTls::None)
+        );
+        let s = parse_smtp_url("smtps://me%40x.org:p%40ss@mail.x.org").unwrap();
+        assert_eq!(s.port, 465);
+        assert_eq!(s.tls, SmtpTls::Implicit);
+        assert_eq!(s.username.as_deref(), Some("me@x.org"));
+        assert_eq!(s.password.as_deref(), Some("p@ss"));
+        let s = parse_smtp_url("smtp://mail.x.org:587?tls=starttls").unwrap();
+        assert_eq!(s.tls, SmtpTls::StartTls);
+        assert!(parse_smtp_url("http://x").is_err());
+        assert!(parse_smtp_url("smtp://x?tls=maybe").is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let key = "ab".repeat(32);
+        let c = load(
+            &[
+                ("CREDO_MASTER_KEY", &key),
+                ("CREDO_SMTP_URL", "smtps://u:hunter2@h"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        let text = format!("{c:?}");
+        assert!(!text.contains(&key) && !text.contains("hunter2"), "{text}");
+    }
+}

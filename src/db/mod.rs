@@ -1,0 +1,324 @@
+//! Storage: one diesel schema over SQLite (embedded default) and PostgreSQL (several nodes).
+//!
+//! The backend is chosen from the database URL's scheme by our own r2d2 manager, never by trying to
+//! connect (SQLite accepts any string, so a mistyped PostgreSQL URL would silently become a new file).
+//! The few statements that differ between dialects `match` on [`DbConn`] next to their callers.
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any key works as long as every `credo` process uses the same one: it serializes migrations when
+/// several nodes start at once against one PostgreSQL database.
+const MIGRATION_LOCK_KEY: i64 = 0x6372_6564_6f5f_6d69; // "credo_mi"
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "database URL `{0}` is not supported: use postgres://…, postgresql://… or sqlite://PATH"
+    )]
+    UnsupportedUrl(String),
+    #[error("could not open the database: {0}")]
+    Connect(String),
+    #[error("could not create the directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::PoolError),
+}
+
+/// Where the data lives, parsed from `CREDO_DATABASE_URL` (or the data-dir default).
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseTarget {
+    // The PostgreSQL URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "Sqlite({})", path.display()),
+            Self::Postgres(_) => f.write_str("Postgres(…)"),
+        }
+    }
+}
+
+impl DatabaseTarget {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        match url.strip_prefix("sqlite://") {
+            Some(path) if !path.is_empty() && path != ":memory:" => {
+                Ok(Self::Sqlite(PathBuf::from(path)))
+            }
+            _ => Err(DbError::UnsupportedUrl(redact_url(url))),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Hides the password of a `scheme://user:pass@host` URL for error messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://…@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite durability: NORMAL survives a process crash in WAL mode, FULL also survives power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    Normal,
+    Full,
+}
+
+/// r2d2 manager that opens the backend named by the URL scheme and applies the SQLite pragmas.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    target: DatabaseTarget,
+    sqlite_sync: SqliteSync,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(|e| DbError::Connect(e.to_string())),
+            DatabaseTarget::Sqlite(path) => {
+                let path_str = path.to_str().ok_or_else(|| {
+                    DbError::Connect(format!("path {} is not UTF-8", path.display()))
+                })?;
+                let mut conn = SqliteConnection::establish(path_str)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                let sync = match self.sqlite_sync {
+                    SqliteSync::Normal => "NORMAL",
+                    SqliteSync::Full => "FULL",
+                };
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                ))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// Opens the pool (creating the SQLite file's directory if needed) and runs pending migrations.
+pub fn connect(
+    target: &DatabaseTarget,
+    size: u32,
+    sqlite_sync: SqliteSync,
+) -> Result<Pool, DbError> {
+    if let DatabaseTarget::Sqlite(path) = target {
+        ensure_parent_dir(path)?;
+    }
+    let manager = ConnectionManager {
+        target: target.clone(),
+        sqlite_sync,
+    };
+    let pool = r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let mut conn = pool.get()?;
+    run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies the embedded migrations of the connection's dialect; returns the versions applied.
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
+        DbConn::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result
+        }
+    };
+    applied.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Runs `f` in one write transaction: all of a use case commits, or none of it.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front; a
+/// deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another
+/// connection wrote in between, which `busy_timeout` cannot wait out.
+pub fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Tm = <DbConn as Connection>::TransactionManager;
+    let nested = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(E::from)?
+        .is_some();
+    match conn {
+        DbConn::Sqlite(c) if !nested => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The closure's error is the one the caller needs; a failed rollback marks the
+            // connection broken and r2d2 discards it.
+            let _ = Tm::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}
+
+/// Whether a diesel error is a unique-constraint violation (a lost race for a unique key).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// A new time-ordered id (UUIDv7) as stored in every `id` column.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_picks_the_backend() {
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u:p@h/db")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseTarget::parse("postgresql://h/db")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://./data/credo.db").unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("./data/credo.db"))
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///var/lib/credo.db").unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("/var/lib/credo.db"))
+        );
+    }
+
+    #[test]
+    fn mistyped_urls_are_errors_not_new_files() {
+        for bad in [
+            "postgress://h/db",
+            "postgres:/h/db",
+            "./data/credo.db",
+            "sqlite://",
+            "sqlite://:memory:",
+            "mysql://h/db",
+        ] {
+            assert!(DatabaseTarget::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn errors_and_debug_never_show_the_password() {
+        let err = DatabaseTarget::parse("postgress://user:s3cret@db/credo").unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        let target = DatabaseTarget::parse("postgres://user:s3cret@db/credo").unwrap();
+        assert!(!format!("{target:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,390 @@
+//! Accounts API: registration, e-mail verification, login/logout, password reset, `me`, vendors,
+//! staff and API keys.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{
+    self, AccountError, MemberInput, Principal, RegisterInput, VendorInput, VendorRole,
+};
+use crate::app::AppState;
+use crate::clock::rfc3339_seconds;
+use crate::http::auth::{client_address, CurrentUser, SESSION_COOKIE};
+use crate::http::extract::Json;
+use crate::http::problem::ApiError;
+use crate::ratelimit::Limit;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(register)
+        .service(verify_email)
+        .service(resend_verification)
+        .service(login)
+        .service(logout)
+        .service(password_reset)
+        .service(password_reset_confirm)
+        .service(me)
+        .service(create_vendor)
+        .service(add_member)
+        .service(create_api_key)
+        .service(list_api_keys)
+        .service(revoke_api_key);
+}
+
+fn limit(state: &AppState, limit: Limit, key: &str) -> Result<(), ApiError> {
+    state.limits.check(limit, key).map_err(ApiError::too_many)
+}
+
+#[derive(Serialize)]
+struct Registered {
+    id: String,
+    email: String,
+}
+
+#[post("/api/v1/auth/register")]
+async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(input): Json<RegisterInput>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, Limit::Register, &client_address(&req))?;
+    let now = state.clock.now();
+    let links = state.links.clone();
+    let registered = state
+        .tx(move |conn| accounts::register(conn, &input, &links, now))
+        .await?;
+    Ok(HttpResponse::Created().json(Registered {
+        id: registered.id,
+        email: registered.email,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenInput {
+    token: String,
+}
+
+#[post("/api/v1/auth/verify-email")]
+async fn verify_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(input): Json<TokenInput>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, Limit::PublicWork, &client_address(&req))?;
+    let now = state.clock.now();
+    state
+        .tx(move |conn| accounts::verify_email(conn, &input.token, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailInput {
+    email: String,
+}
+
+#[post("/api/v1/auth/resend-verification")]
+async fn resend_verification(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(input): Json<EmailInput>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, Limit::PublicWork, &client_address(&req))?;
+    let now = state.clock.now();
+    let links = state.links.clone();
+    state
+        .tx(move |conn| accounts::resend_verification(conn, &input.email, &links, now))
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct LoginInput {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginAnswer {
+    token: String,
+    expires_at: String,
+}
+
+/// The session cookie for pages; `Secure` whenever the site is served over HTTPS.
+pub fn session_cookie(state: &AppState, token: String, max_age_hours: u32) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(state.config.base_url.scheme() == "https")
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::hours(
+            max_age_hours.into(),
+        ))
+        .finish()
+}
+
+/// Logs in after the rate limits allow it; shared by the API and the login page.
+pub async fn login_with_limits(
+    state: &AppState,
+    req: &HttpRequest,
+    email: String,
+    password: String,
+) -> Result<accounts::LoginOutcome, ApiError> {
+    limit(state, Limit::LoginByAddress, &client_address(req))?;
+    limit(state, Limit::LoginByAccount, &email.trim().to_lowercase())?;
+    let now = state.clock.now();
+    let keys = state.session_keys.clone();
+    let hours = state.config.session_hours;
+    Ok(state
+        .tx(move |conn| accounts::login(conn, &keys, &email, &password, hours, now))
+        .await?)
+}
+
+#[post("/api/v1/auth/login")]
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(input): Json<LoginInput>,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = login_with_limits(&state, &req, input.email, input.password).await?;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(
+            &state,
+            outcome.token.clone(),
+            state.config.session_hours,
+        ))
+        .json(LoginAnswer {
+            token: outcome.token,
+            expires_at: rfc3339_seconds(outcome.expires_at),
+        }))
+}
+
+/// A cookie that makes the browser forget the session.
+pub fn cleared_session_cookie() -> Cookie<'static> {
+    let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    cookie.make_removal();
+    cookie
+}
+
+#[post("/api/v1/auth/logout")]
+async fn logout(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    state
+        .tx(move |conn| accounts::logout(conn, &user.session_id, now))
+        .await?;
+    Ok(HttpResponse::NoContent()
+        .cookie(cleared_session_cookie())
+        .finish())
+}
+
+#[post("/api/v1/auth/password-reset")]
+async fn password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(input): Json<EmailInput>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, Limit::PublicWork, &client_address(&req))?;
+    let now = state.clock.now();
+    let links = state.links.clone();
+    state
+        .tx(move |conn| accounts::request_password_reset(conn, &input.email, &links, now))
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetConfirmInput {
+    token: String,
+    password: String,
+}
+
+#[post("/api/v1/auth/password-reset/confirm")]
+async fn password_reset_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(input): Json<ResetConfirmInput>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, Limit::PublicWork, &client_address(&req))?;
+    let now = state.clock.now();
+    state
+        .tx(move |conn| accounts::confirm_password_reset(conn, &input.token, &input.password, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+struct RoleAnswer {
+    role: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vendor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MeAnswer {
+    id: String,
+    email: String,
+    display_name: String,
+    roles: Vec<RoleAnswer>,
+}
+
+#[get("/api/v1/me")]
+async fn me(CurrentUser(user): CurrentUser) -> HttpResponse {
+    let mut roles = vec![RoleAnswer {
+        role: "practitioner",
+        vendor: None,
+    }];
+    if user.is_operator {
+        roles.push(RoleAnswer {
+            role: "operator",
+            vendor: None,
+        });
+    }
+    roles.extend(user.memberships.iter().map(|m| RoleAnswer {
+        role: m.role.as_str(),
+        vendor: Some(m.vendor_slug.clone()),
+    }));
+    HttpResponse::Ok().json(MeAnswer {
+        id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        roles,
+    })
+}
+
+#[post("/api/v1/vendors")]
+async fn create_vendor(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(input): Json<VendorInput>,
+) -> Result<HttpResponse, ApiError> {
+    if !user.is_operator {
+        return Err(ApiError::Forbidden("only operators create vendors".into()));
+    }
+    let now = state.clock.now();
+    let vendor = state
+        .tx(move |conn| accounts::create_vendor(conn, &input, now))
+        .await?;
+    Ok(HttpResponse::Created().json(vendor))
+}
+
+/// Authorizes `principal` for `role` on the vendor named in the path.
+pub async fn vendor_for(
+    state: &AppState,
+    principal: Principal,
+    slug: String,
+    role: VendorRole,
+) -> Result<accounts::Vendor, ApiError> {
+    Ok(state
+        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, role))
+        .await?)
+}
+
+#[derive(Serialize)]
+struct MemberAnswer {
+    vendor: String,
+    user_id: String,
+    role: &'static str,
+}
+
+#[post("/api/v1/vendors/{vendor}/members")]
+async fn add_member(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+    Json(input): Json<MemberInput>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let slug = vendor.slug.clone();
+    let (user_id, role) = state
+        .tx(move |conn| accounts::add_member(conn, &vendor, &input, now))
+        .await?;
+    Ok(HttpResponse::Created().json(MemberAnswer {
+        vendor: slug,
+        user_id,
+        role: role.as_str(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyInput {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct ApiKeyCreated {
+    id: String,
+    key: String,
+}
+
+#[post("/api/v1/vendors/{vendor}/api-keys")]
+async fn create_api_key(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+    Json(input): Json<ApiKeyInput>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let user_id = user.id.clone();
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let (id, key) = state
+        .tx(move |conn| accounts::create_api_key(conn, &vendor, &input.name, Some(&user_id), now))
+        .await?;
+    Ok(HttpResponse::Created().json(ApiKeyCreated { id, key }))
+}
+
+#[get("/api/v1/vendors/{vendor}/api-keys")]
+async fn list_api_keys(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let keys = state
+        .db(move |conn| {
+            accounts::store::list_api_keys(conn, &vendor.id).map_err(AccountError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(keys))
+}
+
+#[delete("/api/v1/vendors/{vendor}/api-keys/{key}")]
+async fn revoke_api_key(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, key_id) = path.into_inner();
+    let now = state.clock.now();
+    let vendor = vendor_for(&state, Principal::User(user), slug, VendorRole::Owner).await?;
+    state
+        .tx(move |conn| accounts::revoke_api_key(conn, &vendor, &key_id, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

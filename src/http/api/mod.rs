@@ -1,0 +1,9 @@
+//! The JSON API (`/api/v1`), one file per domain.
+
+pub mod accounts;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    accounts::configure(cfg);
+}

@@ -1,0 +1,170 @@
+//! Request-body extraction with our own limits and errors: a JSON body that does not fit the
+//! expected shape is a 422 naming the field, never a bare 400 from the framework.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::problem::ApiError;
+use crate::validation::FieldError;
+
+/// Default limit for JSON bodies; routes that take larger documents read with their own limit.
+pub const JSON_LIMIT: usize = 256 * 1024;
+
+/// Reads the whole body, refusing it as soon as it passes `limit` bytes.
+pub async fn read_body(payload: &mut Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { limit },
+            other => ApiError::BadRequest(format!("could not read the request body: {other}")),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Parses JSON into `T`, naming the offending field on shape errors.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "the request body is empty; send a JSON object".into(),
+        ));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
+            }
+            Category::Data => ApiError::Validation(vec![shape_error(&path, &inner.to_string())]),
+        }
+    })
+}
+
+/// Turns serde's message into a field error: "missing field `x`" names `x` itself.
+fn shape_error(path: &str, message: &str) -> FieldError {
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
+    let quoted = message.split('`').nth(1).map(str::to_string);
+    let field = if message.starts_with("missing field") || message.starts_with("unknown field") {
+        let name = quoted.unwrap_or_default();
+        if path == "." || path.is_empty() {
+            name
+        } else {
+            format!("{path}.{name}")
+        }
+    } else if path == "." || path.is_empty() {
+        "body".to_string()
+    } else {
+        path.to_string()
+    };
+    let message = if message.starts_with("missing field") {
+        "this field is required".to_string()
+    } else {
+        message
+    };
+    FieldError { field, message }
+}
+
+fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "send the body as JSON with `Content-Type: application/json`".into(),
+        ))
+    }
+}
+
+/// A JSON body of type `T` (at most [`JSON_LIMIT`] bytes).
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = require_json_content_type(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            content_type?;
+            let body = read_body(&mut payload, JSON_LIMIT).await?;
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    #[serde(deny_unknown_fields)]
+    struct Input {
+        email: String,
+        age: u32,
+    }
+
+    fn field_errors(body: &str) -> Vec<FieldError> {
+        match parse_json::<Input>(body.as_bytes()) {
+            Err(ApiError::Validation(errors)) => errors,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        assert_eq!(field_errors(r#"{"age": 3}"#)[0].field, "email");
+        assert_eq!(field_errors(r#"{"email": 5, "age": 3}"#)[0].field, "email");
+        assert_eq!(
+            field_errors(r#"{"email": "a", "age": "x"}"#)[0].field,
+            "age"
+        );
+        assert_eq!(
+            field_errors(r#"{"email": "a", "age": 3, "x": 1}"#)[0].field,
+            "x"
+        );
+        assert_eq!(field_errors(r#"[1]"#)[0].field, "body");
+    }
+
+    #[test]
+    fn syntax_errors_and_empty_bodies_are_bad_requests() {
+        assert!(matches!(
+            parse_json::<Input>(b"{"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Input>(b"  "),
+            Err(ApiError::BadRequest(_))
+        ));
+        let deep = "[".repeat(10_000);
+        assert!(matches!(
+            parse_json::<serde_json::Value>(deep.as_bytes()),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+}

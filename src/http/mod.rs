@@ -1,0 +1,56 @@
+//! HTTP: JSON API under `/api/v1`, server-rendered pages, operations endpoints and static assets.
+//! Handlers parse, authorize, call one domain function and map its result; nothing here holds
+//! business rules.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod extract;
+pub mod middleware;
+pub mod ops;
+pub mod pages;
+pub mod problem;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
+use actix_web::{web, App};
+
+use crate::app::AppState;
+
+/// Content-Security-Policy for every answer: no inline scripts or styles, nothing from elsewhere.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The application: used by `credo serve` and by the tests, so both run the same stack.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        // Bodies are read by our own extractors with per-route limits; this caps everything else.
+        .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
+        .wrap(from_fn(middleware::csrf_cookie))
+        .wrap(
+            DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+                .add(("Content-Security-Policy", CSP)),
+        )
+        .wrap(Compress::default())
+        .wrap(from_fn(middleware::observe))
+        .configure(ops::configure)
+        .configure(assets::configure)
+        .configure(api::configure)
+        .configure(pages::configure)
+        .default_service(web::to(ops::not_found))
+}

@@ -1,0 +1,282 @@
+//! Server-rendered pages (askama, auto-escaped). Page handlers share the API's domain calls; they
+//! differ only in answering with HTML, redirects and forms that carry a CSRF token.
+
+pub mod accounts;
+
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    accounts::configure(cfg);
+}
+
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::auth::{csrf_matches, presented_token, resolve, TokenSource, CSRF_FIELD};
+use super::extract::read_body;
+use super::middleware::csrf_token;
+use super::problem::ApiError;
+use crate::accounts::{Principal, SessionUser};
+use crate::app::AppState;
+
+/// What every page's layout needs.
+pub struct PageContext {
+    pub user: Option<SessionUser>,
+    pub csrf: String,
+    pub notices: Vec<String>,
+}
+
+impl PageContext {
+    pub fn new(req: &HttpRequest, user: Option<SessionUser>) -> Self {
+        Self {
+            user,
+            csrf: csrf_token(req),
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// Errors of page handlers, shown as HTML pages (or a redirect to sign in).
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("sign in to continue")]
+    SignIn { next: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Unauthorized => PageError::SignIn {
+                next: "/dashboard".into(),
+            },
+            ApiError::Forbidden(m) => PageError::Forbidden(m),
+            ApiError::NotFound(m) => PageError::NotFound(m),
+            ApiError::Internal(m) => PageError::Internal(m),
+            other => PageError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    ctx: PageContext,
+    heading: &'a str,
+    text: &'a str,
+    tone: &'a str,
+    action: Option<(&'a str, &'a str)>,
+}
+
+/// A page with a heading, a sentence and an optional button.
+pub fn message_page(
+    ctx: PageContext,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+    action: Option<(&str, &str)>,
+) -> HttpResponse {
+    let tone = if status.is_success() { "ok" } else { "problem" };
+    render_with_status(
+        status,
+        &MessagePage {
+            ctx,
+            heading,
+            text,
+            tone,
+            action,
+        },
+    )
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let ctx = PageContext {
+            user: None,
+            csrf: String::new(),
+            notices: Vec::new(),
+        };
+        match self {
+            PageError::SignIn { next } => see_other(&format!("/login?next={}", urlencode(next))),
+            PageError::NotFound(m) => message_page(
+                ctx,
+                StatusCode::NOT_FOUND,
+                "Not found",
+                m,
+                Some(("/", "Go to the home page")),
+            ),
+            PageError::Forbidden(m) => {
+                message_page(ctx, StatusCode::FORBIDDEN, "Not allowed", m, None)
+            }
+            PageError::BadRequest(m) => {
+                message_page(ctx, StatusCode::BAD_REQUEST, "That did not work", m, None)
+            }
+            PageError::Internal(m) => {
+                tracing::error!(error = %m, "internal error on a page");
+                message_page(
+                    ctx,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Something went wrong on our side. It has been logged; please try again in a moment.",
+                    None,
+                )
+            }
+        }
+    }
+}
+
+pub fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+pub fn render_with_status(status: StatusCode, template: &impl Template) -> HttpResponse {
+    match template.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(e) => PageError::Internal(format!("template: {e}")).error_response(),
+    }
+}
+
+pub fn render(template: &impl Template) -> HttpResponse {
+    render_with_status(StatusCode::OK, template)
+}
+
+/// Redirect after a POST (303), to a local path only.
+pub fn see_other(location: &str) -> HttpResponse {
+    let location = if location.starts_with('/') && !location.starts_with("//") {
+        location
+    } else {
+        "/"
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+pub fn not_found_page(req: &HttpRequest) -> HttpResponse {
+    message_page(
+        PageContext::new(req, None),
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page at this address.",
+        Some(("/", "Go to the home page")),
+    )
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| PageError::Internal("application state missing".into()))
+}
+
+/// The signed-in person if the session cookie is valid (pages ignore bearer tokens and API keys).
+pub struct MaybeUser(pub Option<SessionUser>);
+
+async fn cookie_user(req: &HttpRequest) -> Result<Option<SessionUser>, PageError> {
+    let state = app_state(req)?;
+    match presented_token(req) {
+        Some((token, TokenSource::Cookie)) => match resolve(&state, token).await {
+            Ok(Principal::User(user)) => Ok(Some(user)),
+            Ok(Principal::ApiKey(_)) | Err(ApiError::Unauthorized) => Ok(None),
+            Err(e) => Err(e.into()),
+        },
+        _ => Ok(None),
+    }
+}
+
+impl FromRequest for MaybeUser {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { cookie_user(&req).await.map(MaybeUser) })
+    }
+}
+
+/// A signed-in person; anyone else is sent to the sign-in page and back.
+pub struct PageUser(pub SessionUser);
+
+impl FromRequest for PageUser {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match cookie_user(&req).await? {
+                Some(user) => Ok(PageUser(user)),
+                None => {
+                    let next = match req.query_string() {
+                        "" => req.path().to_string(),
+                        q => format!("{}?{}", req.path(), q),
+                    };
+                    let next = if req.method() == actix_web::http::Method::GET {
+                        next
+                    } else {
+                        "/dashboard".into()
+                    };
+                    Err(PageError::SignIn { next })
+                }
+            }
+        })
+    }
+}
+
+/// Form bodies above this size are refused.
+const FORM_LIMIT: usize = 64 * 1024;
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(rename = "csrf_token", default)]
+    token: String,
+}
+
+/// An `application/x-www-form-urlencoded` form whose CSRF token matched the browser's cookie.
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let body = read_body(&mut payload, FORM_LIMIT)
+                .await
+                .map_err(|e| PageError::BadRequest(e.to_string()))?;
+            let csrf: CsrfField = serde_html_form::from_bytes(&body)
+                .map_err(|_| PageError::BadRequest("the form could not be read".into()))?;
+            if !csrf_matches(&req, Some(&csrf.token)) {
+                return Err(PageError::Forbidden(format!(
+                    "This form has expired or was not sent from Credo (missing or wrong `{CSRF_FIELD}`). \
+                     Go back, reload the page and try again."
+                )));
+            }
+            serde_html_form::from_bytes(&body)
+                .map(Form)
+                .map_err(|e| PageError::BadRequest(format!("the form could not be read: {e}")))
+        })
+    }
+}

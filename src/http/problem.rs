@@ -1,0 +1,177 @@
+//! The one place where errors become HTTP answers: `application/problem+json` (RFC 9457) with
+//! `type`, `title`, `status`, `detail` and, for invalid input, `errors: [{field, message}]`.
+//! Internal details are logged, never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::accounts::AccountError;
+use crate::db::DbError;
+use crate::validation::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("sign in or present an API key")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PaymentRequired(String),
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the input has problems")]
+    Validation(Vec<FieldError>),
+    #[error("{detail}")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::Unauthorized => ("unauthorized", "Authentication required"),
+            ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::PaymentRequired(_) => ("payment-required", "Entitlement required"),
+            ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported content type")
+            }
+            ApiError::Validation(_) => ("validation", "Invalid input"),
+            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(crate::validation::field_error(field, message))
+    }
+
+    pub fn too_many(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        ApiError::TooManyRequests {
+            retry_after_secs: secs.max(1),
+            detail: format!("too many attempts; try again in {} seconds", secs.max(1)),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (slug, title) = self.slug_and_title();
+        let detail = match self {
+            ApiError::Internal(message) => {
+                tracing::error!(error = %message, "internal error");
+                "something went wrong on our side; it has been logged".to_string()
+            }
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        };
+        let (errors, retry_after) = match self {
+            ApiError::Validation(errors) => (Some(errors.as_slice()), None),
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => (None, Some(*retry_after_secs)),
+            _ => (None, None),
+        };
+        let body = Problem {
+            kind: format!("https://credo.dev/problems/{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+            retry_after,
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        if let Some(secs) = retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Pool(_) => ApiError::Internal(format!("database unavailable: {e}")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Validation(errors) => ApiError::Validation(errors),
+            AccountError::EmailTaken => ApiError::Conflict(e.to_string()),
+            AccountError::InvalidCredentials | AccountError::Unauthenticated => {
+                ApiError::Unauthorized
+            }
+            AccountError::EmailNotVerified => ApiError::Forbidden(e.to_string()),
+            AccountError::Forbidden(m) => ApiError::Forbidden(m.to_string()),
+            AccountError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            AccountError::Conflict(m) => ApiError::Conflict(m),
+            AccountError::Internal(m) => ApiError::Internal(m),
+            AccountError::Db(e) => e.into(),
+        }
+    }
+}

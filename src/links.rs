@@ -1,0 +1,70 @@
+//! Absolute URLs of public pages, built from the configured base URL (mails, credentials, QR codes).
+
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Links {
+    base: Url,
+}
+
+impl Links {
+    pub fn new(base: Url) -> Self {
+        Self { base }
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `base` + an absolute path; the path must start with '/'.
+    pub fn url(&self, path: &str) -> String {
+        let mut base = self.base.as_str().trim_end_matches('/').to_string();
+        base.push_str(path);
+        base
+    }
+
+    fn with_token(&self, path: &str, token: &str) -> String {
+        let mut url = self.base.join(path).unwrap_or_else(|_| self.base.clone());
+        url.query_pairs_mut().append_pair("token", token);
+        url.to_string()
+    }
+
+    pub fn verify_email(&self, token: &str) -> String {
+        self.with_token("/verify-email", token)
+    }
+
+    pub fn password_reset(&self, token: &str) -> String {
+        self.with_token("/password-reset/confirm", token)
+    }
+
+    pub fn credential_page(&self, credential_id: &str) -> String {
+        self.url(&format!("/c/{credential_id}"))
+    }
+
+    pub fn credential_json(&self, credential_id: &str) -> String {
+        self.url(&format!("/api/v1/credentials/{credential_id}"))
+    }
+
+    pub fn attempt_result(&self, attempt_id: &str) -> String {
+        self.url(&format!("/attempts/{attempt_id}/result"))
+    }
+
+    pub fn dashboard(&self) -> String {
+        self.url("/dashboard")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_query_encoded() {
+        let links = Links::new(Url::parse("https://credo.example:8443/").unwrap());
+        assert_eq!(
+            links.verify_email("a+b/c"),
+            "https://credo.example:8443/verify-email?token=a%2Bb%2Fc"
+        );
+        assert_eq!(links.credential_page("x"), "https://credo.example:8443/c/x");
+    }
+}
