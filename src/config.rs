@@ -246,22 +246,20 @@ impl Config {
                 .unwrap_or_else(|| "default".to_string())
         };
 
-        let settings: Settings =
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    let message = e.message().to_string();
-                    let key = SETTING_NAMES
-                        .iter()
-                        .find(|k| message.contains(&format!("`{k}`")))
-                        .map(|k| k.to_string())
-                        .unwrap_or_else(|| "config".to_string());
-                    ConfigError::Invalid {
-                        origin: origin_of(&key),
-                        key,
-                        message,
-                    }
-                })?;
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                let key = if key == "." {
+                    "config".to_string()
+                } else {
+                    key
+                };
+                ConfigError::Invalid {
+                    origin: origin_of(&key),
+                    message: e.into_inner().message().to_string(),
+                    key,
+                }
+            })?;
         Self::validate(settings, &origin_of)
     }
 

@@ -3,16 +3,21 @@
 
 pub mod accounts;
 pub mod app;
+pub mod charts;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod db;
+pub mod exams;
 pub mod http;
 pub mod jobs;
 pub mod links;
 pub mod mail;
 pub mod metrics;
+pub mod money;
 pub mod ratelimit;
+pub mod referrals;
 pub mod secrets;
 pub mod server;
 pub mod validation;

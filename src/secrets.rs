@@ -59,6 +59,10 @@ impl MasterKey {
         Ok(Self(key))
     }
 
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     pub fn generate() -> Self {
         use rand_core::RngCore;
         let mut key = [0u8; 32];

@@ -52,6 +52,26 @@ impl FieldErrors {
     }
 }
 
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A slug usable in URLs and did:web identifiers: 1–64 of `[a-z0-9-]`, not starting or ending
+/// with '-'. Vendors and exams share this rule.
+pub fn is_slug(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
 /// One-field error list, for the common single-problem case.
 pub fn field_error(field: &str, message: impl Into<String>) -> Vec<FieldError> {
     vec![FieldError {

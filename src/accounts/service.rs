@@ -380,16 +380,6 @@ pub struct VendorInput {
     pub url: String,
 }
 
-/// A slug usable in URLs and did:web identifiers: `[a-z0-9-]`, 2–40 characters.
-pub fn is_valid_slug(slug: &str) -> bool {
-    (2..=40).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-')
-}
-
 pub fn create_vendor(
     conn: &mut DbConn,
     input: &VendorInput,
@@ -397,9 +387,9 @@ pub fn create_vendor(
 ) -> Result<Vendor, AccountError> {
     let mut errors = FieldErrors::new();
     errors.check(
-        is_valid_slug(&input.slug),
+        crate::validation::is_slug(&input.slug),
         "slug",
-        "use 2–40 lower-case letters, digits and '-' (it appears in URLs and issuer identifiers)",
+        "use 1–64 lower-case letters, digits and '-', not starting or ending with '-' (it appears in URLs and issuer identifiers)",
     );
     errors.check(
         !input.name.trim().is_empty(),

@@ -58,7 +58,7 @@ fn shape_error(path: &str, message: &str) -> FieldError {
         .unwrap_or(message)
         .to_string();
     let quoted = message.split('`').nth(1).map(str::to_string);
-    let field = if message.starts_with("missing field") || message.starts_with("unknown field") {
+    let field = if message.starts_with("missing field") {
         let name = quoted.unwrap_or_default();
         if path == "." || path.is_empty() {
             name
@@ -148,7 +148,7 @@ mod tests {
             field_errors(r#"{"email": "a", "age": 3, "x": 1}"#)[0].field,
             "x"
         );
-        assert_eq!(field_errors(r#"[1]"#)[0].field, "body");
+        assert_eq!(field_errors(r#""text""#)[0].field, "body");
     }
 
     #[test]

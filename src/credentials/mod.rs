@@ -1,0 +1,25 @@
+//! Signed Open Badges 3.0 credentials: byte formats, eddsa-jcs-2022 proofs, did:web, Bitstring
+//! Status Lists, sealed issuer keys and the one verification engine. Pure: no database, no HTTP.
+
+pub mod badge;
+pub mod did;
+pub mod jcs;
+pub mod keys;
+pub mod multibase;
+pub mod proof;
+pub mod status_list;
+pub mod verify;
+
+use chrono::{DateTime, Utc};
+
+pub use badge::{build_credential, issue_credential, BadgeInput, SignedCredential};
+pub use keys::IssuerKey;
+pub use verify::{
+    verify_credential, Check, CheckName, ResolveError, Resolver, StaticResolver, Status,
+    Verification,
+};
+
+/// The one date-time format in credentials and proofs: `YYYY-MM-DDTHH:MM:SSZ`, whole seconds, UTC.
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    crate::clock::rfc3339_seconds(at.naive_utc())
+}

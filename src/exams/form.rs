@@ -1,0 +1,376 @@
+//! Form assembly: which questions an attempt gets, in which order, with which choice order. The form is
+//! recorded with the attempt, so what the candidate saw can always be shown again and graded exactly.
+
+use std::collections::HashSet;
+
+use rand::seq::{index, SliceRandom};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::markdown::{render_text, render_text_inline};
+use super::model::{Bank, Question, QuestionKind};
+use super::FormError;
+
+/// The questions of one attempt in the order shown; stored as JSON with the attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Form {
+    pub items: Vec<FormItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormItem {
+    pub question_id: String,
+    /// The question's choice ids in the order shown.
+    pub choice_order: Vec<String>,
+}
+
+/// A question as the candidate's client receives it. It has no field for correctness, feedback or
+/// explanations, so answer keys cannot leak through it. Serializes as the API's `{id, type, stem, choices}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentedQuestion {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: QuestionKind,
+    /// Safe HTML.
+    #[serde(rename = "stem")]
+    pub stem_html: String,
+    pub choices: Vec<PresentedChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentedChoice {
+    pub id: String,
+    /// Safe inline HTML.
+    #[serde(rename = "text")]
+    pub text_html: String,
+}
+
+/// Draws a form from the bank's blueprint: exactly `questions_per_form` distinct questions from each domain,
+/// all questions shuffled together, each question's choices shuffled (`true_false` keeps True, False).
+pub fn draw_form(bank: &Bank, rng: &mut impl Rng) -> Result<Form, FormError> {
+    let mut items = Vec::new();
+    for domain in &bank.domains {
+        let candidates: Vec<&Question> = bank
+            .questions
+            .iter()
+            .filter(|question| question.domain == domain.id)
+            .collect();
+        let required = domain.questions_per_form as usize;
+        if candidates.len() < required {
+            return Err(FormError::NotEnoughQuestions {
+                domain: domain.id.clone(),
+                available: candidates.len(),
+                required,
+            });
+        }
+        for picked in index::sample(rng, candidates.len(), required) {
+            let question = candidates[picked];
+            let mut choice_order: Vec<String> = question
+                .choices
+                .iter()
+                .map(|choice| choice.id.clone())
+                .collect();
+            if question.kind != QuestionKind::TrueFalse {
+                choice_order.shuffle(rng);
+            }
+            items.push(FormItem {
+                question_id: question.id.clone(),
+                choice_order,
+            });
+        }
+    }
+    items.shuffle(rng);
+    Ok(Form { items })
+}
+
+impl Form {
+    pub fn item(&self, question_id: &str) -> Option<&FormItem> {
+        self.items
+            .iter()
+            .find(|item| item.question_id == question_id)
+    }
+
+    /// Each item with its question, checking that the form fits this bank version.
+    pub fn questions<'b>(
+        &self,
+        bank: &'b Bank,
+    ) -> Result<Vec<(&FormItem, &'b Question)>, FormError> {
+        self.items
+            .iter()
+            .map(|item| {
+                let question = bank
+                    .question(&item.question_id)
+                    .ok_or_else(|| FormError::UnknownQuestion(item.question_id.clone()))?;
+                check_choice_order(item, question)?;
+                Ok((item, question))
+            })
+            .collect()
+    }
+
+    /// What the candidate sees, in the recorded order, rendered to safe HTML.
+    pub fn present(&self, bank: &Bank) -> Result<Vec<PresentedQuestion>, FormError> {
+        self.questions(bank)?
+            .into_iter()
+            .map(|(item, question)| {
+                let choices =
+                    item.choice_order
+                        .iter()
+                        .map(|choice_id| {
+                            let choice = question.choice(choice_id).ok_or_else(|| {
+                                FormError::UnknownChoice {
+                                    question: question.id.clone(),
+                                    choice: choice_id.clone(),
+                                }
+                            })?;
+                            Ok(PresentedChoice {
+                                id: choice.id.clone(),
+                                text_html: render_text_inline(&choice.text, question.stem_format),
+                            })
+                        })
+                        .collect::<Result<Vec<_>, FormError>>()?;
+                Ok(PresentedQuestion {
+                    id: question.id.clone(),
+                    kind: question.kind,
+                    stem_html: render_text(&question.stem, question.stem_format),
+                    choices,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The recorded order must be a permutation of the question's choices.
+fn check_choice_order(item: &FormItem, question: &Question) -> Result<(), FormError> {
+    let mut seen = HashSet::new();
+    for choice_id in &item.choice_order {
+        if question.choice(choice_id).is_none() || !seen.insert(choice_id.as_str()) {
+            return Err(FormError::UnknownChoice {
+                question: question.id.clone(),
+                choice: choice_id.clone(),
+            });
+        }
+    }
+    if seen.len() != question.choices.len() {
+        return Err(FormError::ChoicesChanged(question.id.clone()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::exams::model::{Choice, Domain, ExamMeta, Price, RetakePolicy, TextFormat};
+
+    /// One generated question: kind, choice count, and a mask choosing the correct choices.
+    pub(crate) type QuestionSpec = (QuestionKind, usize, u8);
+
+    /// A valid bank: domains of question specs, each with its `questions_per_form`.
+    pub(crate) fn build_bank(domains: &[(Vec<QuestionSpec>, u32)]) -> Bank {
+        let mut bank = Bank {
+            exam: ExamMeta {
+                slug: "generated".into(),
+                title: "Generated".into(),
+                version: "1".into(),
+                description: None,
+                duration_minutes: 60,
+                pass_percent: 70,
+                validity_months: 0,
+                allow_review: true,
+                renewal_exam: None,
+                price: Price {
+                    amount_minor: 0,
+                    currency: Price::NO_CURRENCY.into(),
+                },
+                retake: RetakePolicy::default(),
+            },
+            domains: Vec::new(),
+            questions: Vec::new(),
+        };
+        for (d, (questions, draw)) in domains.iter().enumerate() {
+            let domain_id = format!("d{d}");
+            bank.domains.push(Domain {
+                id: domain_id.clone(),
+                title: format!("Domain {d} <b>"),
+                questions_per_form: *draw,
+            });
+            for (q, (kind, choice_count, mask)) in questions.iter().enumerate() {
+                let choices = match kind {
+                    QuestionKind::TrueFalse => Choice::true_false(mask & 1 == 1),
+                    _ => (0..*choice_count)
+                        .map(|c| Choice {
+                            id: format!("c{c}"),
+                            text: format!("Choice *{c}* of {d}-{q}"),
+                            correct: match kind {
+                                QuestionKind::Single => c == usize::from(*mask) % choice_count,
+                                _ => mask & (1 << c) != 0 || c == 0,
+                            },
+                            feedback: Some("secret feedback".into()),
+                        })
+                        .collect(),
+                };
+                bank.questions.push(Question {
+                    id: format!("q-{d}-{q}"),
+                    domain: domain_id.clone(),
+                    kind: *kind,
+                    stem: format!("Question {d}-{q} with `code` and <i>html</i>"),
+                    stem_format: [TextFormat::Markdown, TextFormat::Html, TextFormat::Plain][q % 3],
+                    choices,
+                    explanation: Some("secret explanation".into()),
+                    references: vec![],
+                    partial_credit: *kind == QuestionKind::Multiple && mask & 0x80 != 0,
+                });
+            }
+        }
+        bank
+    }
+
+    pub(crate) fn bank_strategy() -> impl Strategy<Value = Bank> {
+        let question = (
+            prop_oneof![
+                Just(QuestionKind::Single),
+                Just(QuestionKind::Multiple),
+                Just(QuestionKind::TrueFalse)
+            ],
+            2usize..6,
+            any::<u8>(),
+        );
+        let domain = prop::collection::vec(question, 1..7).prop_flat_map(|questions| {
+            let count = questions.len() as u32;
+            (Just(questions), 1..=count)
+        });
+        prop::collection::vec(domain, 1..5).prop_map(|domains| build_bank(&domains))
+    }
+
+    proptest! {
+        #[test]
+        fn drawn_forms_follow_the_blueprint_and_replay_exactly(bank in bank_strategy(), seed in any::<u64>()) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let form = draw_form(&bank, &mut rng).unwrap();
+
+            let mut per_domain: HashMap<&str, u32> = HashMap::new();
+            let mut seen = HashSet::new();
+            for item in &form.items {
+                let question = bank.question(&item.question_id).unwrap();
+                *per_domain.entry(question.domain.as_str()).or_default() += 1;
+                prop_assert!(seen.insert(item.question_id.clone()), "duplicate {}", item.question_id);
+                let mut order = item.choice_order.clone();
+                let mut ids: Vec<String> = question.choices.iter().map(|c| c.id.clone()).collect();
+                if question.kind == QuestionKind::TrueFalse {
+                    prop_assert_eq!(&order, &ids);
+                }
+                order.sort();
+                ids.sort();
+                prop_assert_eq!(order, ids);
+            }
+            for domain in &bank.domains {
+                prop_assert_eq!(per_domain.get(domain.id.as_str()).copied().unwrap_or(0), domain.questions_per_form);
+            }
+
+            let shown = form.present(&bank).unwrap();
+            let stored = serde_json::to_string(&form).unwrap();
+            let restored: Form = serde_json::from_str(&stored).unwrap();
+            prop_assert_eq!(&restored, &form);
+            prop_assert_eq!(&restored.present(&bank).unwrap(), &shown);
+            prop_assert_eq!(
+                shown.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(),
+                form.items.iter().map(|i| i.question_id.as_str()).collect::<Vec<_>>()
+            );
+            let json = serde_json::to_string(&shown).unwrap();
+            prop_assert!(!json.contains("correct") && !json.contains("secret"), "{}", json);
+        }
+    }
+
+    #[test]
+    fn presented_json_matches_the_api_shape() {
+        let bank = build_bank(&[(vec![(QuestionKind::TrueFalse, 2, 1)], 1)]);
+        let form = draw_form(&bank, &mut StdRng::seed_from_u64(7)).unwrap();
+        let json = serde_json::to_value(form.present(&bank).unwrap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([{
+                "id": "q-0-0",
+                "type": "true_false",
+                "stem": "<p>Question 0-0 with <code>code</code> and &lt;i&gt;html&lt;/i&gt;</p>\n",
+                "choices": [{"id": "true", "text": "True"}, {"id": "false", "text": "False"}]
+            }])
+        );
+    }
+
+    #[test]
+    fn blueprint_larger_than_domain_is_an_error() {
+        let mut bank = build_bank(&[(vec![(QuestionKind::Single, 3, 0)], 1)]);
+        bank.domains[0].questions_per_form = 2;
+        assert_eq!(
+            draw_form(&bank, &mut StdRng::seed_from_u64(1)),
+            Err(FormError::NotEnoughQuestions {
+                domain: "d0".into(),
+                available: 1,
+                required: 2
+            })
+        );
+    }
+
+    #[test]
+    fn form_from_another_bank_version_is_refused() {
+        let bank = build_bank(&[(
+            vec![(QuestionKind::Single, 3, 0), (QuestionKind::Multiple, 3, 3)],
+            2,
+        )]);
+        let form = draw_form(&bank, &mut StdRng::seed_from_u64(3)).unwrap();
+
+        let mut renamed = bank.clone();
+        renamed.questions[0].id = "other".into();
+        assert_eq!(
+            form.present(&renamed),
+            Err(FormError::UnknownQuestion("q-0-0".into()))
+        );
+
+        let mut fewer = bank.clone();
+        fewer.questions[1].choices.pop();
+        assert_eq!(
+            form.present(&fewer),
+            Err(FormError::UnknownChoice {
+                question: "q-0-1".into(),
+                choice: "c2".into()
+            })
+        );
+
+        let mut more = bank.clone();
+        more.questions[1].choices.push(Choice {
+            id: "c9".into(),
+            text: "new".into(),
+            correct: false,
+            feedback: None,
+        });
+        assert_eq!(
+            form.present(&more),
+            Err(FormError::ChoicesChanged("q-0-1".into()))
+        );
+    }
+
+    #[test]
+    fn draws_vary_with_the_seed() {
+        let questions: Vec<_> = (0..10).map(|_| (QuestionKind::Single, 4, 0)).collect();
+        let bank = build_bank(&[(questions, 5)]);
+        let forms: HashSet<Vec<String>> = (0..20)
+            .map(|seed| {
+                let form = draw_form(&bank, &mut StdRng::seed_from_u64(seed)).unwrap();
+                form.items
+                    .iter()
+                    .map(|i| format!("{}:{}", i.question_id, i.choice_order.join(",")))
+                    .collect()
+            })
+            .collect();
+        assert!(
+            forms.len() > 15,
+            "only {} distinct forms in 20 draws",
+            forms.len()
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Exams: bank files (TOML, Moodle GIFT), the normalized bank model, form assembly, grading, item statistics
+//! and safe rendering of question text. Everything here is pure: no database, no HTTP, no file I/O.
+
+pub mod bank_toml;
+pub mod form;
+pub mod gift;
+pub mod grading;
+pub mod markdown;
+pub mod model;
+pub mod stats;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use bank_toml::parse_bank;
+pub use form::{draw_form, Form, FormItem, PresentedChoice, PresentedQuestion};
+pub use gift::{parse_gift, GiftImport, GENERAL_DOMAIN};
+pub use grading::{
+    format_percent, grade, percent_json_number, validate_answer, DomainScore, GradeResult,
+    ItemScore,
+};
+pub use markdown::{
+    escape_html, render_markdown, render_markdown_inline, render_text, render_text_inline,
+    sanitize_html,
+};
+pub use model::{
+    Bank, Choice, Domain, ExamMeta, Price, Question, QuestionKind, RetakePolicy, TextFormat,
+};
+pub use stats::{
+    item_statistics, AttemptResponses, ExamStatistics, ItemFlag, ItemStatistics, ResponseMatrix,
+};
+
+/// One problem found in a bank file, located so the author can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct BankError {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    pub question_id: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for BankError {
+    /// `file:line: question ID: message`, the question part only when there is one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.question_id {
+            Some(id) => write!(
+                f,
+                "{}:{}: question {}: {}",
+                self.file, self.line, id, self.message
+            ),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+        }
+    }
+}
+
+/// Every problem of a file at once, sorted by line; displayed one per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct BankErrors {
+    pub errors: Vec<BankError>,
+}
+
+impl fmt::Display for BankErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.errors.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A recorded form that does not fit the bank it is used with (wrong bank version, or a bank whose blueprint
+/// cannot be met). These are server-side inconsistencies, never the candidate's fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("domain `{domain}` has {available} questions but the blueprint draws {required}; add questions or lower `questions_per_form`")]
+    NotEnoughQuestions {
+        domain: String,
+        available: usize,
+        required: usize,
+    },
+    #[error("question `{0}` of the form is not in this bank version; use the bank version the attempt was drawn from")]
+    UnknownQuestion(String),
+    #[error("choice `{choice}` of question `{question}` in the form is not in this bank version; use the bank version the attempt was drawn from")]
+    UnknownChoice { question: String, choice: String },
+    #[error("the choices of question `{0}` differ from the form's recorded choice order; use the bank version the attempt was drawn from")]
+    ChoicesChanged(String),
+}
+
+/// Why an answer cannot be saved; shown to the candidate's client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    #[error("question `{0}` is not on this attempt's form")]
+    NotOnForm(String),
+    #[error("choice `{choice}` does not belong to question `{question}`")]
+    UnknownChoice { question: String, choice: String },
+    #[error("choice `{choice}` is given twice for question `{question}`; send each choice once")]
+    DuplicateChoice { question: String, choice: String },
+    #[error("question `{question}` takes one choice; {given} were given")]
+    TooManyChoices { question: String, given: usize },
+}
+
+/// Every failure of this module, for mapping to HTTP problems in one place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExamError {
+    #[error("{0}")]
+    Bank(#[from] BankErrors),
+    #[error(transparent)]
+    Form(#[from] FormError),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bank_errors_display_one_line_each_with_optional_question() {
+        let errors = BankErrors {
+            errors: vec![
+                BankError {
+                    file: "a.toml".into(),
+                    line: 3,
+                    question_id: None,
+                    message: "missing `title` in [exam]".into(),
+                },
+                BankError {
+                    file: "a.toml".into(),
+                    line: 112,
+                    question_id: Some("pg-arch-007".into()),
+                    message: "`single` question has 2 correct choices; mark exactly one".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            errors.to_string(),
+            "a.toml:3: missing `title` in [exam]\n\
+             a.toml:112: question pg-arch-007: `single` question has 2 correct choices; mark exactly one"
+        );
+        assert_eq!(
+            ExamError::from(errors.clone()).to_string(),
+            errors.to_string()
+        );
+    }
+}
