@@ -208,7 +208,8 @@ impl Config {
 
         for name in SETTING_NAMES {
             let var = format!("CREDO_{}", name.to_uppercase());
-            if let Some((_, raw)) = env.iter().find(|(k, _)| *k == var) {
+            // The last definition wins, as when a shell exports a variable twice.
+            if let Some((_, raw)) = env.iter().rev().find(|(k, _)| *k == var) {
                 table.insert((*name).to_string(), env_value(name, raw));
                 origins.insert((*name).to_string(), format!("environment {var}"));
             }

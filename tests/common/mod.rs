@@ -110,6 +110,9 @@ impl TestAppBuilder {
             ("CREDO_JOB_INTERVAL_MS".into(), "50".into()),
             ("CREDO_MAIL_RETRY_BASE_MS".into(), "100".into()),
             ("CREDO_POOL_SIZE".into(), "4".into()),
+            // Every test client is 127.0.0.1; the rate-limit tests lower these again.
+            ("CREDO_LOGIN_ATTEMPTS_PER_MINUTE".into(), "10000".into()),
+            ("CREDO_REGISTRATIONS_PER_HOUR".into(), "10000".into()),
         ];
         env.extend(self.env);
         let config = Config::load_from(&Overrides::default(), &env).expect("test config");
