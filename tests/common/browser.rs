@@ -148,17 +148,28 @@ impl Browser {
             .to_string()
     }
 
-    /// Waits until the page's visible text contains `needle`.
+    /// Waits until the page's visible text contains `needle`. Reads the text by script, so a
+    /// navigation in progress (stale elements, no document yet) just means "not yet".
     pub async fn wait_text(&self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = String::new();
         loop {
-            let text = self.text("body").await;
-            if text.contains(needle) {
-                return;
+            if let Ok(serde_json::Value::String(text)) = self
+                .client
+                .execute(
+                    "return document.body ? document.body.innerText : '';",
+                    vec![],
+                )
+                .await
+            {
+                if text.contains(needle) {
+                    return;
+                }
+                last = text;
             }
             assert!(
                 Instant::now() < deadline,
-                "page never showed {needle:?}; it shows:\n{text}"
+                "page never showed {needle:?}; it shows:\n{last}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
