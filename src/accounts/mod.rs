@@ -163,6 +163,11 @@ impl SessionUser {
             })
     }
 
+    /// Whether this person may open the vendor's console at all (any staff role).
+    pub fn is_staff_of(&self, vendor_id: &str) -> bool {
+        self.is_operator || self.memberships.iter().any(|m| m.vendor_id == vendor_id)
+    }
+
     /// Operators and vendor staff see the vendor console.
     pub fn is_staff(&self) -> bool {
         self.is_operator || !self.memberships.is_empty()

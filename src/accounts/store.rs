@@ -249,6 +249,19 @@ pub fn memberships(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Membersh
         .collect())
 }
 
+/// A vendor's staff as `(email, display name, role)`, ordered by e-mail address.
+pub fn vendor_staff(
+    conn: &mut DbConn,
+    vendor_id: &str,
+) -> QueryResult<Vec<(String, String, String)>> {
+    vendor_members::table
+        .inner_join(users::table)
+        .filter(vendor_members::vendor_id.eq(vendor_id))
+        .order((users::email.asc(), vendor_members::role.asc()))
+        .select((users::email, users::display_name, vendor_members::role))
+        .load(conn)
+}
+
 pub fn find_vendor_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Vendor>> {
     vendors::table
         .filter(vendors::slug.eq(slug))

@@ -328,6 +328,32 @@ impl TestApp {
         }
     }
 
+    /// A cookie-keeping client signed in through the login page, with the page's CSRF token.
+    pub async fn browser_session(&self, email: &str) -> (reqwest::Client, String) {
+        let browser = self.browser();
+        let page = browser
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_token_in(&page);
+        let answer = browser
+            .post(self.url("/login"))
+            .form(&[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf_token", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 303, "page login failed");
+        (browser, csrf)
+    }
+
     pub async fn login(&self, email: &str) -> String {
         let answer = self
             .post(
@@ -403,6 +429,15 @@ impl TestApp {
             running.stop().await;
         }
     }
+}
+
+/// The CSRF token embedded in a page's forms.
+pub fn csrf_token_in(html: &str) -> String {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page has a form with a CSRF token")
+        .to_string()
 }
 
 /// Polls `check` until it returns `Some` or the timeout passes.

@@ -1,0 +1,391 @@
+//! The vendor console hub: the vendors a person works for, each vendor's sections (exams,
+//! credentials, program — linked from their own modules), staff and API keys.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{render_with_status, see_other, Form, PageContext, PageError, PageUser};
+use crate::accounts::{
+    self, AccountError, Principal, SessionUser, Vendor, VendorInput, VendorRole,
+};
+use crate::app::AppState;
+use crate::clock::rfc3339_seconds;
+use crate::http::problem::ApiError;
+use crate::validation::FieldErrors;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(index)
+        .service(create_vendor)
+        .service(hub)
+        .service(add_member)
+        .service(create_key)
+        .service(revoke_key);
+}
+
+/// Links to each domain's console pages for one vendor.
+fn sections(_vendor_slug: &str) -> Vec<(String, &'static str)> {
+    Vec::new()
+}
+
+fn account_errors(e: AccountError) -> Result<FieldErrors, PageError> {
+    match e {
+        AccountError::Validation(list) => {
+            let mut errors = FieldErrors::new();
+            for error in list {
+                errors.add(error.field, error.message);
+            }
+            Ok(errors)
+        }
+        other => Err(ApiError::from(other).into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "vendor/index.html")]
+struct IndexPage {
+    ctx: PageContext,
+    vendors: Vec<Vendor>,
+    is_operator: bool,
+    form: VendorForm,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VendorForm {
+    slug: String,
+    name: String,
+    url: String,
+}
+
+async fn index_page(
+    state: &AppState,
+    req: &HttpRequest,
+    user: SessionUser,
+    form: VendorForm,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let is_operator = user.is_operator;
+    let ids: Vec<String> = user
+        .memberships
+        .iter()
+        .map(|m| m.vendor_id.clone())
+        .collect();
+    let vendors = state
+        .db(move |conn| {
+            let all = accounts::store::list_vendors(conn).map_err(AccountError::from)?;
+            Ok::<_, AccountError>(
+                all.into_iter()
+                    .filter(|v| is_operator || ids.contains(&v.id))
+                    .collect(),
+            )
+        })
+        .await
+        .map_err(ApiError::from)?;
+    Ok(render_with_status(
+        status,
+        &IndexPage {
+            ctx: PageContext::new(req, Some(user)),
+            vendors,
+            is_operator,
+            form,
+            errors,
+        },
+    ))
+}
+
+#[get("/vendor")]
+async fn index(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+) -> Result<HttpResponse, PageError> {
+    index_page(
+        &state,
+        &req,
+        user,
+        VendorForm::default(),
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[post("/vendor")]
+async fn create_vendor(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    Form(form): Form<VendorForm>,
+) -> Result<HttpResponse, PageError> {
+    if !user.is_operator {
+        return Err(PageError::Forbidden(
+            "Only operators create vendors.".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let input = VendorInput {
+        slug: form.slug.trim().to_string(),
+        name: form.name.clone(),
+        url: form.url.trim().to_string(),
+    };
+    match state
+        .tx(move |conn| accounts::create_vendor(conn, &input, now))
+        .await
+    {
+        Ok(vendor) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
+        Err(AccountError::Conflict(message)) => {
+            let mut errors = FieldErrors::new();
+            errors.add("slug", message);
+            index_page(&state, &req, user, form, errors, StatusCode::CONFLICT).await
+        }
+        Err(e) => {
+            let errors = account_errors(e)?;
+            index_page(
+                &state,
+                &req,
+                user,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+struct KeyRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "vendor/hub.html")]
+struct HubPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    sections: Vec<(String, &'static str)>,
+    staff: Vec<(String, String, String)>,
+    is_owner: bool,
+    keys: Vec<KeyRow>,
+    new_key: Option<String>,
+    member_email: String,
+    errors: FieldErrors,
+}
+
+/// The vendor if the person is on its staff (any role); 404 for unknown vendors, 403 for others.
+async fn staff_vendor(
+    state: &AppState,
+    user: &SessionUser,
+    slug: String,
+) -> Result<Vendor, PageError> {
+    let vendor = state
+        .db(move |conn| {
+            accounts::store::find_vendor_by_slug(conn, &slug).map_err(AccountError::from)
+        })
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| PageError::NotFound("There is no such vendor.".into()))?;
+    if user.is_staff_of(&vendor.id) {
+        Ok(vendor)
+    } else {
+        Err(PageError::Forbidden(
+            "You are not on this vendor's staff.".into(),
+        ))
+    }
+}
+
+struct HubExtras {
+    new_key: Option<String>,
+    member_email: String,
+    errors: FieldErrors,
+    status: StatusCode,
+}
+
+impl Default for HubExtras {
+    fn default() -> Self {
+        Self {
+            new_key: None,
+            member_email: String::new(),
+            errors: FieldErrors::new(),
+            status: StatusCode::OK,
+        }
+    }
+}
+
+async fn hub_page(
+    state: &AppState,
+    req: &HttpRequest,
+    user: SessionUser,
+    vendor: Vendor,
+    extras: HubExtras,
+) -> Result<HttpResponse, PageError> {
+    let is_owner = user.has_vendor_role(&vendor.id, VendorRole::Owner);
+    let vendor_id = vendor.id.clone();
+    let (staff, keys) = state
+        .db(move |conn| {
+            let staff = accounts::store::vendor_staff(conn, &vendor_id)?;
+            let keys = if is_owner {
+                accounts::store::list_api_keys(conn, &vendor_id)?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, AccountError>((staff, keys))
+        })
+        .await
+        .map_err(ApiError::from)?;
+    let keys = keys
+        .into_iter()
+        .map(|k| KeyRow {
+            id: k.id,
+            name: k.name,
+            created: rfc3339_seconds(k.created_at),
+            last_used: k
+                .last_used_at
+                .map(rfc3339_seconds)
+                .unwrap_or_else(|| "never".into()),
+            revoked: k.revoked_at.is_some(),
+        })
+        .collect();
+    Ok(render_with_status(
+        extras.status,
+        &HubPage {
+            ctx: PageContext::new(req, Some(user)),
+            sections: sections(&vendor.slug),
+            vendor,
+            staff,
+            is_owner,
+            keys,
+            new_key: extras.new_key,
+            member_email: extras.member_email,
+            errors: extras.errors,
+        },
+    ))
+}
+
+#[get("/vendor/{vendor}")]
+async fn hub(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = staff_vendor(&state, &user, path.into_inner()).await?;
+    hub_page(&state, &req, user, vendor, HubExtras::default()).await
+}
+
+/// The vendor if the person is one of its owners (or an operator).
+async fn owned_vendor(
+    state: &AppState,
+    user: &SessionUser,
+    slug: String,
+) -> Result<Vendor, PageError> {
+    let principal = Principal::User(user.clone());
+    state
+        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, VendorRole::Owner))
+        .await
+        .map_err(|e| PageError::from(ApiError::from(e)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MemberForm {
+    email: String,
+    role: String,
+}
+
+#[post("/vendor/{vendor}/members")]
+async fn add_member(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = owned_vendor(&state, &user, path.into_inner()).await?;
+    let now = state.clock.now();
+    let input = accounts::MemberInput {
+        email: form.email.clone(),
+        role: form.role,
+    };
+    let target = vendor.clone();
+    match state
+        .tx(move |conn| accounts::add_member(conn, &target, &input, now))
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
+        Err(e) => {
+            let errors = account_errors(e)?;
+            let extras = HubExtras {
+                member_email: form.email,
+                errors,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                ..Default::default()
+            };
+            hub_page(&state, &req, user, vendor, extras).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct KeyForm {
+    name: String,
+}
+
+#[post("/vendor/{vendor}/api-keys")]
+async fn create_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    Form(form): Form<KeyForm>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = owned_vendor(&state, &user, path.into_inner()).await?;
+    let now = state.clock.now();
+    let (target, user_id) = (vendor.clone(), user.id.clone());
+    // The page that shows the new key is the answer to this POST: it is never stored anywhere.
+    let extras = match state
+        .tx(move |conn| accounts::create_api_key(conn, &target, &form.name, Some(&user_id), now))
+        .await
+    {
+        Ok((_, key)) => HubExtras {
+            new_key: Some(key),
+            status: StatusCode::CREATED,
+            ..Default::default()
+        },
+        Err(e) => HubExtras {
+            errors: account_errors(e)?,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            ..Default::default()
+        },
+    };
+    hub_page(&state, &req, user, vendor, extras).await
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+#[post("/vendor/{vendor}/api-keys/{key}/revoke")]
+async fn revoke_key(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+    Form(_): Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key_id) = path.into_inner();
+    let vendor = owned_vendor(&state, &user, slug).await?;
+    let now = state.clock.now();
+    let target = vendor.clone();
+    state
+        .tx(move |conn| accounts::revoke_api_key(conn, &target, &key_id, now))
+        .await
+        .map_err(ApiError::from)?;
+    Ok(see_other(&format!("/vendor/{}", vendor.slug)))
+}
