@@ -384,6 +384,63 @@ impl Resolver for StorageResolver<'_> {
     }
 }
 
+/// Checks the JSON types of the parts verification reads, so a request of the wrong shape is
+/// refused as bad input (422 naming the fields) instead of being reported as a verdict. Missing
+/// parts are left to the engine, which reports them as failed checks.
+pub fn check_shape(credential: &Value) -> Result<(), Vec<crate::validation::FieldError>> {
+    use crate::validation::FieldErrors;
+    let mut errors = FieldErrors::new();
+    let Some(doc) = credential.as_object() else {
+        errors.add("body", "send the credential as a JSON object");
+        return errors.finish();
+    };
+    let is_str = |v: &Value| v.is_string();
+    let strings_or_objects = |v: &Value| match v {
+        Value::Array(items) => items.iter().all(|i| i.is_string() || i.is_object()),
+        other => other.is_string() || other.is_object(),
+    };
+    let string_or_strings = |v: &Value| match v {
+        Value::Array(items) => items.iter().all(is_str),
+        other => other.is_string(),
+    };
+    let object_or_objects = |v: &Value| match v {
+        Value::Array(items) => items.iter().all(Value::is_object),
+        other => other.is_object(),
+    };
+    let rules: [(&str, &dyn Fn(&Value) -> bool, &str); 9] = [
+        ("@context", &strings_or_objects, "must be an array of context URLs"),
+        ("id", &is_str, "must be a string"),
+        ("type", &string_or_strings, "must be a string or an array of strings"),
+        ("issuer", &|v: &Value| v.is_string() || v.get("id").is_some_and(Value::is_string), "must be a URL or an object with a string id"),
+        ("credentialSubject", &object_or_objects, "must be an object"),
+        ("validFrom", &is_str, "must be a date-time string"),
+        ("validUntil", &is_str, "must be a date-time string"),
+        ("credentialStatus", &object_or_objects, "must be an object"),
+        ("proof", &object_or_objects, "must be an object"),
+    ];
+    for (field, ok, message) in rules {
+        if doc.get(field).is_some_and(|v| !ok(v)) {
+            errors.add(field, message);
+        }
+    }
+    if let Some(Value::Object(proof)) = doc.get("proof") {
+        for field in [
+            "type",
+            "cryptosuite",
+            "created",
+            "expires",
+            "verificationMethod",
+            "proofPurpose",
+            "proofValue",
+        ] {
+            if proof.get(field).is_some_and(|v| !v.is_string()) {
+                errors.add(format!("proof.{field}"), "must be a string");
+            }
+        }
+    }
+    errors.finish()
+}
+
 /// What storage adds to a verification of one of our own credentials.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredFacts {
