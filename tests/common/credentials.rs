@@ -198,3 +198,40 @@ pub fn check<'a>(answer: &'a Value, name: &str) -> &'a Value {
         .find(|c| c["name"] == name)
         .unwrap_or_else(|| panic!("no check {name} in {answer}"))
 }
+
+/// The CSRF token embedded in a page's forms.
+pub fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form with a CSRF token")
+        .to_string()
+}
+
+/// A cookie-keeping browser, signed in as `email` through the login form; returns it with its
+/// CSRF token.
+pub async fn signed_in_browser(app: &TestApp, email: &str) -> (reqwest::Client, String) {
+    let browser = app.browser();
+    let page = browser
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_of(&page);
+    let answer = browser
+        .post(app.url("/login"))
+        .form(&[
+            ("email", email),
+            ("password", super::PASSWORD),
+            ("csrf_token", token.as_str()),
+            ("next", "/dashboard"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 303, "login failed");
+    (browser, token)
+}
