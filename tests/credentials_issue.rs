@@ -75,12 +75,18 @@ async fn issued_credential_has_the_designed_shape_is_mailed_and_verifies() {
     let from = vc["validFrom"].as_str().unwrap();
     assert_eq!(from, credo::clock::rfc3339_seconds(now));
     let until = vc["validUntil"].as_str().unwrap();
-    assert_eq!(until[..4].parse::<i32>().unwrap(), from[..4].parse::<i32>().unwrap() + 2);
+    assert_eq!(
+        until[..4].parse::<i32>().unwrap(),
+        from[..4].parse::<i32>().unwrap() + 2
+    );
     assert_eq!(&until[4..], &from[4..]);
     let status = &vc["credentialStatus"];
     assert_eq!(status["type"], "BitstringStatusListEntry");
     assert_eq!(status["statusPurpose"], "revocation");
-    assert_eq!(status["statusListCredential"], app.url("/status/acme/1").as_str());
+    assert_eq!(
+        status["statusListCredential"],
+        app.url("/status/acme/1").as_str()
+    );
     let index: u64 = status["statusListIndex"].as_str().unwrap().parse().unwrap();
     assert!(index < 131_072);
     assert_eq!(vc["proof"]["cryptosuite"], "eddsa-jcs-2022");
@@ -91,7 +97,10 @@ async fn issued_credential_has_the_designed_shape_is_mailed_and_verifies() {
 
     // The JSON served is the exact stored text (not a re-serialization).
     let raw = app.get(&format!("/api/v1/credentials/{id}"), None).await;
-    assert_eq!(raw.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        raw.header("content-type").as_deref(),
+        Some("application/json")
+    );
     let download = app
         .get(&format!("/api/v1/credentials/{id}?download=1"), None)
         .await
@@ -108,7 +117,11 @@ async fn issued_credential_has_the_designed_shape_is_mailed_and_verifies() {
         .smtp
         .wait_for(&holder.email, |m| m.subject.contains("certificate"))
         .await;
-    assert!(mail.text.contains(&app.url(&format!("/c/{id}"))), "{}", mail.text);
+    assert!(
+        mail.text.contains(&app.url(&format!("/c/{id}"))),
+        "{}",
+        mail.text
+    );
     let (name, content) = &mail.attachments[0];
     assert!(name.ends_with(".json"), "{name}");
     assert_eq!(std::str::from_utf8(content).unwrap(), raw.text);
@@ -146,18 +159,27 @@ async fn did_document_and_status_list_are_served_with_cache_headers() {
         .unwrap()
         .starts_with("application/did+json"));
     assert!(answer.header("cache-control").unwrap().contains("max-age="));
-    assert_eq!(answer.header("access-control-allow-origin").as_deref(), Some("*"));
+    assert_eq!(
+        answer.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
     let doc = answer.json();
     let did = vc["issuer"]["id"].as_str().unwrap();
     assert_eq!(doc["id"], did);
     assert_eq!(
         doc["@context"],
-        json!(["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"])
+        json!([
+            "https://www.w3.org/ns/did/v1",
+            "https://w3id.org/security/multikey/v1"
+        ])
     );
     let method = &doc["verificationMethod"][0];
     assert_eq!(method["type"], "Multikey");
     assert_eq!(method["controller"], did);
-    assert!(method["publicKeyMultibase"].as_str().unwrap().starts_with("z6Mk"));
+    assert!(method["publicKeyMultibase"]
+        .as_str()
+        .unwrap()
+        .starts_with("z6Mk"));
     assert_eq!(doc["assertionMethod"], json!([method["id"].clone()]));
     assert_eq!(method["id"], vc["proof"]["verificationMethod"]);
     app.get("/issuers/nobody/did.json", None).await.expect(404);
@@ -181,8 +203,27 @@ async fn did_document_and_status_list_are_served_with_cache_headers() {
     )
     .unwrap();
     assert!(bits.bit_len() >= 131_072);
-    assert_eq!(list["proof"]["verificationMethod"], vc["proof"]["verificationMethod"]);
+    assert_eq!(
+        list["proof"]["verificationMethod"],
+        vc["proof"]["verificationMethod"]
+    );
     app.get("/status/acme/2", None).await.expect(404);
+    let openapi = app.get("/api/openapi.json", None).await.expect(200).json();
+    for path in [
+        "/issuers/{vendor}/did.json",
+        "/status/{vendor}/{list}",
+        "/api/v1/credentials/{id}",
+        "/api/v1/verify",
+        "/api/v1/vendors/{vendor}/credentials/{id}/revoke",
+    ] {
+        assert!(
+            openapi["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    assert!(openapi["components"]["schemas"]
+        .get("Verification")
+        .is_some());
     app.get("/status/acme/x", None).await.expect(404);
     app.stop().await;
 }
@@ -198,7 +239,10 @@ async fn status_list_ttl_follows_the_setting() {
     let holder = app.user("holder@example.org", "Holder").await;
     certify(&app, &exam, &holder).await;
     let list = app.get("/status/acme/1", None).await.expect(200);
-    assert_eq!(list.header("cache-control").as_deref(), Some("public, max-age=60"));
+    assert_eq!(
+        list.header("cache-control").as_deref(),
+        Some("public, max-age=60")
+    );
     assert_eq!(list.json()["credentialSubject"]["ttl"], 60_000);
     app.stop().await;
 }
@@ -265,7 +309,11 @@ async fn key_rotation_keeps_old_credentials_valid_and_signs_new_ones_with_the_ne
         .env("CREDO_MASTER_KEY", "42".repeat(32))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed = std::process::Command::new(common::credo_binary())
         .args(["keys", "list", "--vendor", "acme"])
         .env("CREDO_DATABASE_URL", &app.database_url)
@@ -276,14 +324,25 @@ async fn key_rotation_keeps_old_credentials_valid_and_signs_new_ones_with_the_ne
         .unwrap();
     assert!(listed.status.success());
     let listed = String::from_utf8(listed.stdout).unwrap();
-    assert_eq!(listed.lines().filter(|l| l.contains("#z6Mk")).count(), 2, "{listed}");
-    assert!(listed.contains("active") && listed.contains("retired"), "{listed}");
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("#z6Mk")).count(),
+        2,
+        "{listed}"
+    );
+    assert!(
+        listed.contains("active") && listed.contains("retired"),
+        "{listed}"
+    );
 
     let new = credential_json(&app, &certify(&app, &exam, &holder).await).await;
     let old_vm = old["proof"]["verificationMethod"].as_str().unwrap();
     let new_vm = new["proof"]["verificationMethod"].as_str().unwrap();
     assert_ne!(old_vm, new_vm);
-    let doc = app.get("/issuers/acme/did.json", None).await.expect(200).json();
+    let doc = app
+        .get("/issuers/acme/did.json", None)
+        .await
+        .expect(200)
+        .json();
     assert_eq!(doc["assertionMethod"], json!([old_vm, new_vm]));
     for vc in [&old, &new] {
         let answer = verify(&app, vc).await;
@@ -355,14 +414,19 @@ async fn expiry_reminders_are_sent_once_per_threshold_and_skip_revoked_or_supers
 
     // 355 days: the 14-day reminder, once.
     app.state.clock.advance(chrono::Duration::days(45));
-    common::eventually("the 14-day reminder", std::time::Duration::from_secs(10), || async {
-        (reminders_to(&app, &holder.email).len() == 2).then_some(())
-    })
+    common::eventually(
+        "the 14-day reminder",
+        std::time::Duration::from_secs(10),
+        || async { (reminders_to(&app, &holder.email).len() == 2).then_some(()) },
+    )
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let subjects = reminders_to(&app, &holder.email);
     assert_eq!(subjects.len(), 2, "{subjects:?}");
-    assert!(subjects[1].contains("expires in 10 days") || subjects[1].contains("days"), "{subjects:?}");
+    assert!(
+        subjects[1].contains("expires in 10 days") || subjects[1].contains("days"),
+        "{subjects:?}"
+    );
     // Revoked credentials and superseded ones get none; the renewal's own expiry is a year off.
     assert!(reminders_to(&app, &revoked_holder.email).is_empty());
     assert!(reminders_to(&app, &renewed_holder.email).is_empty());

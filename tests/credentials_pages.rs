@@ -42,7 +42,9 @@ async fn certificate_page_shows_holder_status_qr_linkedin_and_json() {
         .replace("&amp;", "&")
         .replace("&#38;", "&");
     let params: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(linkedin.as_bytes()).into_owned().collect();
+        url::form_urlencoded::parse(linkedin.as_bytes())
+            .into_owned()
+            .collect();
     let vc = credential_json(&app, &id).await;
     let from = vc["validFrom"].as_str().unwrap();
     let until = vc["validUntil"].as_str().unwrap();
@@ -52,7 +54,10 @@ async fn certificate_page_shows_holder_status_qr_linkedin_and_json() {
     assert_eq!(params["issueYear"], &from[..4]);
     assert_eq!(params["issueMonth"], from[5..7].trim_start_matches('0'));
     assert_eq!(params["expirationYear"], &until[..4]);
-    assert_eq!(params["expirationMonth"], until[5..7].trim_start_matches('0'));
+    assert_eq!(
+        params["expirationMonth"],
+        until[5..7].trim_start_matches('0')
+    );
     assert_eq!(params["certId"], id);
     assert_eq!(params["certUrl"], app.url(&format!("/c/{id}")));
     let (status, _) = page(&app, "/c/no-such-credential").await;
@@ -61,7 +66,10 @@ async fn certificate_page_shows_holder_status_qr_linkedin_and_json() {
     // Superseded by a new pass: the old page says so and links the new one.
     let newer = certify(&app, &exam, &holder).await;
     let (_, html) = page(&app, &format!("/c/{id}")).await;
-    assert!(html.contains("A newer credential replaces this one"), "superseded notice");
+    assert!(
+        html.contains("A newer credential replaces this one"),
+        "superseded notice"
+    );
     assert!(html.contains(&format!("/c/{newer}")));
 
     // Revoked: the page shows it with the reason.
@@ -85,7 +93,10 @@ async fn verify_page_takes_pasted_json_or_an_uploaded_file() {
     let exam = cred::exam(&app, &vendor, "git", 1, None).await;
     let holder = app.user("holder@example.org", "Holder").await;
     let id = certify(&app, &exam, &holder).await;
-    let json_text = app.get(&format!("/api/v1/credentials/{id}"), None).await.text;
+    let json_text = app
+        .get(&format!("/api/v1/credentials/{id}"), None)
+        .await
+        .text;
 
     let browser = app.browser();
     let form = browser
@@ -121,7 +132,11 @@ async fn verify_page_takes_pasted_json_or_an_uploaded_file() {
 
     // Tampered: invalid, naming the failing check.
     let tampered = json_text.replace("acme Certified git", "acme Certified Rocket Science");
-    let (_, html) = post(vec![("csrf_token", token.clone()), ("credential", tampered)]).await;
+    let (_, html) = post(vec![
+        ("csrf_token", token.clone()),
+        ("credential", tampered),
+    ])
+    .await;
     assert!(html.contains("status-banner invalid"));
     assert!(html.contains("Invalid: signature"), "{html}");
 
@@ -173,16 +188,17 @@ async fn verify_page_takes_pasted_json_or_an_uploaded_file() {
     assert!(html.contains("Cheating detected"));
 
     // A credential of an issuer this server cannot reach: could not check.
-    let remote = json_text.replace(
-        "did:web:127.0.0.1%3A",
-        "did:web:issuer.example:x%3A",
-    );
+    let remote = json_text.replace("did:web:127.0.0.1%3A", "did:web:issuer.example:x%3A");
     let (_, html) = post(vec![("csrf_token", token.clone()), ("credential", remote)]).await;
     assert!(html.contains("status-banner could_not_check"), "{html}");
     assert!(html.contains("Could not check"));
 
     // Nothing given, not JSON: errors next to the field, the text kept.
-    let (status, html) = post(vec![("csrf_token", token.clone()), ("credential", "  ".into())]).await;
+    let (status, html) = post(vec![
+        ("csrf_token", token.clone()),
+        ("credential", "  ".into()),
+    ])
+    .await;
     assert_eq!(status, 422);
     assert!(html.contains("id=\"credential-error\""));
     assert!(html.contains("aria-invalid=\"true\""));
@@ -235,12 +251,18 @@ async fn vendor_page_lists_credentials_and_revokes_with_a_reason() {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 422);
     let html = answer.text().await.unwrap();
-    assert!(html.contains(&format!("id=\"reason-{id}-error\"")), "{html}");
+    assert!(
+        html.contains(&format!("id=\"reason-{id}-error\"")),
+        "{html}"
+    );
     assert!(html.contains("aria-invalid=\"true\""));
 
     let answer = browser
         .post(&revoke_url)
-        .form(&[("csrf_token", token.as_str()), ("reason", "Proctoring violation")])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("reason", "Proctoring violation"),
+        ])
         .send()
         .await
         .unwrap();
@@ -275,7 +297,12 @@ async fn vendor_page_lists_credentials_and_revokes_with_a_reason() {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 403);
     // Not signed in: to the sign-in page.
-    let answer = app.browser().get(app.url("/vendor/acme/credentials")).send().await.unwrap();
+    let answer = app
+        .browser()
+        .get(app.url("/vendor/acme/credentials"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status().as_u16(), 303);
 
     // The dashboard section lists the holder's certificate with its status and page link.
@@ -355,15 +382,22 @@ async fn only_the_vendors_examiners_revoke_through_the_api() {
         .await
         .expect(422);
     assert_eq!(answer.error_fields(), vec!["reason"]);
-    app.post(&path, Some(&examiner.token), json!({"reason": "x".repeat(501)}))
-        .await
-        .expect(422);
+    app.post(
+        &path,
+        Some(&examiner.token),
+        json!({"reason": "x".repeat(501)}),
+    )
+    .await
+    .expect(422);
     // Nothing changed so far.
     let vc = credential_json(&app, &id).await;
     assert_eq!(cred::verify(&app, &vc).await["status"], "valid");
     // The vendor's API key may revoke too.
     let key = app.api_key("acme", &vendor.owner).await;
-    let answer = app.post(&path, Some(&key), reason.clone()).await.expect(200);
+    let answer = app
+        .post(&path, Some(&key), reason.clone())
+        .await
+        .expect(200);
     assert_eq!(answer.json()["status"], "revoked");
     // The vendor's listing shows it; the other vendor's credential is untouched.
     let listed = app

@@ -85,7 +85,10 @@ async fn changing_any_single_value_of_an_issued_credential_fails_naming_the_chec
         };
         assert_eq!(check(&answer, expected)["ok"], false, "{path}: {answer}");
         assert!(
-            matches!(answer["status"].as_str(), Some("invalid" | "could_not_check")),
+            matches!(
+                answer["status"].as_str(),
+                Some("invalid" | "could_not_check")
+            ),
             "{path}: {answer}"
         );
         assert!(answer.get("credential_id").is_none(), "{path}: {answer}");
@@ -100,7 +103,12 @@ async fn revoked_expired_and_foreign_keys() {
     let exam = cred::exam(&app, &vendor, "git", 1, None).await;
     let holder = app.user("holder@example.org", "Holder").await;
     let id = certify(&app, &exam, &holder).await;
-    let kept = certify(&app, &cred::exam(&app, &vendor, "other", 1, None).await, &holder).await;
+    let kept = certify(
+        &app,
+        &cred::exam(&app, &vendor, "other", 1, None).await,
+        &holder,
+    )
+    .await;
     let vc = credential_json(&app, &id).await;
     assert_eq!(verify(&app, &vc).await["status"], "valid");
 
@@ -196,7 +204,12 @@ async fn status_list_unavailable_or_remote_issuer_gives_could_not_check() {
 
     // A list of another vendor of this instance is not the issuer's own.
     let beta = cred::vendor(&app, "beta").await;
-    certify(&app, &cred::exam(&app, &beta, "git", 12, None).await, &holder).await;
+    certify(
+        &app,
+        &cred::exam(&app, &beta, "git", 12, None).await,
+        &holder,
+    )
+    .await;
     let borrowed = resign(&vc, &key, |doc| {
         doc["credentialStatus"]["statusListCredential"] = json!(app.url("/status/beta/1"));
         doc["credentialStatus"]["id"] = json!(app.url("/status/beta/1#5"));
@@ -207,7 +220,10 @@ async fn status_list_unavailable_or_remote_issuer_gives_could_not_check() {
 
     // An issuer hosted elsewhere while remote resolution is off: could not check, saying why.
     let remote_did = "did:web:issuer.example:issuers:acme";
-    let remote_key = IssuerKey::new(remote_did, ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]));
+    let remote_key = IssuerKey::new(
+        remote_did,
+        ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]),
+    );
     let remote = resign(&vc, &remote_key, |doc| {
         doc["issuer"]["id"] = json!(remote_did);
         doc["credentialStatus"]["statusListCredential"] =
@@ -240,12 +256,18 @@ async fn remote_resolution_refuses_private_addresses_and_fails_closed() {
         "did:web:10.0.0.1:issuers:acme",
         "did:web:no-such-host.invalid:issuers:acme",
     ] {
-        let key = IssuerKey::new(remote_did, ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]));
+        let key = IssuerKey::new(
+            remote_did,
+            ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]),
+        );
         let remote = resign(&vc, &key, |doc| doc["issuer"]["id"] = json!(remote_did));
         let started = std::time::Instant::now();
         let answer = verify(&app, &remote).await;
         assert!(started.elapsed() < std::time::Duration::from_secs(8));
-        assert_eq!(answer["status"], "could_not_check", "{remote_did}: {answer}");
+        assert_eq!(
+            answer["status"], "could_not_check",
+            "{remote_did}: {answer}"
+        );
         assert_eq!(check(&answer, "verification_method")["ok"], false);
     }
     app.stop().await;
@@ -368,7 +390,9 @@ async fn credo_verify_offline_with_saved_did_document_and_status_list() {
     };
     let vc = save(
         "credential.json",
-        &app.get(&format!("/api/v1/credentials/{id}"), None).await.text,
+        &app.get(&format!("/api/v1/credentials/{id}"), None)
+            .await
+            .text,
     );
     let did_text = app.get("/issuers/acme/did.json", None).await.text;
     let did = save("did.json", &did_text);
@@ -457,7 +481,13 @@ async fn revoked_credential_verifies_as_revoked_offline_with_the_fresh_list() {
     .expect(200);
     let dir = tempfile::tempdir().unwrap();
     let vc = dir.path().join("vc.json");
-    std::fs::write(&vc, app.get(&format!("/api/v1/credentials/{id}"), None).await.text).unwrap();
+    std::fs::write(
+        &vc,
+        app.get(&format!("/api/v1/credentials/{id}"), None)
+            .await
+            .text,
+    )
+    .unwrap();
     let did = dir.path().join("did.json");
     std::fs::write(&did, app.get("/issuers/acme/did.json", None).await.text).unwrap();
     let list = dir.path().join("list.json");

@@ -91,7 +91,9 @@ impl RemoteFetcher {
             return Err(ResolveError::NotFound);
         }
         if !status.is_success() {
-            return Err(ResolveError::Unavailable(format!("{url} answered {status}")));
+            return Err(ResolveError::Unavailable(format!(
+                "{url} answered {status}"
+            )));
         }
         if response
             .content_length()

@@ -63,7 +63,12 @@ impl VerifierShared {
 
     /// Decodes a Multikey once; the mapping never changes, so entries never go stale.
     fn decode_key(&self, multibase: &str) -> Result<VerifyingKey, ResolveError> {
-        if let Some(key) = self.keys.lock().ok().and_then(|k| k.get(multibase).copied()) {
+        if let Some(key) = self
+            .keys
+            .lock()
+            .ok()
+            .and_then(|k| k.get(multibase).copied())
+        {
             return Ok(key);
         }
         let key = super::multibase::decode_multikey(multibase)
@@ -407,11 +412,24 @@ pub fn check_shape(credential: &Value) -> Result<(), Vec<crate::validation::Fiel
         Value::Array(items) => items.iter().all(Value::is_object),
         other => other.is_object(),
     };
-    let rules: [(&str, &dyn Fn(&Value) -> bool, &str); 9] = [
-        ("@context", &strings_or_objects, "must be an array of context URLs"),
+    type Rule<'a> = (&'a str, &'a dyn Fn(&Value) -> bool, &'a str);
+    let rules: [Rule<'_>; 9] = [
+        (
+            "@context",
+            &strings_or_objects,
+            "must be an array of context URLs",
+        ),
         ("id", &is_str, "must be a string"),
-        ("type", &string_or_strings, "must be a string or an array of strings"),
-        ("issuer", &|v: &Value| v.is_string() || v.get("id").is_some_and(Value::is_string), "must be a URL or an object with a string id"),
+        (
+            "type",
+            &string_or_strings,
+            "must be a string or an array of strings",
+        ),
+        (
+            "issuer",
+            &|v: &Value| v.is_string() || v.get("id").is_some_and(Value::is_string),
+            "must be a URL or an object with a string id",
+        ),
         ("credentialSubject", &object_or_objects, "must be an object"),
         ("validFrom", &is_str, "must be a date-time string"),
         ("validUntil", &is_str, "must be a date-time string"),
@@ -571,7 +589,10 @@ mod tests {
             Some(None)
         );
         assert_eq!(local.vendor_of_did("did:web:127.0.0.1%3A80801"), None);
-        assert_eq!(local.vendor_of_did("did:web:example.com:issuers:acme"), None);
+        assert_eq!(
+            local.vendor_of_did("did:web:example.com:issuers:acme"),
+            None
+        );
         assert_eq!(
             local.status_list_of("http://127.0.0.1:8080/status/acme/3"),
             Some(Some(("acme", 3)))
@@ -584,6 +605,9 @@ mod tests {
             local.status_list_of("http://127.0.0.1:8080/elsewhere"),
             Some(None)
         );
-        assert_eq!(local.status_list_of("https://example.com/status/acme/3"), None);
+        assert_eq!(
+            local.status_list_of("https://example.com/status/acme/3"),
+            None
+        );
     }
 }

@@ -68,12 +68,7 @@ impl From<diesel::result::Error> for CredentialError {
 pub type OnChange<'a> = &'a dyn Fn(&mut DbConn, &str, &str, &str) -> Result<(), CredentialError>;
 
 /// The hook that does nothing.
-pub fn no_change_hook(
-    _: &mut DbConn,
-    _: &str,
-    _: &str,
-    _: &str,
-) -> Result<(), CredentialError> {
+pub fn no_change_hook(_: &mut DbConn, _: &str, _: &str, _: &str) -> Result<(), CredentialError> {
     Ok(())
 }
 
@@ -205,12 +200,15 @@ pub fn rotate_key(
 ) -> Result<KeyInfo, CredentialError> {
     let did = issuer_did(&ctx.links, &vendor.slug)?;
     store::retire_active_key(conn, &vendor.id, now)?;
-    let (row, _) = create_key(conn, &ctx.master_key, &did, &vendor.id, now).map_err(|e| match e {
-        CredentialError::Db(DbError::Query(e)) if is_unique_violation(&e) => {
-            CredentialError::Conflict("another key rotation ran at the same time; try again".into())
-        }
-        other => other,
-    })?;
+    let (row, _) =
+        create_key(conn, &ctx.master_key, &did, &vendor.id, now).map_err(|e| match e {
+            CredentialError::Db(DbError::Query(e)) if is_unique_violation(&e) => {
+                CredentialError::Conflict(
+                    "another key rotation ran at the same time; try again".into(),
+                )
+            }
+            other => other,
+        })?;
     Ok(key_info(&did, &row))
 }
 
@@ -606,20 +604,22 @@ pub fn revoke(
     let row = store::find_credential(conn, credential_id)?
         .filter(|row| row.vendor_id == vendor.id)
         .ok_or(CredentialError::NotFound("credential"))?;
+    // Lock order list → credential, as issuing does (slot claim, then superseding), so a
+    // revocation and an issuance never wait on each other in a cycle.
+    let list = store::lock_list(conn, &row.status_list_id)?;
     if !store::mark_revoked(conn, &row.id, &reason, actor, now)? {
         let current = store::find_credential(conn, &row.id)?
             .ok_or(CredentialError::NotFound("credential"))?;
         return Ok(credential_state(&current, now));
     }
-    let list = store::lock_list(conn, &row.status_list_id)?;
     let mut bits = Bitstring::from_bytes(list.bits.clone())?;
     bits.set(row.status_index.unsigned_abs().into(), true)?;
     let (_, key) = signing_key(conn, ctx, vendor, now)?;
     let credential = signed_list(ctx, vendor, &key, list.number, &bits, now)?;
     store::update_list(conn, &list.id, bits.as_bytes(), &credential, now)?;
 
-    let user = accounts::store::find_user(conn, &row.user_id)?
-        .ok_or(CredentialError::NotFound("user"))?;
+    let user =
+        accounts::store::find_user(conn, &row.user_id)?.ok_or(CredentialError::NotFound("user"))?;
     let achievement = achievement_name(&row.json);
     let mail = templates::credential_revoked(
         &user.email,
@@ -698,7 +698,8 @@ pub fn send_expiry_reminders(
             let nearer_due = days[..position]
                 .iter()
                 .any(|&n| valid_until <= now + chrono::Duration::days(n.into()));
-            let before_issue = valid_until - chrono::Duration::days(d.into()) <= candidate.valid_from;
+            let before_issue =
+                valid_until - chrono::Duration::days(d.into()) <= candidate.valid_from;
             if nearer_due || before_issue {
                 continue;
             }

@@ -5,7 +5,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{credential_reminders, credentials, exams, issuer_keys, status_lists, users};
+use crate::db::schema::{
+    credential_reminders, credentials, exams, issuer_keys, status_lists, users,
+};
 use crate::db::DbConn;
 
 /// A stored issuer key. The sealed seed never leaves this struct except to be opened in memory;

@@ -270,7 +270,9 @@ async fn vendor_credentials(
 ) -> Result<HttpResponse, ApiError> {
     let vendor = vendor_for(&state, principal, path.into_inner(), VendorRole::Examiner).await?;
     let rows = state
-        .db(move |conn| store::vendor_listing(conn, &vendor.id, 1000).map_err(CredentialError::from))
+        .db(move |conn| {
+            store::vendor_listing(conn, &vendor.id, 1000).map_err(CredentialError::from)
+        })
         .await?;
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(listed(&state, rows, now)))

@@ -373,7 +373,9 @@ fn multipart_fields(content_type: &str, body: &[u8]) -> Result<HashMap<String, V
         if rest.starts_with(b"--") {
             break;
         }
-        rest = rest.strip_prefix(b"\r\n").ok_or("malformed multipart data")?;
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .ok_or("malformed multipart data")?;
         let end = find(rest, &delimiter).ok_or("the upload ended early")?;
         let part = &rest[..end];
         let part = part.strip_suffix(b"\r\n").unwrap_or(part);
@@ -429,7 +431,10 @@ async fn verify_submit(
         let mut errors = FieldErrors::new();
         errors.add(
             "credential",
-            format!("this is larger than {} KB; a credential is a few KB", VERIFY_LIMIT / 1024),
+            format!(
+                "this is larger than {} KB; a credential is a few KB",
+                VERIFY_LIMIT / 1024
+            ),
         );
         errors
     };
@@ -437,14 +442,19 @@ async fn verify_submit(
         Ok(body) => body,
         Err(e) => {
             tracing::debug!(error = %e, "verify page upload refused");
-            return Ok(show(String::new(), too_large(), None, StatusCode::PAYLOAD_TOO_LARGE));
+            return Ok(show(
+                String::new(),
+                too_large(),
+                None,
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ));
         }
     };
     let fields: HashMap<String, Vec<u8>> = if content_type
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        multipart_fields(&content_type, &body).map_err(|e| PageError::BadRequest(e.into()))?
+        multipart_fields(&content_type, &body).map_err(PageError::BadRequest)?
     } else {
         serde_html_form::from_bytes::<HashMap<String, String>>(&body)
             .map_err(|_| PageError::BadRequest("the form could not be read".into()))?
@@ -464,19 +474,31 @@ async fn verify_submit(
     if let Err(wait) = state.limits.check(Limit::Verify, &client_address(&req)) {
         let mut errors = FieldErrors::new();
         errors.add("credential", ApiError::too_many(wait).to_string());
-        return Ok(show(String::new(), errors, None, StatusCode::TOO_MANY_REQUESTS));
+        return Ok(show(
+            String::new(),
+            errors,
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
     }
     let pasted = fields
         .get("credential")
         .map(|t| String::from_utf8_lossy(t).into_owned())
         .unwrap_or_default();
-    let uploaded = fields.get("file").filter(|f| !f.iter().all(u8::is_ascii_whitespace));
+    let uploaded = fields
+        .get("file")
+        .filter(|f| !f.iter().all(u8::is_ascii_whitespace));
     let (source, field) = match uploaded {
         Some(file) => (file.clone(), "file"),
         None => (pasted.clone().into_bytes(), "credential"),
     };
     if source.len() > VERIFY_LIMIT {
-        return Ok(show(pasted, too_large(), None, StatusCode::PAYLOAD_TOO_LARGE));
+        return Ok(show(
+            pasted,
+            too_large(),
+            None,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ));
     }
     let mut errors = FieldErrors::new();
     if source.iter().all(u8::is_ascii_whitespace) {
@@ -542,9 +564,10 @@ fn row_view(row: CredentialListing, now: NaiveDateTime) -> CredentialRowView {
     CredentialRowView {
         status: service::stored_status(row.revoked_at, row.valid_until, now),
         issued: row.valid_from.date().format("%Y-%m-%d").to_string(),
-        expires: row
-            .valid_until
-            .map_or_else(|| "never".to_string(), |t| t.date().format("%Y-%m-%d").to_string()),
+        expires: row.valid_until.map_or_else(
+            || "never".to_string(),
+            |t| t.date().format("%Y-%m-%d").to_string(),
+        ),
         superseded: row.superseded_by.is_some(),
         reason: row.revocation_reason,
         holder: row.holder_name,
