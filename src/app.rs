@@ -35,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Names this process in outbox leases and logs.
     pub node_id: String,
+    /// Credential verification: decoded-key cache, remote did:web client and cache.
+    pub verifier: Arc<crate::credentials::resolver::VerifierShared>,
 }
 
 impl AppState {
@@ -49,8 +51,13 @@ impl AppState {
             config.pool_size,
             config.sqlite_synchronous,
         )?;
+        let links = Links::new(config.base_url.clone());
+        let verifier =
+            crate::credentials::resolver::VerifierShared::new(&links, config.resolve_remote_dids)
+                .map_err(StartError::Other)?;
         Ok(Self {
-            links: Links::new(config.base_url.clone()),
+            verifier: Arc::new(verifier),
+            links,
             session_keys: SessionKeys::new(&master_key.derive("session-jwt")),
             limits: Arc::new(RateLimits::new(
                 config.login_attempts_per_minute,
@@ -67,6 +74,15 @@ impl AppState {
             pool,
             config: Arc::new(config),
         })
+    }
+
+    /// What issuing and revoking credentials need (grading passes it to `issue_for_pass`).
+    pub fn issue_context(&self) -> crate::credentials::IssueContext {
+        crate::credentials::IssueContext {
+            links: self.links.clone(),
+            master_key: self.master_key.clone(),
+            status_list_ttl_seconds: self.config.status_list_ttl_seconds,
+        }
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection.

@@ -41,6 +41,41 @@ enum Command {
     /// Administration: users and vendors.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Issuer signing keys of a vendor.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Verify a credential offline, from files only (no database, no network).
+    /// Exit status: 0 valid, 1 not valid, 2 usage or I/O error.
+    Verify(VerifyArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new key the vendor's active signing key; the old one stays in the DID document.
+    Rotate {
+        #[arg(long)]
+        vendor: String,
+    },
+    /// List the vendor's keys (verification method ids, never private keys).
+    List {
+        #[arg(long)]
+        vendor: String,
+    },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The credential JSON file.
+    file: PathBuf,
+    /// The issuer's DID document (e.g. saved from /issuers/<vendor>/did.json); repeatable.
+    #[arg(long = "did", value_name = "FILE")]
+    did: Vec<PathBuf>,
+    /// A status list credential the credential refers to (saved from /status/…); repeatable.
+    #[arg(long = "status-list", value_name = "FILE")]
+    status_list: Vec<PathBuf>,
+    /// Print the result as JSON (the same shape as `POST /api/v1/verify`).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -92,6 +127,9 @@ enum AdminCommand {
 pub fn main() -> ExitCode {
     crate::install_crypto_provider();
     let cli = Cli::parse();
+    if let Command::Verify(args) = &cli.command {
+        return verify_offline(args);
+    }
     let mut overrides = Overrides {
         config_file: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
@@ -115,6 +153,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(config, args.demo),
         Command::Migrate => migrate(&config),
         Command::Admin(command) => admin(config, command),
+        Command::Keys(command) => keys(config, command),
+        Command::Verify(_) => unreachable!("handled before loading the configuration"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,5 +272,111 @@ fn describe_account_error(e: crate::accounts::AccountError) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         other => other.to_string(),
+    }
+}
+
+fn keys(config: Config, command: KeysCommand) -> Result<(), String> {
+    use crate::credentials::service;
+    let state = AppState::open(config).map_err(|e| e.to_string())?;
+    let now = state.clock.now();
+    let ctx = state.issue_context();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let describe = |e: service::CredentialError| match e {
+        service::CredentialError::NotFound(what) => format!("--vendor: {what} not found"),
+        other => other.to_string(),
+    };
+    match command {
+        KeysCommand::Rotate { vendor } => {
+            let key = db::transaction(&mut conn, |c| {
+                let vendor = service::find_vendor_by_slug(c, &vendor)?;
+                service::rotate_key(c, &ctx, &vendor, now)
+            })
+            .map_err(describe)?;
+            println!(
+                "new active key {} ({}); earlier keys stay in the DID document",
+                key.verification_method, key.id
+            );
+            Ok(())
+        }
+        KeysCommand::List { vendor } => {
+            let keys = db::transaction(&mut conn, |c| {
+                let vendor = service::find_vendor_by_slug(c, &vendor)?;
+                service::list_keys(c, &ctx.links, &vendor)
+            })
+            .map_err(describe)?;
+            if keys.is_empty() {
+                println!("no keys yet: the first credential creates one");
+            }
+            for key in keys {
+                let state = match &key.retired_at {
+                    None => "active".to_string(),
+                    Some(at) => format!("retired {at}"),
+                };
+                println!(
+                    "{}  created {}  {}  {}",
+                    key.id, key.created_at, state, key.verification_method
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `credo verify`: the verification engine with a resolver made only of the given files.
+fn verify_offline(args: &VerifyArgs) -> ExitCode {
+    use crate::credentials::{verify_credential, StaticResolver};
+    let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
+        let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))
+    };
+    let setup = || -> Result<(serde_json::Value, StaticResolver), String> {
+        let credential = read(&args.file)?;
+        let mut resolver = StaticResolver::new();
+        for path in &args.did {
+            resolver
+                .add_did_document(read(path)?)
+                .map_err(|e| format!("{}: not a usable DID document: {e}", path.display()))?;
+        }
+        for path in &args.status_list {
+            resolver
+                .add_status_list(read(path)?)
+                .map_err(|e| format!("{}: not a usable status list: {e}", path.display()))?;
+        }
+        Ok((credential, resolver))
+    };
+    let (credential, resolver) = match setup() {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            eprintln!("credo verify: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = verify_credential(&credential, &resolver, chrono::Utc::now());
+    if args.json {
+        let answer = serde_json::json!({
+            "verified": result.verified(),
+            "status": result.status,
+            "checks": result.checks,
+        });
+        println!("{answer:#}");
+    } else {
+        for check in &result.checks {
+            let mark = if check.ok { "ok  " } else { "FAIL" };
+            let name = serde_json::to_value(check.name)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            println!("[{mark}] {name}: {}", check.detail);
+        }
+        let status = serde_json::to_value(result.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        println!("status: {status}");
+    }
+    if result.verified() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

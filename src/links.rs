@@ -45,6 +45,26 @@ impl Links {
         self.url(&format!("/api/v1/credentials/{credential_id}"))
     }
 
+    /// The Open Badges `Achievement` id of an exam (stable across versions and credentials).
+    pub fn achievement(&self, vendor_slug: &str, exam_slug: &str) -> String {
+        self.url(&format!("/exams/{vendor_slug}/{exam_slug}"))
+    }
+
+    /// A vendor's issuer DID document (`did:web:<host>:issuers:<vendor>`).
+    pub fn issuer_did_document(&self, vendor_slug: &str) -> String {
+        self.url(&format!("/issuers/{vendor_slug}/did.json"))
+    }
+
+    /// A vendor's `BitstringStatusListCredential` number `number`.
+    pub fn status_list(&self, vendor_slug: &str, number: i32) -> String {
+        self.url(&format!("/status/{vendor_slug}/{number}"))
+    }
+
+    /// The paste/upload verification page.
+    pub fn verify_page(&self) -> String {
+        self.url("/verify")
+    }
+
     pub fn attempt_result(&self, attempt_id: &str) -> String {
         self.url(&format!("/attempts/{attempt_id}/result"))
     }

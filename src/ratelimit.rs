@@ -15,6 +15,8 @@ pub enum Limit {
     Register,
     /// Anonymous requests that do real work: verification, password-reset mails.
     PublicWork,
+    /// Credential verifications (`POST /api/v1/verify`, the verify page) per client address.
+    Verify,
 }
 
 pub struct RateLimits {
@@ -22,6 +24,7 @@ pub struct RateLimits {
     login_by_account: DefaultKeyedRateLimiter<String>,
     register: DefaultKeyedRateLimiter<String>,
     public_work: DefaultKeyedRateLimiter<String>,
+    verify: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
 }
 
@@ -36,6 +39,8 @@ impl RateLimits {
             login_by_account: RateLimiter::keyed(Quota::per_minute(nonzero(login_per_minute))),
             register: RateLimiter::keyed(Quota::per_hour(nonzero(registrations_per_hour))),
             public_work: RateLimiter::keyed(Quota::per_minute(nonzero(120))),
+            // Employers check batches of certificates; a verification costs well under 1 ms.
+            verify: RateLimiter::keyed(Quota::per_minute(nonzero(600)).allow_burst(nonzero(120))),
             clock: DefaultClock::default(),
         }
     }
@@ -47,6 +52,7 @@ impl RateLimits {
             Limit::LoginByAccount => &self.login_by_account,
             Limit::Register => &self.register,
             Limit::PublicWork => &self.public_work,
+            Limit::Verify => &self.verify,
         };
         limiter
             .check_key(&key.to_string())
@@ -59,6 +65,7 @@ impl RateLimits {
         self.login_by_account.retain_recent();
         self.register.retain_recent();
         self.public_work.retain_recent();
+        self.verify.retain_recent();
     }
 }
 

@@ -1,5 +1,7 @@
 //! Signed Open Badges 3.0 credentials: byte formats, eddsa-jcs-2022 proofs, did:web, Bitstring
-//! Status Lists, sealed issuer keys and the one verification engine. Pure: no database, no HTTP.
+//! Status Lists, sealed issuer keys and the one verification engine (pure: no database, no HTTP);
+//! `store` (queries), `service` (use cases in the caller's transaction) and `resolver` (the
+//! database-backed resolver, remote `did:web` fetching through `remote`).
 
 pub mod badge;
 pub mod did;
@@ -7,13 +9,21 @@ pub mod jcs;
 pub mod keys;
 pub mod multibase;
 pub mod proof;
+pub mod remote;
+pub mod resolver;
+pub mod service;
 pub mod status_list;
+pub mod store;
 pub mod verify;
 
 use chrono::{DateTime, Utc};
 
 pub use badge::{build_credential, issue_credential, BadgeInput, SignedCredential};
 pub use keys::IssuerKey;
+pub use service::{
+    issue_for_pass, issue_for_pass_with, no_change_hook, revoke, CredentialError, IssueContext,
+    IssueRequest, OnChange,
+};
 pub use verify::{
     verify_credential, Check, CheckName, ResolveError, Resolver, StaticResolver, Status,
     Verification,

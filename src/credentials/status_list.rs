@@ -78,6 +78,20 @@ impl Bitstring {
         })
     }
 
+    /// A list from its raw bytes as stored (a multiple of 8 bits within the size limits).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, StatusListError> {
+        let bits = bytes.len() * 8;
+        if bits < MIN_BITS || bytes.len() > MAX_BYTES {
+            return Err(StatusListError::BadSize(bits));
+        }
+        Ok(Self { bytes })
+    }
+
+    /// The raw bytes, for storage.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     pub fn bit_len(&self) -> usize {
         self.bytes.len() * 8
     }

@@ -175,3 +175,21 @@ impl From<AccountError> for ApiError {
         }
     }
 }
+
+impl From<crate::credentials::CredentialError> for ApiError {
+    fn from(e: crate::credentials::CredentialError) -> Self {
+        use crate::credentials::CredentialError as E;
+        match e {
+            E::Validation(errors) => ApiError::Validation(errors),
+            E::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Db(e) => e.into(),
+            other @ (E::Key(_)
+            | E::Did(_)
+            | E::Badge(_)
+            | E::StatusList(_)
+            | E::Hook(_)
+            | E::Internal(_)) => ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod credentials;
 pub mod process;
 pub mod smtp;
 

@@ -52,3 +52,7 @@ CREATE TABLE credential_reminders (
     queued_at TIMESTAMP NOT NULL,
     PRIMARY KEY (credential_id, days_before)
 );
+
+-- At most one active (unretired) issuer key per vendor: concurrent first uses cannot create two.
+CREATE UNIQUE INDEX issuer_keys_one_active ON issuer_keys(vendor_id) WHERE retired_at IS NULL;
+CREATE INDEX credentials_vendor ON credentials(vendor_id, created_at);

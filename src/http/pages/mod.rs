@@ -2,10 +2,12 @@
 //! differ only in answering with HTML, redirects and forms that carry a CSRF token.
 
 pub mod accounts;
+pub mod credentials;
 pub mod vendor;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
+    credentials::configure(cfg);
     vendor::configure(cfg);
 }
 

@@ -1,0 +1,613 @@
+//! The server's [`Resolver`]: issuers and status lists hosted on this instance are read from the
+//! database (keys decoded once and cached); other `did:web` issuers are fetched over HTTPS
+//! beforehand, only when `resolve_remote_dids` is on. One verification engine
+//! ([`verify_credential`]) serves the API, the pages and (with a `StaticResolver`) the CLI.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use ed25519_dalek::VerifyingKey;
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+use super::did::{self, AssertionMethod};
+use super::remote::RemoteFetcher;
+use super::service::{self, CredentialError};
+use super::status_list::{self, Bitstring, REVOCATION};
+use super::store;
+use super::verify::{
+    self, verify_credential, CheckName, ResolveError, Resolver, StatusListCredentialError,
+    Verification,
+};
+use crate::clock::rfc3339_seconds;
+use crate::db::DbConn;
+use crate::links::Links;
+
+/// Remote documents are reused this long.
+const REMOTE_TTL: Duration = Duration::from_secs(300);
+/// Caches are cleared when they grow past this many entries.
+const CACHE_LIMIT: usize = 4096;
+/// At most this many remote documents per verification (one issuer, a few status lists).
+const MAX_REMOTE_FETCHES: usize = 5;
+
+/// Process-wide verification state: decoded public keys and, when remote resolution is on, the
+/// HTTPS client and its cache.
+pub struct VerifierShared {
+    pub local: LocalNames,
+    keys: Mutex<HashMap<String, VerifyingKey>>,
+    remote: Option<RemoteFetcher>,
+    remote_cache: Mutex<HashMap<String, (Instant, Value)>>,
+}
+
+impl VerifierShared {
+    pub fn new(links: &Links, resolve_remote: bool) -> Result<Self, String> {
+        Ok(Self {
+            local: LocalNames::new(links).map_err(|e| e.to_string())?,
+            keys: Mutex::new(HashMap::new()),
+            remote: if resolve_remote {
+                Some(RemoteFetcher::new()?)
+            } else {
+                None
+            },
+            remote_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn resolves_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Decodes a Multikey once; the mapping never changes, so entries never go stale.
+    fn decode_key(&self, multibase: &str) -> Result<VerifyingKey, ResolveError> {
+        if let Some(key) = self
+            .keys
+            .lock()
+            .ok()
+            .and_then(|k| k.get(multibase).copied())
+        {
+            return Ok(key);
+        }
+        let key = super::multibase::decode_multikey(multibase)
+            .map_err(|e| ResolveError::Malformed(format!("stored key {multibase}: {e}")))?;
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= CACHE_LIMIT {
+                keys.clear();
+            }
+            keys.insert(multibase.to_owned(), key);
+        }
+        Ok(key)
+    }
+
+    fn cached_remote(&self, url: &str) -> Option<Value> {
+        let cache = self.remote_cache.lock().ok()?;
+        cache
+            .get(url)
+            .filter(|(at, _)| at.elapsed() < REMOTE_TTL)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn remember_remote(&self, url: &str, value: &Value) {
+        if let Ok(mut cache) = self.remote_cache.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(url.to_owned(), (Instant::now(), value.clone()));
+        }
+    }
+}
+
+/// Which identifiers and URLs belong to this instance.
+pub struct LocalNames {
+    /// `did:web:<host>[%3Aport][:path]`
+    host_did: String,
+    /// `<base>/`
+    base_url: String,
+    /// `<base>/status/`
+    status_prefix: String,
+}
+
+impl LocalNames {
+    pub fn new(links: &Links) -> Result<Self, CredentialError> {
+        let probe = service::issuer_did(links, "x")?;
+        let host_did = probe.trim_end_matches(":issuers:x").to_owned();
+        Ok(Self {
+            host_did,
+            base_url: links.url("/"),
+            status_prefix: links.url("/status/"),
+        })
+    }
+
+    /// `Some(vendor slug or None)` when `did` names this instance; the slug when it is one of
+    /// our vendor issuers.
+    pub fn vendor_of_did<'a>(&self, did: &'a str) -> Option<Option<&'a str>> {
+        let rest = did.strip_prefix(self.host_did.as_str())?;
+        if rest.is_empty() {
+            return Some(None);
+        }
+        let rest = rest.strip_prefix(':')?;
+        Some(
+            rest.strip_prefix("issuers:")
+                .filter(|slug| crate::validation::is_slug(slug)),
+        )
+    }
+
+    /// `Some((vendor slug, list number) or None)` when `url` is on this instance.
+    pub fn status_list_of<'a>(&self, url: &'a str) -> Option<Option<(&'a str, i32)>> {
+        if !url.starts_with(&self.base_url) {
+            return None;
+        }
+        let parsed = url.strip_prefix(&self.status_prefix).and_then(|rest| {
+            let (slug, number) = rest.split_once('/')?;
+            if !crate::validation::is_slug(slug)
+                || number.is_empty()
+                || number.len() > 9
+                || !number.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            Some((slug, number.parse().ok()?))
+        });
+        Some(parsed)
+    }
+}
+
+/// Remote documents fetched before verification, by DID or URL.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    documents: HashMap<String, Result<Value, ResolveError>>,
+}
+
+/// Fetches the remote DID document and status lists `credential` refers to (only when remote
+/// resolution is on; nothing for issuers hosted here).
+pub async fn fetch_remote(
+    shared: &VerifierShared,
+    local: &LocalNames,
+    credential: &Value,
+) -> Fetched {
+    let mut fetched = Fetched::default();
+    let Some(fetcher) = shared.remote.clone() else {
+        return fetched;
+    };
+    let mut wanted: Vec<(String, Result<Url, ResolveError>)> = Vec::new();
+    let issuer = match credential.get("issuer") {
+        Some(Value::String(id)) => Some(id.as_str()),
+        Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str),
+        _ => None,
+    };
+    if let Some(issuer) = issuer {
+        if issuer.starts_with("did:web:") && local.vendor_of_did(issuer).is_none() {
+            let url = did::did_web_document_url(issuer)
+                .map_err(|e| ResolveError::Malformed(e.to_string()));
+            wanted.push((issuer.to_owned(), url));
+        }
+    }
+    let entries: Vec<&Value> = match credential.get("credentialStatus") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(entry @ Value::Object(_)) => vec![entry],
+        _ => Vec::new(),
+    };
+    for entry in entries {
+        if let Ok(entry) = status_list::parse_status_entry(entry) {
+            if local.status_list_of(&entry.list_url).is_none()
+                && !wanted.iter().any(|(key, _)| *key == entry.list_url)
+            {
+                let url =
+                    Url::parse(&entry.list_url).map_err(|e| ResolveError::Malformed(e.to_string()));
+                wanted.push((entry.list_url.clone(), url));
+            }
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (key, url) in wanted.into_iter().take(MAX_REMOTE_FETCHES) {
+        let url = match url {
+            Ok(url) => url,
+            Err(e) => {
+                fetched.documents.insert(key, Err(e));
+                continue;
+            }
+        };
+        if let Some(value) = shared.cached_remote(url.as_str()) {
+            fetched.documents.insert(key, Ok(value));
+            continue;
+        }
+        let fetcher = fetcher.clone();
+        tasks.spawn(async move {
+            let result = fetcher.fetch_json(&url).await;
+            (key, url, result)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((key, url, result)) = joined {
+            if let Ok(value) = &result {
+                shared.remember_remote(url.as_str(), value);
+            }
+            fetched.documents.insert(key, result);
+        }
+    }
+    fetched
+}
+
+/// The resolver used on the server, bound to one connection.
+pub struct StorageResolver<'a> {
+    conn: RefCell<&'a mut DbConn>,
+    links: &'a Links,
+    local: &'a LocalNames,
+    shared: &'a VerifierShared,
+    fetched: &'a Fetched,
+}
+
+impl<'a> StorageResolver<'a> {
+    pub fn new(
+        conn: &'a mut DbConn,
+        links: &'a Links,
+        local: &'a LocalNames,
+        shared: &'a VerifierShared,
+        fetched: &'a Fetched,
+    ) -> Self {
+        Self {
+            conn: RefCell::new(conn),
+            links,
+            local,
+            shared,
+            fetched,
+        }
+    }
+
+    fn remote(&self, key: &str) -> Result<Value, ResolveError> {
+        if !self.shared.resolves_remote() {
+            return Err(ResolveError::NotAllowed(
+                "this server does not fetch documents of issuers hosted elsewhere \
+                 (resolve_remote_dids is off); verify offline with the issuer's files"
+                    .into(),
+            ));
+        }
+        self.fetched
+            .documents
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| Err(ResolveError::Unavailable("not fetched".into())))
+    }
+
+    fn vendor_id(&self, slug: &str) -> Result<String, ResolveError> {
+        let mut conn = self.conn.borrow_mut();
+        store::vendor_id_by_slug(&mut conn, slug)
+            .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+            .ok_or(ResolveError::NotFound)
+    }
+
+    fn local_vendor<'d>(&self, did: &'d str) -> Option<Result<&'d str, ResolveError>> {
+        self.local
+            .vendor_of_did(did)
+            .map(|slug| slug.ok_or(ResolveError::NotFound))
+    }
+}
+
+impl Resolver for StorageResolver<'_> {
+    fn did_document(&self, did: &str) -> Result<Value, ResolveError> {
+        match self.local_vendor(did) {
+            Some(slug) => {
+                let slug = slug?;
+                let mut conn = self.conn.borrow_mut();
+                let vendor = service::find_vendor_by_slug(&mut conn, slug)
+                    .map_err(|_| ResolveError::NotFound)?;
+                service::did_document(&mut conn, self.links, &vendor)
+                    .map_err(|e| ResolveError::Unavailable(e.to_string()))
+            }
+            None => self.remote(did),
+        }
+    }
+
+    fn status_list(&self, url: &str) -> Result<Value, ResolveError> {
+        match self.local.status_list_of(url) {
+            Some(list) => {
+                let (slug, number) = list.ok_or(ResolveError::NotFound)?;
+                let vendor_id = self.vendor_id(slug)?;
+                let mut conn = self.conn.borrow_mut();
+                let row = store::find_list(&mut conn, &vendor_id, number)
+                    .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+                    .ok_or(ResolveError::NotFound)?;
+                serde_json::from_str(&row.credential)
+                    .map_err(|e| ResolveError::Malformed(e.to_string()))
+            }
+            None => self.remote(url),
+        }
+    }
+
+    fn assertion_methods(&self, did: &str) -> Result<Arc<[AssertionMethod]>, ResolveError> {
+        match self.local_vendor(did) {
+            Some(slug) => {
+                let vendor_id = self.vendor_id(slug?)?;
+                let keys = {
+                    let mut conn = self.conn.borrow_mut();
+                    store::vendor_public_keys(&mut conn, &vendor_id)
+                        .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+                };
+                keys.iter()
+                    .map(|multibase| {
+                        Ok(AssertionMethod {
+                            id: format!("{did}#{multibase}"),
+                            controller: did.to_owned(),
+                            public_key: self.shared.decode_key(multibase)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Arc::from)
+            }
+            None => {
+                let document = self.remote(did)?;
+                did::assertion_methods(did, &document)
+                    .map(Arc::from)
+                    .map_err(|e| ResolveError::Malformed(e.to_string()))
+            }
+        }
+    }
+
+    fn status_bitstring(
+        &self,
+        url: &str,
+        issuer: &str,
+        keys: &[AssertionMethod],
+        purpose: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Bitstring>, StatusListCredentialError> {
+        use StatusListCredentialError as E;
+        match self.local.status_list_of(url) {
+            // Our own lists: the stored bits are the truth the signed list was made from.
+            Some(list) => {
+                let (slug, number) = list.ok_or(ResolveError::NotFound)?;
+                let list_issuer = service::issuer_did(self.links, slug)
+                    .map_err(|e| E::Malformed(e.to_string()))?;
+                if list_issuer != issuer {
+                    return Err(E::IssuerMismatch {
+                        found: list_issuer,
+                        expected: issuer.to_owned(),
+                    });
+                }
+                if purpose != REVOCATION {
+                    return Err(E::Purpose {
+                        found: REVOCATION.into(),
+                        expected: purpose.to_owned(),
+                    });
+                }
+                let vendor_id = self.vendor_id(slug)?;
+                let mut conn = self.conn.borrow_mut();
+                let row = store::find_list(&mut conn, &vendor_id, number)
+                    .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+                    .ok_or(ResolveError::NotFound)?;
+                Ok(Arc::new(Bitstring::from_bytes(row.bits)?))
+            }
+            None => {
+                let list = self.status_list(url)?;
+                verify::verify_status_list_credential(&list, url, issuer, keys, purpose, now)
+                    .map(Arc::new)
+            }
+        }
+    }
+}
+
+/// Checks the JSON types of the parts verification reads, so a request of the wrong shape is
+/// refused as bad input (422 naming the fields) instead of being reported as a verdict. Missing
+/// parts are left to the engine, which reports them as failed checks.
+pub fn check_shape(credential: &Value) -> Result<(), Vec<crate::validation::FieldError>> {
+    use crate::validation::FieldErrors;
+    let mut errors = FieldErrors::new();
+    let Some(doc) = credential.as_object() else {
+        errors.add("body", "send the credential as a JSON object");
+        return errors.finish();
+    };
+    let is_str = |v: &Value| v.is_string();
+    let strings_or_objects = |v: &Value| match v {
+        Value::Array(items) => items.iter().all(|i| i.is_string() || i.is_object()),
+        other => other.is_string() || other.is_object(),
+    };
+    let string_or_strings = |v: &Value| match v {
+        Value::Array(items) => items.iter().all(is_str),
+        other => other.is_string(),
+    };
+    let object_or_objects = |v: &Value| match v {
+        Value::Array(items) => items.iter().all(Value::is_object),
+        other => other.is_object(),
+    };
+    type Rule<'a> = (&'a str, &'a dyn Fn(&Value) -> bool, &'a str);
+    let rules: [Rule<'_>; 9] = [
+        (
+            "@context",
+            &strings_or_objects,
+            "must be an array of context URLs",
+        ),
+        ("id", &is_str, "must be a string"),
+        (
+            "type",
+            &string_or_strings,
+            "must be a string or an array of strings",
+        ),
+        (
+            "issuer",
+            &|v: &Value| v.is_string() || v.get("id").is_some_and(Value::is_string),
+            "must be a URL or an object with a string id",
+        ),
+        ("credentialSubject", &object_or_objects, "must be an object"),
+        ("validFrom", &is_str, "must be a date-time string"),
+        ("validUntil", &is_str, "must be a date-time string"),
+        ("credentialStatus", &object_or_objects, "must be an object"),
+        ("proof", &object_or_objects, "must be an object"),
+    ];
+    for (field, ok, message) in rules {
+        if doc.get(field).is_some_and(|v| !ok(v)) {
+            errors.add(field, message);
+        }
+    }
+    if let Some(Value::Object(proof)) = doc.get("proof") {
+        for field in [
+            "type",
+            "cryptosuite",
+            "created",
+            "expires",
+            "verificationMethod",
+            "proofPurpose",
+            "proofValue",
+        ] {
+            if proof.get(field).is_some_and(|v| !v.is_string()) {
+                errors.add(format!("proof.{field}"), "must be a string");
+            }
+        }
+    }
+    errors.finish()
+}
+
+/// What storage adds to a verification of one of our own credentials.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFacts {
+    pub id: String,
+    pub page: String,
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
+    pub superseded_by: Option<String>,
+    pub superseded_by_page: Option<String>,
+}
+
+/// A verification and, for a genuine credential issued here, what storage knows about it.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub verification: Verification,
+    pub stored: Option<StoredFacts>,
+}
+
+/// Verifies a credential the way every door does: remote documents first (when allowed), then
+/// the engine with the storage resolver on the blocking pool.
+pub async fn verify_json(
+    state: &crate::app::AppState,
+    credential: Value,
+) -> Result<VerifyReport, CredentialError> {
+    let shared = state.verifier.clone();
+    let fetched = fetch_remote(&shared, &shared.local, &credential).await;
+    let links = state.links.clone();
+    let now = state.clock.now();
+    state
+        .db(move |conn| {
+            verify_stored(
+                conn,
+                &links,
+                &shared.local,
+                &shared,
+                &fetched,
+                &credential,
+                now,
+            )
+        })
+        .await
+}
+
+/// Verifies `credential` at `now` with the storage resolver (remote documents in `fetched`).
+pub fn verify_stored(
+    conn: &mut DbConn,
+    links: &Links,
+    local: &LocalNames,
+    shared: &VerifierShared,
+    fetched: &Fetched,
+    credential: &Value,
+    now: NaiveDateTime,
+) -> Result<VerifyReport, CredentialError> {
+    let verification = {
+        let resolver = StorageResolver::new(conn, links, local, shared, fetched);
+        verify_credential(credential, &resolver, now.and_utc())
+    };
+    let proof_ok = verification
+        .check(CheckName::Proof)
+        .is_some_and(|check| check.ok);
+    let stored = if proof_ok {
+        stored_facts(conn, links, local, credential)?
+    } else {
+        None
+    };
+    Ok(VerifyReport {
+        verification,
+        stored,
+    })
+}
+
+fn stored_facts(
+    conn: &mut DbConn,
+    links: &Links,
+    local: &LocalNames,
+    credential: &Value,
+) -> Result<Option<StoredFacts>, CredentialError> {
+    let Some(id) = credential
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.strip_prefix("urn:uuid:"))
+    else {
+        return Ok(None);
+    };
+    let issuer = match credential.get("issuer") {
+        Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str),
+        Some(Value::String(id)) => Some(id.as_str()),
+        _ => None,
+    };
+    let Some(Some(slug)) = issuer.and_then(|issuer| local.vendor_of_did(issuer)) else {
+        return Ok(None);
+    };
+    let Some(row) = store::find_credential(conn, id)? else {
+        return Ok(None);
+    };
+    let vendor = service::find_vendor_by_slug(conn, slug)?;
+    if row.vendor_id != vendor.id {
+        return Ok(None);
+    }
+    Ok(Some(StoredFacts {
+        page: links.credential_page(&row.id),
+        revoked_at: row.revoked_at.map(rfc3339_seconds),
+        revocation_reason: row.revocation_reason,
+        superseded_by_page: row
+            .superseded_by
+            .as_deref()
+            .map(|id| links.credential_page(id)),
+        superseded_by: row.superseded_by,
+        id: row.id,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_names_recognise_our_dids_and_lists() {
+        let links = Links::new(Url::parse("http://127.0.0.1:8080").unwrap());
+        let local = LocalNames::new(&links).unwrap();
+        assert_eq!(
+            local.vendor_of_did("did:web:127.0.0.1%3A8080:issuers:acme"),
+            Some(Some("acme"))
+        );
+        assert_eq!(local.vendor_of_did("did:web:127.0.0.1%3A8080"), Some(None));
+        assert_eq!(
+            local.vendor_of_did("did:web:127.0.0.1%3A8080:issuers:ACME"),
+            Some(None)
+        );
+        assert_eq!(local.vendor_of_did("did:web:127.0.0.1%3A80801"), None);
+        assert_eq!(
+            local.vendor_of_did("did:web:example.com:issuers:acme"),
+            None
+        );
+        assert_eq!(
+            local.status_list_of("http://127.0.0.1:8080/status/acme/3"),
+            Some(Some(("acme", 3)))
+        );
+        assert_eq!(
+            local.status_list_of("http://127.0.0.1:8080/status/acme/x"),
+            Some(None)
+        );
+        assert_eq!(
+            local.status_list_of("http://127.0.0.1:8080/elsewhere"),
+            Some(None)
+        );
+        assert_eq!(
+            local.status_list_of("https://example.com/status/acme/3"),
+            None
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! Credentials API: the issuer DID documents and status lists verifiers fetch, the stored
+//! credential JSON, verification, revocation and listings.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{Principal, VendorRole};
+use crate::app::AppState;
+use crate::clock::rfc3339_seconds;
+use crate::credentials::resolver::{self, StoredFacts};
+use crate::credentials::service::{self, CredentialError, CredentialState};
+use crate::credentials::store;
+use crate::credentials::verify::{Check, Status};
+use crate::http::api::accounts::vendor_for;
+use crate::http::auth::{client_address, Caller, CurrentUser};
+use crate::http::extract::{parse_json, read_body, Json};
+use crate::http::problem::ApiError;
+use crate::ratelimit::Limit;
+
+/// Largest credential `POST /api/v1/verify` reads (ours are ~3 KB).
+pub const VERIFY_LIMIT: usize = 256 * 1024;
+/// How long verifiers may cache a DID document.
+const DID_MAX_AGE: u32 = 300;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(did_document)
+        .service(status_list)
+        .service(credential_json)
+        .service(verify)
+        .service(revoke)
+        .service(vendor_credentials)
+        .service(my_credentials);
+}
+
+fn public_json(content_type: &str, max_age: u32, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(body)
+}
+
+#[get("/issuers/{vendor}/did.json")]
+async fn did_document(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = path.into_inner();
+    let links = state.links.clone();
+    let document = state
+        .db(move |conn| {
+            let vendor = service::find_vendor_by_slug(conn, &slug)?;
+            service::did_document(conn, &links, &vendor)
+        })
+        .await?;
+    Ok(public_json(
+        "application/did+json",
+        DID_MAX_AGE,
+        document.to_string(),
+    ))
+}
+
+#[get("/status/{vendor}/{list}")]
+async fn status_list(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, list) = path.into_inner();
+    let number: i32 = list
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::NotFound("status list not found".into()))?;
+    let credential = state
+        .db(move |conn| {
+            let vendor = service::find_vendor_by_slug(conn, &slug)?;
+            store::find_list(conn, &vendor.id, number)?
+                .map(|row| row.credential)
+                .ok_or(CredentialError::NotFound("status list"))
+        })
+        .await?;
+    Ok(public_json(
+        "application/json",
+        state.config.status_list_ttl_seconds,
+        credential,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DownloadQuery {
+    download: Option<String>,
+}
+
+#[get("/api/v1/credentials/{id}")]
+async fn credential_json(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<DownloadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let lookup = id.clone();
+    let json = state
+        .db(move |conn| {
+            store::credential_json(conn, &lookup)?.ok_or(CredentialError::NotFound("credential"))
+        })
+        .await?;
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+    if query
+        .download
+        .as_deref()
+        .is_some_and(|d| !matches!(d, "" | "0" | "false"))
+    {
+        response.insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"credential-{id}.json\""),
+        ));
+    }
+    Ok(response.body(json))
+}
+
+/// The answer of `POST /api/v1/verify`.
+#[derive(Debug, Serialize)]
+pub struct VerifyAnswer {
+    pub verified: bool,
+    pub status: Status,
+    pub checks: Vec<Check>,
+    /// The credential's id here when it was issued by this instance (usable at `/c/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_reason: Option<String>,
+    /// A newer credential replaced this one (it stays valid until it expires).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+}
+
+impl From<resolver::VerifyReport> for VerifyAnswer {
+    fn from(report: resolver::VerifyReport) -> Self {
+        let stored = report.stored.unwrap_or(StoredFacts {
+            id: String::new(),
+            page: String::new(),
+            revoked_at: None,
+            revocation_reason: None,
+            superseded_by: None,
+            superseded_by_page: None,
+        });
+        let present = |s: String| (!s.is_empty()).then_some(s);
+        Self {
+            verified: report.verification.verified(),
+            status: report.verification.status,
+            checks: report.verification.checks,
+            credential_id: present(stored.id),
+            page: present(stored.page),
+            revoked_at: stored.revoked_at,
+            revocation_reason: stored.revocation_reason,
+            superseded_by: stored.superseded_by,
+        }
+    }
+}
+
+#[post("/api/v1/verify")]
+async fn verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .limits
+        .check(Limit::Verify, &client_address(&req))
+        .map_err(ApiError::too_many)?;
+    let mut payload = payload.into_inner();
+    let body = read_body(&mut payload, VERIFY_LIMIT).await?;
+    let credential: serde_json::Value = parse_json(&body)?;
+    resolver::check_shape(&credential).map_err(ApiError::Validation)?;
+    let report = resolver::verify_json(&state, credential).await?;
+    Ok(HttpResponse::Ok().json(VerifyAnswer::from(report)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeInput {
+    reason: String,
+}
+
+#[post("/api/v1/vendors/{vendor}/credentials/{id}/revoke")]
+async fn revoke(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<(String, String)>,
+    Json(input): Json<RevokeInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, id) = path.into_inner();
+    let actor = match &principal {
+        Principal::User(user) => Some(user.id.clone()),
+        Principal::ApiKey(_) => None,
+    };
+    let vendor = vendor_for(&state, principal, slug, VendorRole::Examiner).await?;
+    let ctx = state.issue_context();
+    let now = state.clock.now();
+    let answer: CredentialState = state
+        .tx(move |conn| {
+            service::revoke(
+                conn,
+                &ctx,
+                &vendor,
+                &id,
+                &input.reason,
+                actor.as_deref(),
+                now,
+                // Wired to referrals::on_credentials_changed when the referrals branch merges.
+                &service::no_change_hook,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+#[derive(Serialize)]
+struct ListedCredential {
+    id: String,
+    user_id: String,
+    holder_name: String,
+    exam: String,
+    exam_title: String,
+    status: &'static str,
+    valid_from: String,
+    valid_until: Option<String>,
+    revocation_reason: Option<String>,
+    superseded_by: Option<String>,
+    page: String,
+}
+
+fn listed(
+    state: &AppState,
+    rows: Vec<store::CredentialListing>,
+    now: chrono::NaiveDateTime,
+) -> Vec<ListedCredential> {
+    rows.into_iter()
+        .map(|row| ListedCredential {
+            page: state.links.credential_page(&row.id),
+            status: service::stored_status(row.revoked_at, row.valid_until, now),
+            id: row.id,
+            user_id: row.user_id,
+            holder_name: row.holder_name,
+            exam: row.exam_slug,
+            exam_title: row.exam_title,
+            valid_from: rfc3339_seconds(row.valid_from),
+            valid_until: row.valid_until.map(rfc3339_seconds),
+            revocation_reason: row.revocation_reason,
+            superseded_by: row.superseded_by,
+        })
+        .collect()
+}
+
+#[get("/api/v1/vendors/{vendor}/credentials")]
+async fn vendor_credentials(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(&state, principal, path.into_inner(), VendorRole::Examiner).await?;
+    let rows = state
+        .db(move |conn| {
+            store::vendor_listing(conn, &vendor.id, 1000).map_err(CredentialError::from)
+        })
+        .await?;
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok().json(listed(&state, rows, now)))
+}
+
+#[get("/api/v1/me/credentials")]
+async fn my_credentials(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let rows = state
+        .db(move |conn| store::user_listing(conn, &user.id).map_err(CredentialError::from))
+        .await?;
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok().json(listed(&state, rows, now)))
+}

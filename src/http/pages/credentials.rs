@@ -1,0 +1,798 @@
+//! Credential pages: the public certificate page `/c/{id}`, the paste/upload verify page, the
+//! vendor's credential list with revocation, and the dashboard section of a person's certificates.
+
+use std::collections::HashMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Datelike, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{
+    render, render_with_status, see_other, urlencode, Form, MaybeUser, PageContext, PageError,
+    PageUser,
+};
+use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
+use crate::app::AppState;
+use crate::credentials::resolver::{self, VerifyReport};
+use crate::credentials::service::{self, CredentialError};
+use crate::credentials::store::{self, CredentialListing};
+use crate::credentials::verify::{CheckName, Status};
+use crate::http::api::credentials::VERIFY_LIMIT;
+use crate::http::auth::{client_address, csrf_matches, CSRF_FIELD};
+use crate::http::extract::{parse_json, read_body};
+use crate::http::problem::ApiError;
+use crate::ratelimit::Limit;
+use crate::validation::FieldErrors;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(credential_page)
+        .service(verify_page)
+        .service(verify_submit)
+        .service(vendor_credentials)
+        .service(vendor_revoke);
+}
+
+/// Links for the vendor console hub.
+pub fn vendor_console_links(vendor_slug: &str) -> Vec<(String, &'static str)> {
+    vec![(format!("/vendor/{vendor_slug}/credentials"), "Credentials")]
+}
+
+fn page_error(e: CredentialError) -> PageError {
+    ApiError::from(e).into()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The verdict, shared by `/c/{id}` and `/verify`
+
+pub struct CheckView {
+    pub label: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+pub struct VerdictView {
+    /// The status code, also the CSS class: valid, revoked, expired, not_yet_valid, invalid,
+    /// could_not_check.
+    pub status: &'static str,
+    pub heading: String,
+    pub summary: String,
+    pub checks: Vec<CheckView>,
+    pub revocation_reason: Option<String>,
+    pub superseded_by_page: Option<String>,
+}
+
+fn check_label(name: CheckName) -> &'static str {
+    match name {
+        CheckName::Format => "Credential format",
+        CheckName::Proof => "Signature",
+        CheckName::VerificationMethod => "Signing key listed by the issuer",
+        CheckName::Controller => "Key controlled by the issuer",
+        CheckName::Validity => "Validity dates",
+        CheckName::Status => "Revocation status",
+    }
+}
+
+fn status_code(status: Status) -> &'static str {
+    match status {
+        Status::Valid => "valid",
+        Status::Expired => "expired",
+        Status::Revoked => "revoked",
+        Status::NotYetValid => "not_yet_valid",
+        Status::Invalid => "invalid",
+        Status::CouldNotCheck => "could_not_check",
+    }
+}
+
+impl VerdictView {
+    fn from_report(report: &VerifyReport) -> Self {
+        let v = &report.verification;
+        let failing = v
+            .checks
+            .iter()
+            .find(|c| !c.ok && !c.detail.starts_with("not checked"));
+        let stored = report.stored.as_ref();
+        let reason = stored.and_then(|s| s.revocation_reason.clone());
+        let (heading, summary) = match v.status {
+            Status::Valid => (
+                "Valid".to_string(),
+                "Every check passed: the signature, the issuer's key, the dates and the revocation status."
+                    .to_string(),
+            ),
+            Status::Revoked => (
+                "Revoked".to_string(),
+                match &reason {
+                    Some(reason) => format!("The issuer revoked this credential. Reason given: {reason}"),
+                    None => "The issuer revoked this credential.".to_string(),
+                },
+            ),
+            Status::Expired => (
+                "Expired".to_string(),
+                failing.map_or_else(String::new, |c| format!("This credential {}.", c.detail)),
+            ),
+            Status::NotYetValid => (
+                "Not yet valid".to_string(),
+                failing.map_or_else(String::new, |c| format!("This credential is {}.", c.detail)),
+            ),
+            Status::Invalid => (
+                match failing {
+                    Some(c) => format!("Invalid: {}", check_label(c.name).to_lowercase()),
+                    None => "Invalid".to_string(),
+                },
+                failing.map_or_else(String::new, |c| c.detail.clone()),
+            ),
+            Status::CouldNotCheck => (
+                "Could not check".to_string(),
+                match failing {
+                    Some(c) => format!(
+                        "{} could not be checked: {}. Nothing that cannot be checked is reported as valid.",
+                        check_label(c.name),
+                        c.detail
+                    ),
+                    None => "Some checks could not run. Nothing that cannot be checked is reported as valid."
+                        .to_string(),
+                },
+            ),
+        };
+        Self {
+            status: status_code(v.status),
+            heading,
+            summary,
+            checks: v
+                .checks
+                .iter()
+                .map(|c| CheckView {
+                    label: check_label(c.name),
+                    ok: c.ok,
+                    detail: c.detail.clone(),
+                })
+                .collect(),
+            revocation_reason: reason,
+            superseded_by_page: stored.and_then(|s| s.superseded_by_page.clone()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `/c/{id}`
+
+/// What the certificate page shows, read from the stored signed JSON.
+struct Shown {
+    holder: String,
+    achievement: String,
+    description: String,
+    criteria: String,
+    issuer_name: String,
+    issuer_url: String,
+    issuer_did: String,
+    valid_from: Option<DateTime<chrono::FixedOffset>>,
+    valid_until: Option<DateTime<chrono::FixedOffset>>,
+}
+
+fn text_at(vc: &Value, pointer: &str) -> String {
+    vc.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn shown(vc: &Value) -> Shown {
+    let holder = vc
+        .pointer("/credentialSubject/identifier")
+        .and_then(Value::as_array)
+        .and_then(|ids| {
+            ids.iter()
+                .find(|i| i["identityType"] == "name" && i["hashed"] == false)
+                .and_then(|i| i["identityHash"].as_str())
+        })
+        .unwrap_or("(name not disclosed)")
+        .to_string();
+    let date = |field: &str| {
+        vc.get(field)
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    };
+    Shown {
+        holder,
+        achievement: text_at(vc, "/credentialSubject/achievement/name"),
+        description: text_at(vc, "/credentialSubject/achievement/description"),
+        criteria: text_at(vc, "/credentialSubject/achievement/criteria/narrative"),
+        issuer_name: text_at(vc, "/issuer/name"),
+        issuer_url: text_at(vc, "/issuer/url"),
+        issuer_did: text_at(vc, "/issuer/id"),
+        valid_from: date("validFrom"),
+        valid_until: date("validUntil"),
+    }
+}
+
+fn long_date(t: &DateTime<chrono::FixedOffset>) -> String {
+    t.format("%-d %B %Y").to_string()
+}
+
+/// LinkedIn's documented Add-to-Profile link for a certification.
+pub fn linkedin_url(
+    name: &str,
+    organization: &str,
+    issued: Option<&DateTime<chrono::FixedOffset>>,
+    expires: Option<&DateTime<chrono::FixedOffset>>,
+    cert_id: &str,
+    cert_url: &str,
+) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("startTask", "CERTIFICATION_NAME");
+    query.append_pair("name", name);
+    query.append_pair("organizationName", organization);
+    if let Some(issued) = issued {
+        query.append_pair("issueYear", &issued.year().to_string());
+        query.append_pair("issueMonth", &issued.month().to_string());
+    }
+    if let Some(expires) = expires {
+        query.append_pair("expirationYear", &expires.year().to_string());
+        query.append_pair("expirationMonth", &expires.month().to_string());
+    }
+    query.append_pair("certId", cert_id);
+    query.append_pair("certUrl", cert_url);
+    format!("https://www.linkedin.com/profile/add?{}", query.finish())
+}
+
+/// A QR code of `url` as inline SVG (no XML declaration, no style attributes).
+pub fn qr_svg(url: &str) -> Result<String, PageError> {
+    let code = qrcode::QrCode::new(url.as_bytes())
+        .map_err(|e| PageError::Internal(format!("QR code: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(160, 160)
+        .quiet_zone(true)
+        .build();
+    let start = svg.find("<svg").unwrap_or(0);
+    Ok(svg[start..].replacen(
+        "<svg",
+        "<svg role=\"img\" aria-label=\"QR code linking to this page\"",
+        1,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "credentials/credential.html")]
+struct CredentialPage {
+    ctx: PageContext,
+    id: String,
+    holder: String,
+    achievement: String,
+    description: String,
+    criteria: String,
+    issuer_name: String,
+    issuer_url: String,
+    issuer_did: String,
+    issued: String,
+    expires: Option<String>,
+    verdict: VerdictView,
+    page_url: String,
+    json_url: String,
+    download_url: String,
+    linkedin: String,
+    qr: String,
+}
+
+#[get("/c/{id}")]
+async fn credential_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let lookup = id.clone();
+    let json = state
+        .db(move |conn| store::credential_json(conn, &lookup).map_err(CredentialError::from))
+        .await
+        .map_err(page_error)?
+        .ok_or_else(|| PageError::NotFound("There is no certificate with this address.".into()))?;
+    let vc: Value = serde_json::from_str(&json)
+        .map_err(|e| PageError::Internal(format!("stored credential {id}: {e}")))?;
+    let report = resolver::verify_json(&state, vc.clone())
+        .await
+        .map_err(page_error)?;
+    let shown = shown(&vc);
+    let page_url = state.links.credential_page(&id);
+    let linkedin = linkedin_url(
+        &shown.achievement,
+        &shown.issuer_name,
+        shown.valid_from.as_ref(),
+        shown.valid_until.as_ref(),
+        &id,
+        &page_url,
+    );
+    let json_url = format!("/api/v1/credentials/{id}");
+    let page = CredentialPage {
+        ctx: PageContext::new(&req, user),
+        holder: shown.holder,
+        achievement: shown.achievement,
+        description: shown.description,
+        criteria: shown.criteria,
+        issuer_name: shown.issuer_name,
+        issuer_url: shown.issuer_url,
+        issuer_did: shown.issuer_did,
+        issued: shown.valid_from.as_ref().map(long_date).unwrap_or_default(),
+        expires: shown.valid_until.as_ref().map(long_date),
+        verdict: VerdictView::from_report(&report),
+        qr: qr_svg(&page_url)?,
+        download_url: format!("{json_url}?download=1"),
+        json_url,
+        linkedin,
+        page_url,
+        id,
+    };
+    Ok(render(&page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// `/verify`
+
+#[derive(Template)]
+#[template(path = "credentials/verify.html")]
+struct VerifyPage {
+    ctx: PageContext,
+    credential: String,
+    errors: FieldErrors,
+    verdict: Option<VerdictView>,
+}
+
+#[get("/verify")]
+async fn verify_page(req: HttpRequest, MaybeUser(user): MaybeUser) -> HttpResponse {
+    render(&VerifyPage {
+        ctx: PageContext::new(&req, user),
+        credential: String::new(),
+        errors: FieldErrors::new(),
+        verdict: None,
+    })
+}
+
+/// The fields of a `multipart/form-data` body (name → bytes); files and text alike.
+fn multipart_fields(content_type: &str, body: &[u8]) -> Result<HashMap<String, Vec<u8>>, String> {
+    let boundary = content_type
+        .split(';')
+        .filter_map(|part| part.trim().strip_prefix("boundary="))
+        .next()
+        .map(|b| b.trim_matches('"'))
+        .filter(|b| !b.is_empty() && b.len() <= 200)
+        .ok_or("the upload has no multipart boundary")?;
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut fields = HashMap::new();
+    let mut rest = body;
+    let find = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
+    };
+    let start = find(rest, &delimiter).ok_or("the upload is not multipart data")?;
+    rest = &rest[start + delimiter.len()..];
+    loop {
+        if rest.starts_with(b"--") {
+            break;
+        }
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .ok_or("malformed multipart data")?;
+        let end = find(rest, &delimiter).ok_or("the upload ended early")?;
+        let part = &rest[..end];
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let split = find(part, b"\r\n\r\n").ok_or("malformed multipart part")?;
+        let headers = String::from_utf8_lossy(&part[..split]);
+        let content = &part[split + 4..];
+        let name = headers
+            .lines()
+            .find(|line| {
+                line.to_ascii_lowercase()
+                    .starts_with("content-disposition:")
+            })
+            .and_then(|line| {
+                line.split(';')
+                    .filter_map(|p| p.trim().strip_prefix("name="))
+                    .next()
+                    .map(|n| n.trim_matches('"').to_string())
+            });
+        if let Some(name) = name {
+            fields.insert(name, content.to_vec());
+        }
+        rest = &rest[end + delimiter.len()..];
+    }
+    Ok(fields)
+}
+
+#[post("/verify")]
+async fn verify_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let mut payload = payload.into_inner();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let show = |credential: String, errors: FieldErrors, verdict, status| {
+        render_with_status(
+            status,
+            &VerifyPage {
+                ctx: PageContext::new(&req, user.clone()),
+                credential,
+                errors,
+                verdict,
+            },
+        )
+    };
+    let too_large = || {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "credential",
+            format!(
+                "this is larger than {} KB; a credential is a few KB",
+                VERIFY_LIMIT / 1024
+            ),
+        );
+        errors
+    };
+    let body = match read_body(&mut payload, VERIFY_LIMIT + 16 * 1024).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::debug!(error = %e, "verify page upload refused");
+            return Ok(show(
+                String::new(),
+                too_large(),
+                None,
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ));
+        }
+    };
+    let fields: HashMap<String, Vec<u8>> = if content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        multipart_fields(&content_type, &body).map_err(PageError::BadRequest)?
+    } else {
+        serde_html_form::from_bytes::<HashMap<String, String>>(&body)
+            .map_err(|_| PageError::BadRequest("the form could not be read".into()))?
+            .into_iter()
+            .map(|(k, v)| (k, v.into_bytes()))
+            .collect()
+    };
+    let token = fields
+        .get(CSRF_FIELD)
+        .map(|t| String::from_utf8_lossy(t).into_owned());
+    if !csrf_matches(&req, token.as_deref()) {
+        return Err(PageError::Forbidden(format!(
+            "This form has expired or was not sent from Credo (missing or wrong `{CSRF_FIELD}`). \
+             Go back, reload the page and try again."
+        )));
+    }
+    if let Err(wait) = state.limits.check(Limit::Verify, &client_address(&req)) {
+        let mut errors = FieldErrors::new();
+        errors.add("credential", ApiError::too_many(wait).to_string());
+        return Ok(show(
+            String::new(),
+            errors,
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let pasted = fields
+        .get("credential")
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .unwrap_or_default();
+    let uploaded = fields
+        .get("file")
+        .filter(|f| !f.iter().all(u8::is_ascii_whitespace));
+    let (source, field) = match uploaded {
+        Some(file) => (file.clone(), "file"),
+        None => (pasted.clone().into_bytes(), "credential"),
+    };
+    if source.len() > VERIFY_LIMIT {
+        return Ok(show(
+            pasted,
+            too_large(),
+            None,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ));
+    }
+    let mut errors = FieldErrors::new();
+    if source.iter().all(u8::is_ascii_whitespace) {
+        errors.add(
+            "credential",
+            "paste a credential's JSON here or choose a file below",
+        );
+        return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let credential: Value = match parse_json(&source) {
+        Ok(value) => value,
+        Err(e) => {
+            errors.add(
+                field,
+                format!(
+                    "this is not a credential's JSON ({})",
+                    match e {
+                        ApiError::BadRequest(m) => m,
+                        other => other.to_string(),
+                    }
+                ),
+            );
+            return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+        }
+    };
+    if let Err(problems) = resolver::check_shape(&credential) {
+        let text = problems
+            .iter()
+            .map(|p| format!("{} {}", p.field, p.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        errors.add(field, format!("this is not a credential: {text}"));
+        return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let report = resolver::verify_json(&state, credential)
+        .await
+        .map_err(page_error)?;
+    Ok(show(
+        pasted,
+        errors,
+        Some(VerdictView::from_report(&report)),
+        StatusCode::OK,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vendor console: `/vendor/{vendor}/credentials`
+
+pub struct CredentialRowView {
+    pub id: String,
+    pub holder: String,
+    pub exam: String,
+    pub issued: String,
+    pub expires: String,
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub superseded: bool,
+    pub error: Option<String>,
+    pub reason_value: String,
+}
+
+fn row_view(row: CredentialListing, now: NaiveDateTime) -> CredentialRowView {
+    CredentialRowView {
+        status: service::stored_status(row.revoked_at, row.valid_until, now),
+        issued: row.valid_from.date().format("%Y-%m-%d").to_string(),
+        expires: row.valid_until.map_or_else(
+            || "never".to_string(),
+            |t| t.date().format("%Y-%m-%d").to_string(),
+        ),
+        superseded: row.superseded_by.is_some(),
+        reason: row.revocation_reason,
+        holder: row.holder_name,
+        exam: row.exam_title,
+        id: row.id,
+        error: None,
+        reason_value: String::new(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "credentials/vendor.html")]
+struct VendorPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    rows: Vec<CredentialRowView>,
+}
+
+async fn examiner_vendor(
+    state: &AppState,
+    user: &SessionUser,
+    slug: String,
+) -> Result<Vendor, PageError> {
+    let principal = Principal::User(user.clone());
+    state
+        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, VendorRole::Examiner))
+        .await
+        .map_err(|e| PageError::from(ApiError::from(e)))
+}
+
+async fn vendor_rows(
+    state: &AppState,
+    vendor_id: String,
+) -> Result<Vec<CredentialRowView>, PageError> {
+    let now = state.clock.now();
+    let rows = state
+        .db(move |conn| store::vendor_listing(conn, &vendor_id, 500).map_err(CredentialError::from))
+        .await
+        .map_err(page_error)?;
+    Ok(rows.into_iter().map(|row| row_view(row, now)).collect())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevokedQuery {
+    revoked: String,
+}
+
+#[get("/vendor/{vendor}/credentials")]
+async fn vendor_credentials(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    query: web::Query<RevokedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = examiner_vendor(&state, &user, path.into_inner()).await?;
+    let rows = vendor_rows(&state, vendor.id.clone()).await?;
+    let mut ctx = PageContext::new(&req, Some(user));
+    if let Some(row) = rows.iter().find(|r| r.id == query.revoked) {
+        ctx.notices.push(format!(
+            "{}'s {} credential is revoked; the holder was told by mail.",
+            row.holder, row.exam
+        ));
+    }
+    Ok(render(&VendorPage { ctx, vendor, rows }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevokeForm {
+    reason: String,
+}
+
+#[post("/vendor/{vendor}/credentials/{id}/revoke")]
+async fn vendor_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+    Form(form): Form<RevokeForm>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, id) = path.into_inner();
+    let vendor = examiner_vendor(&state, &user, slug).await?;
+    let ctx = state.issue_context();
+    let now = state.clock.now();
+    let actor = user.id.clone();
+    let (target, reason, revoked_vendor) = (id.clone(), form.reason.clone(), vendor.clone());
+    let outcome = state
+        .tx(move |conn| {
+            service::revoke(
+                conn,
+                &ctx,
+                &revoked_vendor,
+                &target,
+                &reason,
+                Some(&actor),
+                now,
+                // Wired to referrals::on_credentials_changed when the referrals branch merges.
+                &service::no_change_hook,
+            )
+        })
+        .await;
+    match outcome {
+        Ok(_) => Ok(see_other(&format!(
+            "/vendor/{}/credentials?revoked={}",
+            vendor.slug,
+            urlencode(&id)
+        ))),
+        Err(CredentialError::Validation(problems)) => {
+            let mut rows = vendor_rows(&state, vendor.id.clone()).await?;
+            let message = problems
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+                row.error = Some(message);
+                row.reason_value = form.reason.clone();
+            }
+            Ok(render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &VendorPage {
+                    ctx: PageContext::new(&req, Some(user)),
+                    vendor,
+                    rows,
+                },
+            ))
+        }
+        Err(e) => Err(page_error(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard
+
+pub struct DashboardCredential {
+    pub id: String,
+    pub exam: String,
+    pub issued: String,
+    pub expires: String,
+    pub status: &'static str,
+    pub superseded: bool,
+}
+
+#[derive(Template)]
+#[template(path = "credentials/dashboard_section.html")]
+struct DashboardSection {
+    credentials: Vec<DashboardCredential>,
+}
+
+/// The person's certificates, for the dashboard.
+pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<String, PageError> {
+    let user_id = user.id.clone();
+    let now = state.clock.now();
+    let rows = state
+        .db(move |conn| store::user_listing(conn, &user_id).map_err(CredentialError::from))
+        .await
+        .map_err(page_error)?;
+    let credentials = rows
+        .into_iter()
+        .map(|row| {
+            let view = row_view(row, now);
+            DashboardCredential {
+                id: view.id,
+                exam: view.exam,
+                issued: view.issued,
+                expires: view.expires,
+                status: view.status,
+                superseded: view.superseded,
+            }
+        })
+        .collect();
+    DashboardSection { credentials }
+        .render()
+        .map_err(|e| PageError::Internal(format!("template: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linkedin_link_is_url_encoded_with_every_field() {
+        let issued = DateTime::parse_from_rfc3339("2026-03-05T10:00:00Z").unwrap();
+        let expires = DateTime::parse_from_rfc3339("2028-03-05T10:00:00Z").unwrap();
+        let link = linkedin_url(
+            "Git & Fundamentals",
+            "Acme, Inc.",
+            Some(&issued),
+            Some(&expires),
+            "0190-abc",
+            "https://credo.example/c/0190-abc",
+        );
+        assert!(link.starts_with(
+            "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&name=Git+%26+Fundamentals"
+        ));
+        for part in [
+            "organizationName=Acme%2C+Inc.",
+            "issueYear=2026",
+            "issueMonth=3",
+            "expirationYear=2028",
+            "expirationMonth=3",
+            "certId=0190-abc",
+            "certUrl=https%3A%2F%2Fcredo.example%2Fc%2F0190-abc",
+        ] {
+            assert!(link.contains(part), "{part} in {link}");
+        }
+    }
+
+    #[test]
+    fn multipart_bodies_are_split_into_fields() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"vc.json\"\r\nContent-Type: application/json\r\n\r\n{\"a\":\r\n1}\r\n--XyZ--\r\n";
+        let fields = multipart_fields("multipart/form-data; boundary=XyZ", body).unwrap();
+        assert_eq!(fields["csrf_token"], b"abc");
+        assert_eq!(fields["file"], b"{\"a\":\r\n1}");
+        assert!(multipart_fields("multipart/form-data", body).is_err());
+        assert!(multipart_fields("multipart/form-data; boundary=XyZ", b"garbage").is_err());
+    }
+
+    #[test]
+    fn qr_code_is_inline_svg() {
+        let svg = qr_svg("https://credo.example/c/x").unwrap();
+        assert!(svg.starts_with("<svg role=\"img\""), "{}", &svg[..60]);
+        assert!(!svg.contains("style="));
+    }
+}
