@@ -448,13 +448,21 @@ async fn reset_confirm_submit(
 struct DashboardPage {
     ctx: PageContext,
     display_name: String,
+    /// Each domain renders its own section (already escaped HTML).
+    sections: Vec<String>,
 }
 
 #[get("/dashboard")]
-async fn dashboard(req: HttpRequest, PageUser(user): PageUser) -> HttpResponse {
+async fn dashboard(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+) -> Result<HttpResponse, PageError> {
+    let sections = vec![super::credentials::dashboard_section(&state, &user).await?];
     let display_name = user.display_name.clone();
-    render(&DashboardPage {
+    Ok(render(&DashboardPage {
         ctx: PageContext::new(&req, Some(user)),
         display_name,
-    })
+        sections,
+    }))
 }

@@ -25,8 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Links to each domain's console pages for one vendor.
-fn sections(_vendor_slug: &str) -> Vec<(String, &'static str)> {
-    Vec::new()
+fn sections(vendor_slug: &str) -> Vec<(String, &'static str)> {
+    super::credentials::vendor_console_links(vendor_slug)
 }
 
 fn account_errors(e: AccountError) -> Result<FieldErrors, PageError> {
