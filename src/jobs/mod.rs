@@ -1,6 +1,7 @@
 //! Background jobs. Each runs in a loop on every node until shutdown; work is claimed with leases,
 //! unique keys or conditional updates so several nodes never do the same work twice.
 
+mod exams;
 mod outbox;
 
 use std::future::Future;
@@ -42,6 +43,15 @@ pub fn start(state: &AppState) -> Result<Jobs, String> {
         stopped.clone(),
         s.clone(),
         move || outbox::run_once(s.clone(), sender.clone()),
+    ));
+
+    let s = state.clone();
+    handles.push(spawn_loop(
+        "exam_deadlines",
+        interval,
+        stopped.clone(),
+        s.clone(),
+        move || exams::run_once(s.clone()),
     ));
 
     let s = state.clone();
