@@ -7,6 +7,7 @@
 //! command runs the whole suite once per backend.
 #![allow(dead_code)]
 
+pub mod exams;
 pub mod process;
 pub mod smtp;
 
