@@ -2,9 +2,11 @@
 //! differ only in answering with HTML, redirects and forms that carry a CSRF token.
 
 pub mod accounts;
+pub mod exams;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
+    exams::configure(cfg);
 }
 
 use actix_web::dev::Payload;
