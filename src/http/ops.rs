@@ -41,6 +41,7 @@ const OPENAPI_BASE: &str = include_str!("openapi/base.json");
 const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("operations", include_str!("openapi/operations.json")),
     ("accounts", include_str!("openapi/accounts.json")),
+    ("exams", include_str!("openapi/exams.json")),
 ];
 
 /// Merges the fragments into the base document (once; the result is cached).
