@@ -1797,13 +1797,15 @@ pub struct RevenueReport {
     pub exams: Vec<ExamRevenue>,
 }
 
+/// Month → currency → (amount, orders).
+type MonthTotals = BTreeMap<String, BTreeMap<String, (i64, u32)>>;
+
 /// Paid orders per exam per month, summed per currency (never converted).
 pub fn revenue(
     conn: &mut DbConn,
     vendor: &crate::accounts::Vendor,
 ) -> Result<RevenueReport, ExamError> {
-    let mut grouped: BTreeMap<(String, String), BTreeMap<String, BTreeMap<String, (i64, u32)>>> =
-        BTreeMap::new();
+    let mut grouped: BTreeMap<(String, String), MonthTotals> = BTreeMap::new();
     for order in store::paid_orders_of_vendor(conn, &vendor.id)? {
         let at = order.paid_at.unwrap_or(order.created_at);
         let entry = grouped

@@ -783,11 +783,14 @@ pub fn insert_items(
     Ok(())
 }
 
-/// Graded attempts of a version: (attempt id, score in basis points, passed), oldest first.
+/// (attempt id, score in basis points, passed) of a graded attempt.
+pub type GradedScore = (String, Option<i32>, Option<bool>);
+
+/// Graded attempts of a version, oldest first.
 pub fn graded_attempts_of_version(
     conn: &mut DbConn,
     version_id: &str,
-) -> QueryResult<Vec<(String, Option<i32>, Option<bool>)>> {
+) -> QueryResult<Vec<GradedScore>> {
     attempts::table
         .filter(attempts::version_id.eq(version_id))
         .filter(attempts::status.eq(STATUS_GRADED))

@@ -81,6 +81,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(openapi);
 }
 
+/// Fallback for unknown paths: problem+json under /api, an HTML page elsewhere.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.path().starts_with("/api/") {
+        Err(ApiError::NotFound(format!(
+            "no such endpoint: {} {}",
+            req.method(),
+            req.path()
+        )))
+    } else {
+        Ok(super::pages::not_found_page(&req))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -103,18 +116,5 @@ mod tests {
                 "unresolved schema {name}"
             );
         }
-    }
-}
-
-/// Fallback for unknown paths: problem+json under /api, an HTML page elsewhere.
-pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    if req.path().starts_with("/api/") {
-        Err(ApiError::NotFound(format!(
-            "no such endpoint: {} {}",
-            req.method(),
-            req.path()
-        )))
-    } else {
-        Ok(super::pages::not_found_page(&req))
     }
 }
