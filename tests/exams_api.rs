@@ -1122,3 +1122,60 @@ async fn starting_needs_a_person_and_a_published_exam() {
     assert!(started["id"].is_string());
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn attempts_keep_their_version_and_new_attempts_use_the_latest() {
+    let app = ex::start_app().await;
+    let v = ex::vendor_with_examiner(&app, "acme").await;
+    let spec = BankSpec::free("demo");
+    ex::publish(&app, &v, &spec).await;
+    let pat = app.user("pat@example.org", "Pat").await;
+    let eve = app.user("eve@example.org", "Eve").await;
+    let old = ex::start(&app, &pat, "acme", "demo", json!({}))
+        .await
+        .expect(201)
+        .json();
+    let attempt = old["id"].as_str().unwrap().to_string();
+    ex::answer_all(&app, &pat, &old, &["b1", "b2", "b3", "a1", "a2"]).await;
+
+    // Version 2 rewords every stem.
+    let v2 = BankSpec {
+        stem_suffix: " (reworded)".into(),
+        ..spec
+    };
+    assert_eq!(ex::publish(&app, &v, &v2).await["version"], 2);
+
+    // The open attempt still shows and grades against version 1.
+    let view = app
+        .get(&format!("/api/v1/attempts/{attempt}"), Some(&pat.token))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(view["questions"], old["questions"]);
+    let result = ex::submit(&app, &pat, &attempt).await.expect(200).json();
+    assert_eq!(result["score_percent"], json!(100.0));
+    let review = app
+        .get(&format!("/api/v1/attempts/{attempt}"), Some(&pat.token))
+        .await
+        .json();
+    assert!(!review.to_string().contains("reworded"));
+
+    // A new attempt uses version 2.
+    let new = ex::start(&app, &eve, "acme", "demo", json!({}))
+        .await
+        .expect(201)
+        .json();
+    assert!(new["questions"][0]["stem"]
+        .as_str()
+        .unwrap()
+        .contains("(reworded)"));
+    assert_eq!(
+        ex::count_rows(
+            &app,
+            "SELECT COUNT(*) AS n FROM attempts a JOIN exam_versions v ON v.id = a.version_id WHERE v.number = 1"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}

@@ -489,19 +489,65 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
         .send()
         .await
         .unwrap();
-    assert_eq!(imported.status(), 303);
-    let exam_page = location(&imported);
-    assert!(
-        exam_page.starts_with("/vendor/acme/exams/demo?notice="),
-        "{exam_page}"
-    );
-    let (status, page) = get(&client, &app, &exam_page).await;
-    assert_eq!(status, 200);
+    assert_eq!(imported.status(), 201);
+    let page = imported.text().await.unwrap();
     assert!(
         page.contains("Imported pasted.toml: version 1 with 5 question(s)."),
         "{page}"
     );
     assert!(page.contains("<td class=\"num\">1</td><td>2026.1</td>"));
+    // The same file again: nothing changes. A GIFT file with skipped questions lists them as warnings.
+    let (content_type, body) = multipart(
+        &[
+            ("csrf_token", &csrf),
+            ("format", "toml"),
+            ("text", &BankSpec::free("demo").toml()),
+        ],
+        None,
+    );
+    let again = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("is identical to version 1; nothing changed."));
+    let gift = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/exams/gift/mixed.gift",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (content_type, body) = multipart(
+        &[
+            ("csrf_token", &csrf),
+            ("format", "gift"),
+            ("exam", "geo"),
+            ("text", ""),
+        ],
+        Some(("mixed.gift", &gift)),
+    );
+    let imported = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 201);
+    let page = imported.text().await.unwrap();
+    assert!(page.contains("Import warnings"), "{page}");
+    assert!(
+        page.contains(
+            "mixed.gift:26: question essay: skipped: unsupported question type &#34;essay&#34;"
+        ),
+        "{page}"
+    );
 
     // Some results for the statistics.
     for i in 0..3 {

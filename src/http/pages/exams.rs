@@ -797,7 +797,16 @@ async fn vendor_upload(
         .await;
     match imported {
         Ok(outcome) => {
-            let notice = if outcome.created {
+            // The exam's page, answered directly (not through a redirect) so the notice and the warnings come
+            // from the import, never from a URL someone could craft.
+            let mut page = vendor_exam_view(
+                &state,
+                PageContext::new(&req, Some(user)),
+                vendor,
+                outcome.exam.clone(),
+            )
+            .await?;
+            page.ctx.notices.push(if outcome.created {
                 format!(
                     "Imported {name}: version {} with {} question(s){}.",
                     outcome.version,
@@ -813,16 +822,14 @@ async fn vendor_upload(
                     "{name} is identical to version {}; nothing changed.",
                     outcome.version
                 )
+            });
+            page.warnings = outcome.warnings.iter().map(ToString::to_string).collect();
+            let status = if outcome.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
             };
-            let mut query = format!("notice={}", super::urlencode(&notice));
-            for warning in outcome.warnings.iter().take(20) {
-                query.push_str("&warning=");
-                query.push_str(&super::urlencode(&warning.to_string()));
-            }
-            Ok(see_other(&format!(
-                "/vendor/{}/exams/{}?{query}",
-                vendor.slug, outcome.exam
-            )))
+            Ok(render_with_status(status, &page))
         }
         Err(ExamError::Bank(errors)) => {
             page.bank_errors = errors.errors;
@@ -981,14 +988,6 @@ async fn vendor_exam_view(
     })
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct NoticeQuery {
-    notice: Option<String>,
-    #[serde(rename = "warning")]
-    warnings: Vec<String>,
-}
-
 #[get("/vendor/{vendor}/exams/{exam}")]
 async fn vendor_exam_page(
     state: web::Data<AppState>,
@@ -997,19 +996,8 @@ async fn vendor_exam_page(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let (vendor, exam) = path.into_inner();
-    let query: NoticeQuery = serde_html_form::from_str(req.query_string()).unwrap_or_default();
     let vendor = vendor_page_auth(&state, &user, vendor).await?;
-    let mut ctx = PageContext::new(&req, Some(user));
-    if let Some(notice) = query.notice {
-        ctx.notices.push(notice.chars().take(300).collect());
-    }
-    let mut page = vendor_exam_view(&state, ctx, vendor, exam).await?;
-    page.warnings = query
-        .warnings
-        .into_iter()
-        .take(20)
-        .map(|w| w.chars().take(300).collect())
-        .collect();
+    let page = vendor_exam_view(&state, PageContext::new(&req, Some(user)), vendor, exam).await?;
     Ok(render(&page))
 }
 
