@@ -121,14 +121,17 @@
 
   var timer = form.querySelector("[data-remaining]");
   if (timer) {
-    var text = timer.querySelector("[data-timer-text]");
+    var texts = form.querySelectorAll("[data-timer-text]");
     var end = Date.now() + parseInt(timer.getAttribute("data-remaining"), 10) * 1000;
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     var tick = function () {
       var left = Math.max(0, Math.round((end - Date.now()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
-      if (text) text.textContent = (h > 0 ? h + ":" + pad(m) : pad(m)) + ":" + pad(s);
-      timer.classList.toggle("low", left <= 300);
+      var shown = (h > 0 ? h + ":" + pad(m) : pad(m)) + ":" + pad(s);
+      Array.prototype.forEach.call(texts, function (text) { text.textContent = shown; });
+      Array.prototype.forEach.call(form.querySelectorAll(".timer"), function (el) {
+        el.classList.toggle("low", left <= 300);
+      });
       if (left <= 0) {
         window.clearInterval(handle);
         submitForGrading();

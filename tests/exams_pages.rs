@@ -255,7 +255,9 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
     let (status, report) = get(&client, &app, &format!("{attempt_path}/result")).await;
     assert_eq!(status, 200);
     assert!(
-        report.contains("Passed") && report.contains("100.00 %") && report.contains("60 %"),
+        report.contains("Passed")
+            && report.contains("100.00&nbsp;%")
+            && report.contains("60&nbsp;%"),
         "{report}"
     );
     assert!(
@@ -286,7 +288,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
         .unwrap();
     assert!(section.starts_with("<section class=\"card\""), "{section}");
     assert!(section.contains(&format!("href=\"{attempt_path}/result\"")));
-    assert!(section.contains("100.00 %"));
+    assert!(section.contains("100.00&nbsp;%"));
     assert!(section.contains("href=\"/exams/acme/demo\""));
     app.stop().await;
 }
@@ -374,7 +376,7 @@ async fn start_problems_and_the_deadline_show_as_pages() {
     assert_eq!(location(&late), format!("{attempt_path}/result"));
     let (_, report) = get(&client, &app, &format!("{attempt_path}/result")).await;
     assert!(
-        report.contains("25.00 %"),
+        report.contains("25.00&nbsp;%"),
         "only the answer saved in time counts: {report}"
     );
 

@@ -275,7 +275,9 @@ fn take_view(ctx: PageContext, view: AttemptView, questions: Vec<PresentedQuesti
         attempt_id: view.id.clone(),
         exam_href: format!("/exams/{}/{}", view.exam.vendor, view.exam.slug),
         exam_title: view.exam.title.clone(),
-        deadline: view.deadline.clone(),
+        deadline: chrono::NaiveDateTime::parse_from_str(&view.deadline, "%Y-%m-%dT%H:%M:%SZ")
+            .map(|t| t.format("%H:%M UTC on %Y-%m-%d").to_string())
+            .unwrap_or_else(|_| view.deadline.clone()),
         remaining_seconds: view.remaining_seconds,
         remaining_text: remaining_text(view.remaining_seconds),
         questions,
@@ -1101,8 +1103,9 @@ pub fn histogram_chart(report: &StatisticsReport) -> String {
         "Attempts by score (%)",
         &bars,
         ChartOptions {
-            width: 640,
-            height: 280,
+            // Narrow enough that its labels stay readable when scaled down to a phone's width.
+            width: 480,
+            height: 260,
             horizontal: false,
             value_suffix: None,
         },
