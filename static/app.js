@@ -26,7 +26,9 @@
 (function () {
   "use strict";
   var form = document.getElementById("exam-form");
-  if (!form) return;
+  // Once only, even if a page includes this script twice.
+  if (!form || form.hasAttribute("data-enhanced")) return;
+  form.setAttribute("data-enhanced", "");
   var attempt = form.getAttribute("data-attempt");
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute("content") : "";
