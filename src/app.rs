@@ -6,6 +6,7 @@ use crate::accounts::session::SessionKeys;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{self, DbConn, DbError, Pool};
+use crate::exams::{ExamError, PassedExam};
 use crate::links::Links;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
@@ -111,5 +112,32 @@ impl AppState {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         self.db(move |conn| db::transaction(conn, f)).await
+    }
+
+    /// The hook the exam grading calls, inside its transaction, when an attempt passes; it returns the id of
+    /// the credential issued for the pass.
+    pub fn on_exam_passed(
+        &self,
+    ) -> impl Fn(&mut DbConn, &PassedExam) -> Result<Option<String>, ExamError> + Send + Clone + 'static
+    {
+        let ctx = self.issue_context();
+        move |conn: &mut DbConn, passed: &PassedExam| {
+            let request = crate::credentials::service::IssueRequest {
+                attempt_id: passed.attempt_id.clone(),
+                user_id: passed.user_id.clone(),
+                vendor_id: passed.vendor_id.clone(),
+                exam_id: passed.exam_id.clone(),
+                exam_slug: passed.exam_slug.clone(),
+                exam_title: passed.exam_title.clone(),
+                exam_description: passed.exam_description.clone(),
+                pass_percent: passed.pass_percent,
+                score_bp: passed.score_bp,
+                validity_months: passed.validity_months,
+                renewal_exam_slug: passed.renewal_exam_slug.clone(),
+            };
+            crate::credentials::service::issue_for_pass(conn, &ctx, &request, passed.graded_at)
+                .map(Some)
+                .map_err(|e| ExamError::Credential(e.to_string()))
+        }
     }
 }

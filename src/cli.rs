@@ -41,12 +41,46 @@ enum Command {
     /// Administration: users and vendors.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Exam banks: check files, import them for a vendor.
+    #[command(subcommand)]
+    Bank(BankCommand),
     /// Issuer signing keys of a vendor.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Verify a credential offline, from files only (no database, no network).
     /// Exit status: 0 valid, 1 not valid, 2 usage or I/O error.
     Verify(VerifyArgs),
+}
+
+#[derive(Subcommand)]
+enum BankCommand {
+    /// Check bank files without a database: every problem is printed as `file:line: question ID: message`.
+    /// `.gift` files are checked as Moodle GIFT. Exit status 0 when every file is valid, 1 otherwise.
+    Validate {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Import TOML bank files for a vendor; each changed file becomes a new exam version. A `.gift` file
+    /// needs `--exam`.
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The vendor's slug (the vendor must exist).
+        #[arg(long)]
+        vendor: String,
+        /// For `.gift` files: the slug of the exam the questions belong to.
+        #[arg(long)]
+        exam: Option<String>,
+    },
+    /// Import a Moodle GIFT file into an exam of a vendor (created with defaults when new).
+    ImportGift {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long)]
+        vendor: String,
+        #[arg(long)]
+        exam: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +164,10 @@ pub fn main() -> ExitCode {
     if let Command::Verify(args) = &cli.command {
         return verify_offline(args);
     }
+    // Validating bank files needs no configuration and no database.
+    if let Command::Bank(BankCommand::Validate { files }) = &cli.command {
+        return bank_validate(files);
+    }
     let mut overrides = Overrides {
         config_file: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
@@ -155,6 +193,7 @@ pub fn main() -> ExitCode {
         Command::Admin(command) => admin(config, command),
         Command::Keys(command) => keys(config, command),
         Command::Verify(_) => unreachable!("handled before loading the configuration"),
+        Command::Bank(command) => bank(config, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -378,5 +417,204 @@ fn verify_offline(args: &VerifyArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+fn is_gift(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gift"))
+}
+
+/// `credo bank validate FILE…`: prints every problem of every file; exit 1 when any file is invalid.
+fn bank_validate(files: &[PathBuf]) -> ExitCode {
+    use crate::exams::service;
+    let mut invalid = 0usize;
+    for path in files {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                println!("{name}: cannot read the file: {e}");
+                invalid += 1;
+                continue;
+            }
+        };
+        if is_gift(path) {
+            let checked = crate::exams::parse_gift(&name, &text)
+                .and_then(|import| service::gift_bank(&name, "exam", import, None));
+            match checked {
+                Ok((bank, warnings)) => {
+                    for warning in &warnings {
+                        println!("{}", warning_line(warning));
+                    }
+                    println!(
+                        "{name}: ok: {} question(s) in {} domain(s), {} skipped or adjusted",
+                        bank.questions.len(),
+                        bank.domains.len(),
+                        warnings.len()
+                    );
+                }
+                Err(errors) => {
+                    invalid += 1;
+                    println!("{errors}");
+                    println!("{name}: {} problem(s)", errors.errors.len());
+                }
+            }
+            continue;
+        }
+        match service::validate_bank_file(&name, &text) {
+            Ok(bank) => println!(
+                "{name}: ok: exam {} \"{}\", {} question(s) in {} domain(s), {} per form",
+                bank.exam.slug,
+                bank.exam.title,
+                bank.questions.len(),
+                bank.domains.len(),
+                bank.domains
+                    .iter()
+                    .map(|d| d.questions_per_form)
+                    .sum::<u32>()
+            ),
+            Err(errors) => {
+                invalid += 1;
+                println!("{errors}");
+                println!("{name}: {} problem(s)", errors.errors.len());
+            }
+        }
+    }
+    if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        if files.len() > 1 {
+            println!("{invalid} of {} file(s) are not valid", files.len());
+        }
+        ExitCode::FAILURE
+    }
+}
+
+fn warning_line(warning: &crate::exams::BankError) -> String {
+    match &warning.question_id {
+        Some(id) => format!(
+            "{}:{}: question {}: warning: {}",
+            warning.file, warning.line, id, warning.message
+        ),
+        None => format!(
+            "{}:{}: warning: {}",
+            warning.file, warning.line, warning.message
+        ),
+    }
+}
+
+fn bank(config: Config, command: BankCommand) -> Result<(), String> {
+    use std::io::Write;
+
+    use crate::exams::service::{self, BankSource};
+    let (files, vendor_slug, exam, force_gift) = match command {
+        BankCommand::Validate { .. } => return Ok(()),
+        BankCommand::Import {
+            files,
+            vendor,
+            exam,
+        } => (files, vendor, exam, false),
+        BankCommand::ImportGift { file, vendor, exam } => (vec![file], vendor, Some(exam), true),
+    };
+    let state = AppState::open(config).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let vendor = crate::accounts::store::find_vendor_by_slug(&mut conn, &vendor_slug)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "there is no vendor `{vendor_slug}`; create it with `credo admin create-vendor`"
+            )
+        })?;
+    let total = files.len();
+    let mut failed = 0usize;
+    let mut stdout = std::io::stdout();
+    for (index, path) in files.iter().enumerate() {
+        let name = path.display().to_string();
+        let step = format!("[{}/{total}] {name}", index + 1);
+        let started = std::time::Instant::now();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                println!("{step}: cannot read the file: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        println!("{step}: read {} kB; validating…", text.len().div_ceil(1024));
+        let _ = stdout.flush();
+        let source = if force_gift || is_gift(path) {
+            let Some(exam) = exam.as_deref() else {
+                println!(
+                    "{step}: a GIFT file needs --exam <slug> (the exam its questions belong to)"
+                );
+                failed += 1;
+                continue;
+            };
+            BankSource::Gift {
+                name: &name,
+                text: &text,
+                exam_slug: exam,
+            }
+        } else {
+            if let Ok(bank) = service::validate_bank_file(&name, &text) {
+                println!(
+                    "{step}: {} question(s) in {} domain(s) are valid; storing…",
+                    bank.questions.len(),
+                    bank.domains.len()
+                );
+                let _ = stdout.flush();
+            }
+            BankSource::Toml {
+                name: &name,
+                text: &text,
+            }
+        };
+        let now = state.clock.now();
+        let imported = db::transaction(&mut conn, |c| {
+            service::import_bank(c, &vendor, &source, None, now)
+        });
+        match imported {
+            Ok(outcome) => {
+                for warning in &outcome.warnings {
+                    println!("{}", warning_line(warning));
+                }
+                let verb = if outcome.created {
+                    "stored as new version"
+                } else {
+                    "unchanged: same content as version"
+                };
+                println!(
+                    "{step}: exam {}/{} {verb} {} ({} question(s), {} per form) in {} ms",
+                    outcome.vendor,
+                    outcome.exam,
+                    outcome.version,
+                    outcome.questions,
+                    outcome.questions_per_form,
+                    started.elapsed().as_millis()
+                );
+            }
+            Err(crate::exams::ExamError::Bank(errors)) => {
+                failed += 1;
+                println!("{errors}");
+                println!("{step}: not imported: {} problem(s)", errors.errors.len());
+            }
+            Err(crate::exams::ExamError::Validation(errors)) => {
+                failed += 1;
+                for error in errors {
+                    println!("{step}: --{}: {}", error.field, error.message);
+                }
+            }
+            Err(other) => {
+                failed += 1;
+                println!("{step}: not imported: {other}");
+            }
+        }
+    }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} of {total} file(s) were not imported"))
     }
 }

@@ -1,5 +1,6 @@
 //! Exams: bank files (TOML, Moodle GIFT), the normalized bank model, form assembly, grading, item statistics
-//! and safe rendering of question text. Everything here is pure: no database, no HTTP, no file I/O.
+//! and safe rendering of question text — all pure (no database, no HTTP, no file I/O) — plus `store` (every
+//! query of the exam tables) and `service` (the use cases, each run by its caller in one transaction).
 
 pub mod bank_toml;
 pub mod form;
@@ -7,11 +8,17 @@ pub mod gift;
 pub mod grading;
 pub mod markdown;
 pub mod model;
+pub mod service;
 pub mod stats;
+pub mod store;
 
 use std::fmt;
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
+
+use crate::db::DbError;
+use crate::validation::FieldError;
 
 pub use bank_toml::parse_bank;
 pub use form::{draw_form, Form, FormItem, PresentedChoice, PresentedQuestion};
@@ -27,6 +34,7 @@ pub use markdown::{
 pub use model::{
     Bank, Choice, Domain, ExamMeta, Price, Question, QuestionKind, RetakePolicy, TextFormat,
 };
+pub use service::{GradedBy, PassHook, PassedExam};
 pub use stats::{
     item_statistics, AttemptResponses, ExamStatistics, ItemFlag, ItemStatistics, ResponseMatrix,
 };
@@ -104,15 +112,58 @@ pub enum AnswerError {
     TooManyChoices { question: String, given: usize },
 }
 
-/// Every failure of this module, for mapping to HTTP problems in one place.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Every failure of the exams domain, mapped to HTTP problems in one place (`http/problem.rs`) and to friendly
+/// messages by the exam pages.
+#[derive(Debug, thiserror::Error)]
 pub enum ExamError {
+    /// A bank file with problems; each names its file, line and question.
     #[error("{0}")]
     Bank(#[from] BankErrors),
+    /// A stored form that does not fit its bank version: a server-side inconsistency.
     #[error(transparent)]
     Form(#[from] FormError),
+    /// An answer that cannot be saved.
     #[error(transparent)]
     Answer(#[from] AnswerError),
+    #[error("the input has {} problem(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    /// No voucher, paid order or free price entitles the person to start the exam (HTTP 402).
+    #[error("{0}")]
+    EntitlementRequired(String),
+    /// The voucher given cannot be used: unknown, already used, expired or for another exam (HTTP 402).
+    #[error("{0}")]
+    VoucherRejected(String),
+    #[error("you already have an open attempt at this exam; finish or submit it first (attempt {attempt_id})")]
+    AttemptOpen { attempt_id: String },
+    /// The attempt no longer takes answers: submitted, graded or past its deadline (HTTP 409).
+    #[error("{0}")]
+    AttemptClosed(String),
+    /// The retake policy does not allow a new attempt yet (HTTP 429 with the time it will).
+    #[error("{reason}; the next attempt is allowed from {}", crate::clock::rfc3339_seconds(*.next_attempt_at))]
+    RetakeNotYet {
+        reason: String,
+        next_attempt_at: NaiveDateTime,
+        retry_after_secs: u64,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    /// The pass hook (credential issuing) failed; the grading is rolled back with it.
+    #[error("issuing the credential failed: {0}")]
+    Credential(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ExamError {
+    fn from(e: diesel::result::Error) -> Self {
+        ExamError::Db(DbError::Query(e))
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,14 @@ pub enum ApiError {
         retry_after_secs: u64,
         detail: String,
     },
+    /// 429 for a rule that allows the action again at a known time (the exam retake policy): the body
+    /// carries `retry_after` (seconds) and `next_attempt_at` (`YYYY-MM-DDTHH:MM:SSZ`).
+    #[error("{detail}")]
+    NotYet {
+        retry_after_secs: u64,
+        next_attempt_at: String,
+        detail: String,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -50,6 +58,8 @@ struct Problem<'a> {
     errors: Option<&'a [FieldError]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<&'a str>,
 }
 
 impl ApiError {
@@ -67,6 +77,7 @@ impl ApiError {
             }
             ApiError::Validation(_) => ("validation", "Invalid input"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            ApiError::NotYet { .. } => ("not-yet", "Not allowed yet"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -96,7 +107,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::NotYet { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,8 +133,17 @@ impl ResponseError for ApiError {
             ApiError::Validation(errors) => (Some(errors.as_slice()), None),
             ApiError::TooManyRequests {
                 retry_after_secs, ..
+            }
+            | ApiError::NotYet {
+                retry_after_secs, ..
             } => (None, Some(*retry_after_secs)),
             _ => (None, None),
+        };
+        let next_attempt_at = match self {
+            ApiError::NotYet {
+                next_attempt_at, ..
+            } => Some(next_attempt_at.as_str()),
+            _ => None,
         };
         let body = Problem {
             kind: format!("https://credo.dev/problems/{slug}"),
@@ -130,6 +152,7 @@ impl ResponseError for ApiError {
             detail,
             errors,
             retry_after,
+            next_attempt_at,
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
@@ -190,6 +213,56 @@ impl From<crate::credentials::CredentialError> for ApiError {
             | E::StatusList(_)
             | E::Hook(_)
             | E::Internal(_)) => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::exams::ExamError> for ApiError {
+    fn from(e: crate::exams::ExamError) -> Self {
+        use crate::exams::{AnswerError, ExamError};
+        match e {
+            // Every problem of the bank file: `field` is `line:N`, the message reads
+            // `file:line: question ID: message` (see the `BankProblem` schema in the OpenAPI document).
+            ExamError::Bank(errors) => ApiError::Validation(
+                errors
+                    .errors
+                    .iter()
+                    .map(|error| FieldError {
+                        field: format!("line:{}", error.line),
+                        message: error.to_string(),
+                    })
+                    .collect(),
+            ),
+            ExamError::Answer(AnswerError::NotOnForm(question)) => {
+                ApiError::NotFound(AnswerError::NotOnForm(question).to_string())
+            }
+            ExamError::Answer(other) => ApiError::validation("choices", other.to_string()),
+            ExamError::Validation(errors) => ApiError::Validation(errors),
+            ExamError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            ExamError::Forbidden(message) => ApiError::Forbidden(message),
+            ExamError::EntitlementRequired(message) | ExamError::VoucherRejected(message) => {
+                ApiError::PaymentRequired(message)
+            }
+            e @ ExamError::AttemptOpen { .. } => ApiError::Conflict(e.to_string()),
+            ExamError::AttemptClosed(message) | ExamError::Conflict(message) => {
+                ApiError::Conflict(message)
+            }
+            ExamError::RetakeNotYet {
+                reason,
+                next_attempt_at,
+                retry_after_secs,
+            } => {
+                let next_attempt_at = crate::clock::rfc3339_seconds(next_attempt_at);
+                ApiError::NotYet {
+                    retry_after_secs,
+                    detail: format!("{reason}; the next attempt is allowed from {next_attempt_at}"),
+                    next_attempt_at,
+                }
+            }
+            e @ (ExamError::Form(_) | ExamError::Credential(_) | ExamError::Internal(_)) => {
+                ApiError::Internal(e.to_string())
+            }
+            ExamError::Db(e) => e.into(),
         }
     }
 }

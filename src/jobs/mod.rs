@@ -2,6 +2,7 @@
 //! unique keys or conditional updates so several nodes never do the same work twice.
 
 pub mod credentials;
+mod exams;
 mod outbox;
 
 use std::future::Future;
@@ -52,6 +53,15 @@ pub fn start(state: &AppState) -> Result<Jobs, String> {
         stopped.clone(),
         s.clone(),
         move || credentials::run_once(s.clone()),
+    ));
+
+    let s = state.clone();
+    handles.push(spawn_loop(
+        "exam_deadlines",
+        interval,
+        stopped.clone(),
+        s.clone(),
+        move || exams::run_once(s.clone()),
     ));
 
     let s = state.clone();

@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod credentials;
+pub mod exams;
 pub mod process;
 pub mod smtp;
 

@@ -2,10 +2,12 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod exams;
 
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     credentials::configure(cfg);
+    exams::configure(cfg);
 }

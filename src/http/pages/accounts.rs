@@ -458,7 +458,10 @@ async fn dashboard(
     req: HttpRequest,
     PageUser(user): PageUser,
 ) -> Result<HttpResponse, PageError> {
-    let sections = vec![super::credentials::dashboard_section(&state, &user).await?];
+    let sections = vec![
+        super::exams::dashboard_section(&state, &user).await?,
+        super::credentials::dashboard_section(&state, &user).await?,
+    ];
     let display_name = user.display_name.clone();
     Ok(render(&DashboardPage {
         ctx: PageContext::new(&req, Some(user)),

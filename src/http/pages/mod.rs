@@ -3,11 +3,13 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod exams;
 pub mod vendor;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
     credentials::configure(cfg);
+    exams::configure(cfg);
     vendor::configure(cfg);
 }
 

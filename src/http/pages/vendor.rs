@@ -26,7 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Links to each domain's console pages for one vendor.
 fn sections(vendor_slug: &str) -> Vec<(String, &'static str)> {
-    super::credentials::vendor_console_links(vendor_slug)
+    let mut links = super::exams::vendor_console_links(vendor_slug);
+    links.extend(super::credentials::vendor_console_links(vendor_slug));
+    links
 }
 
 fn account_errors(e: AccountError) -> Result<FieldErrors, PageError> {

@@ -1,0 +1,1200 @@
+//! Exam pages: the catalog, an exam's page with the start form, the exam-taking page (works without
+//! JavaScript; with it, answers autosave through the API), the score report, the dashboard section, and the
+//! vendor console's exam pages (bank upload with errors by line, results, revenue, vouchers, statistics).
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{
+    render, render_with_status, see_other, Form, MaybeUser, PageContext, PageError, PageUser,
+};
+use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
+use crate::app::AppState;
+use crate::charts::{bar_chart, Bar, ChartOptions};
+use crate::exams::service::{
+    self, AttemptResult, AttemptView, BankSource, CatalogEntry, ExamDetails, ReviewQuestion,
+    StatisticsReport, VoucherInput,
+};
+use crate::exams::store::ExamRow;
+use crate::exams::{format_percent, render_markdown, BankError, ExamError, PresentedQuestion};
+use crate::http::api::exams::{start_for, BANK_LIMIT};
+use crate::http::auth::csrf_matches;
+use crate::http::extract::read_body;
+use crate::http::problem::ApiError;
+use crate::validation::FieldErrors;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(catalog_page)
+        .service(exam_page)
+        .service(start_submit)
+        .service(take_page)
+        .service(take_submit)
+        .service(result_page)
+        .service(vendor_exams_page)
+        .service(vendor_upload)
+        .service(vendor_exam_page)
+        .service(vendor_vouchers)
+        .service(vendor_statistics_page);
+}
+
+/// Links for the `/vendor` hub.
+pub fn vendor_console_links(vendor_slug: &str) -> Vec<(String, &'static str)> {
+    vec![(
+        format!("/vendor/{vendor_slug}/exams"),
+        "Exams, banks and vouchers",
+    )]
+}
+
+fn page_error(e: ExamError) -> PageError {
+    ApiError::from(e).into()
+}
+
+fn when(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+// ------------------------------------------------------------------------------------------- catalog
+
+#[derive(Template)]
+#[template(path = "exams/catalog.html")]
+struct CatalogPage {
+    ctx: PageContext,
+    exams: Vec<CatalogEntry>,
+}
+
+#[get("/exams")]
+async fn catalog_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+) -> Result<HttpResponse, PageError> {
+    let exams = state.db(service::catalog).await.map_err(page_error)?;
+    Ok(render(&CatalogPage {
+        ctx: PageContext::new(&req, user),
+        exams,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "exams/detail.html")]
+struct DetailPage {
+    ctx: PageContext,
+    exam: ExamDetails,
+    description_html: String,
+    open_attempt: Option<String>,
+    /// A problem starting the attempt, shown above the form.
+    problem: Option<String>,
+    errors: FieldErrors,
+    voucher: String,
+}
+
+async fn detail_page(
+    state: &AppState,
+    req: &HttpRequest,
+    user: Option<SessionUser>,
+    vendor: String,
+    exam: String,
+) -> Result<DetailPage, PageError> {
+    let user_id = user.as_ref().map(|u| u.id.clone());
+    let (details, open_attempt) = state
+        .db(move |conn| {
+            let details = service::exam_details(conn, &vendor, &exam)?;
+            let open = match user_id {
+                Some(id) => service::open_attempt_id(conn, &id, &vendor, &exam)?,
+                None => None,
+            };
+            Ok::<_, ExamError>((details, open))
+        })
+        .await
+        .map_err(page_error)?;
+    Ok(DetailPage {
+        ctx: PageContext::new(req, user),
+        description_html: render_markdown(&details.description),
+        exam: details,
+        open_attempt,
+        problem: None,
+        errors: FieldErrors::new(),
+        voucher: String::new(),
+    })
+}
+
+#[get("/exams/{vendor}/{exam}")]
+async fn exam_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (vendor, exam) = path.into_inner();
+    Ok(render(
+        &detail_page(&state, &req, user, vendor, exam).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StartForm {
+    voucher: String,
+}
+
+#[post("/exams/{vendor}/{exam}/start")]
+async fn start_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+    Form(form): Form<StartForm>,
+) -> Result<HttpResponse, PageError> {
+    let (vendor, exam) = path.into_inner();
+    let voucher = Some(form.voucher.clone()).filter(|v| !v.trim().is_empty());
+    let started = start_for(
+        &state,
+        user.id.clone(),
+        vendor.clone(),
+        exam.clone(),
+        voucher,
+    )
+    .await;
+    let error = match started {
+        Ok(started) => return Ok(see_other(&format!("/attempts/{}", started.id))),
+        Err(e) => e,
+    };
+    let mut page = detail_page(&state, &req, Some(user), vendor, exam).await?;
+    page.voucher = form.voucher;
+    let status = match error {
+        ExamError::VoucherRejected(message) => {
+            page.errors.add("voucher", message);
+            StatusCode::PAYMENT_REQUIRED
+        }
+        ExamError::EntitlementRequired(message) => {
+            page.errors.add(
+                "voucher",
+                format!("{message}. Enter a voucher code to start."),
+            );
+            StatusCode::PAYMENT_REQUIRED
+        }
+        ExamError::AttemptOpen { attempt_id } => {
+            page.problem = Some(
+                "You already have an attempt at this exam in progress. Resume it below.".into(),
+            );
+            page.open_attempt = Some(attempt_id);
+            StatusCode::CONFLICT
+        }
+        ExamError::Conflict(message) => {
+            page.problem = Some(message);
+            StatusCode::CONFLICT
+        }
+        ExamError::RetakeNotYet {
+            reason,
+            next_attempt_at,
+            ..
+        } => {
+            page.problem = Some(format!(
+                "Not yet: {reason}. You can start a new attempt from {}.",
+                when(next_attempt_at)
+            ));
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        other => return Err(page_error(other)),
+    };
+    Ok(render_with_status(status, &page))
+}
+
+// -------------------------------------------------------------------------------------- taking page
+
+struct ChoiceView {
+    id: String,
+    html: String,
+    checked: bool,
+}
+
+struct QuestionView {
+    number: usize,
+    id: String,
+    multiple: bool,
+    stem_html: String,
+    choices: Vec<ChoiceView>,
+    answered: bool,
+}
+
+#[derive(Template)]
+#[template(path = "exams/take.html")]
+struct TakePage {
+    ctx: PageContext,
+    attempt_id: String,
+    exam_title: String,
+    exam_href: String,
+    deadline: String,
+    remaining_seconds: i64,
+    remaining_text: String,
+    questions: Vec<QuestionView>,
+    answered: usize,
+}
+
+fn remaining_text(seconds: i64) -> String {
+    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    }
+}
+
+fn take_view(ctx: PageContext, view: AttemptView, questions: Vec<PresentedQuestion>) -> TakePage {
+    let answers: &BTreeMap<String, Vec<String>> = &view.answers;
+    let questions: Vec<QuestionView> = questions
+        .into_iter()
+        .enumerate()
+        .map(|(index, q)| {
+            let chosen = answers.get(&q.id).cloned().unwrap_or_default();
+            QuestionView {
+                number: index + 1,
+                multiple: q.kind == crate::exams::QuestionKind::Multiple,
+                stem_html: q.stem_html,
+                answered: !chosen.is_empty(),
+                choices: q
+                    .choices
+                    .into_iter()
+                    .map(|c| ChoiceView {
+                        checked: chosen.contains(&c.id),
+                        id: c.id,
+                        html: c.text_html,
+                    })
+                    .collect(),
+                id: q.id,
+            }
+        })
+        .collect();
+    TakePage {
+        ctx,
+        answered: questions.iter().filter(|q| q.answered).count(),
+        attempt_id: view.id.clone(),
+        exam_href: format!("/exams/{}/{}", view.exam.vendor, view.exam.slug),
+        exam_title: view.exam.title.clone(),
+        deadline: chrono::NaiveDateTime::parse_from_str(&view.deadline, "%Y-%m-%dT%H:%M:%SZ")
+            .map(|t| t.format("%H:%M UTC on %Y-%m-%d").to_string())
+            .unwrap_or_else(|_| view.deadline.clone()),
+        remaining_seconds: view.remaining_seconds,
+        remaining_text: remaining_text(view.remaining_seconds),
+        questions,
+    }
+}
+
+async fn load_view(
+    state: &AppState,
+    user_id: String,
+    attempt_id: String,
+) -> Result<AttemptView, PageError> {
+    let now = state.clock.now();
+    state
+        .db(move |conn| service::attempt_view(conn, &user_id, &attempt_id, now))
+        .await
+        .map_err(page_error)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[get("/attempts/{id}")]
+async fn take_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let attempt_id = path.into_inner();
+    let mut view = load_view(&state, user.id.clone(), attempt_id.clone()).await?;
+    if view.status != "open" {
+        return Ok(see_other(&format!("/attempts/{attempt_id}/result")));
+    }
+    let questions = view.questions.take().unwrap_or_default();
+    let mut ctx = PageContext::new(&req, Some(user));
+    if query.saved.is_some() {
+        ctx.notices.push("Your answers are saved.".into());
+    }
+    let page = take_view(ctx, view, questions);
+    let mut response = render(&page);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// The taking page's form without JavaScript: saves every answer on the page, and submits when asked.
+#[post("/attempts/{id}")]
+async fn take_submit(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let attempt_id = path.into_inner();
+    let submit = fields.iter().any(|(k, v)| k == "action" && v == "submit");
+    let now = state.clock.now();
+    let (user_id, id) = (user.id.clone(), attempt_id.clone());
+    let saved = state
+        .tx(move |conn| {
+            let ids = service::form_question_ids(conn, &user_id, &id)?;
+            let answers = service::answers_from_fields(&ids, &fields);
+            service::save_answers(conn, &user_id, &id, &answers, now)
+        })
+        .await;
+    match saved {
+        Ok(()) => {}
+        // Submitted already or out of time: grade with what was saved before and show the result.
+        Err(ExamError::AttemptClosed(_)) => {}
+        Err(other) => return Err(page_error(other)),
+    }
+    let overdue_or_submit = submit || saved_closed(&state, &user.id, &attempt_id).await?;
+    if overdue_or_submit {
+        let links = state.links.clone();
+        let hook = state.on_exam_passed();
+        let (user_id, id) = (user.id.clone(), attempt_id.clone());
+        let now = state.clock.now();
+        state
+            .tx(move |conn| service::submit_attempt(conn, &user_id, &id, &links, &hook, now))
+            .await
+            .map_err(page_error)?;
+        return Ok(see_other(&format!("/attempts/{attempt_id}/result")));
+    }
+    Ok(see_other(&format!("/attempts/{attempt_id}?saved=1")))
+}
+
+/// Whether the attempt no longer takes answers (deadline passed or already graded).
+async fn saved_closed(
+    state: &AppState,
+    user_id: &str,
+    attempt_id: &str,
+) -> Result<bool, PageError> {
+    let view = load_view(state, user_id.to_owned(), attempt_id.to_owned()).await?;
+    Ok(view.status != "open")
+}
+
+// --------------------------------------------------------------------------------------- result page
+
+struct DomainRow {
+    title: String,
+    correct: u32,
+    total: u32,
+    percent: String,
+}
+
+#[derive(Template)]
+#[template(path = "exams/result.html")]
+struct ResultPage {
+    ctx: PageContext,
+    exam_title: String,
+    exam_href: String,
+    score: String,
+    pass_percent: u8,
+    passed: bool,
+    graded_at: String,
+    domains: Vec<DomainRow>,
+    review: Option<Vec<ReviewQuestion>>,
+    credential_href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "exams/grading.html")]
+struct GradingPage {
+    ctx: PageContext,
+    attempt_id: String,
+    exam_title: String,
+}
+
+#[get("/attempts/{id}/result")]
+async fn result_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let attempt_id = path.into_inner();
+    let view = load_view(&state, user.id.clone(), attempt_id.clone()).await?;
+    let ctx = PageContext::new(&req, Some(user));
+    match (view.status, view.result) {
+        ("open", _) => Ok(see_other(&format!("/attempts/{attempt_id}"))),
+        (_, Some(result)) => Ok(render(&result_view(ctx, &view.exam, result, view.review))),
+        // Overdue: the deadline job grades it within moments.
+        _ => Ok(render(&GradingPage {
+            ctx,
+            attempt_id,
+            exam_title: view.exam.title,
+        })),
+    }
+}
+
+fn result_view(
+    ctx: PageContext,
+    exam: &service::ExamRef,
+    result: AttemptResult,
+    review: Option<Vec<ReviewQuestion>>,
+) -> ResultPage {
+    ResultPage {
+        ctx,
+        exam_title: exam.title.clone(),
+        exam_href: format!("/exams/{}/{}", exam.vendor, exam.slug),
+        score: format_percent(result.score_bp),
+        pass_percent: result.pass_percent,
+        passed: result.passed,
+        graded_at: result.graded_at.replace('T', " ").replace('Z', " UTC"),
+        domains: result
+            .domains
+            .iter()
+            .map(|d| DomainRow {
+                title: d.title.clone(),
+                correct: d.correct,
+                total: d.total,
+                percent: format_percent(d.score_bp),
+            })
+            .collect(),
+        review,
+        credential_href: result.credential_id.map(|id| format!("/c/{id}")),
+    }
+}
+
+// ------------------------------------------------------------------------------------------ dashboard
+
+struct DashboardAttempt {
+    href: String,
+    exam_title: String,
+    started: String,
+    deadline: String,
+    score: String,
+    passed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "exams/dashboard_section.html")]
+struct DashboardSection {
+    open: Vec<DashboardAttempt>,
+    graded: Vec<DashboardAttempt>,
+    available: Vec<CatalogEntry>,
+}
+
+/// The person's attempts (open ones to resume, graded ones with their score) and the exams they can take.
+pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<String, PageError> {
+    let user_id = user.id.clone();
+    let (attempts, catalog) = state
+        .db(move |conn| {
+            Ok::<_, ExamError>((
+                service::attempts_of_user(conn, &user_id)?,
+                service::catalog(conn)?,
+            ))
+        })
+        .await
+        .map_err(page_error)?;
+    let mut open = Vec::new();
+    let mut graded = Vec::new();
+    for a in attempts {
+        let item = DashboardAttempt {
+            exam_title: a.exam_title,
+            started: when(a.started_at),
+            deadline: when(a.deadline),
+            score: a
+                .score_bp
+                .map(|bp| format_percent(u32::try_from(bp).unwrap_or(0)))
+                .unwrap_or_default(),
+            passed: a.passed == Some(true),
+            href: if a.status == "open" {
+                format!("/attempts/{}", a.id)
+            } else {
+                format!("/attempts/{}/result", a.id)
+            },
+        };
+        if a.status == "open" {
+            open.push(item);
+        } else {
+            graded.push(item);
+        }
+    }
+    DashboardSection {
+        open,
+        graded,
+        available: catalog,
+    }
+    .render()
+    .map_err(|e| PageError::Internal(format!("template: {e}")))
+}
+
+// ------------------------------------------------------------------------------------ vendor console
+
+async fn vendor_page_auth(
+    state: &AppState,
+    user: &SessionUser,
+    slug: String,
+) -> Result<Vendor, PageError> {
+    let principal = Principal::User(user.clone());
+    state
+        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, VendorRole::Examiner))
+        .await
+        .map_err(|e| PageError::from(ApiError::from(e)))
+}
+
+struct VendorExamRow {
+    slug: String,
+    title: String,
+    version: i32,
+    version_label: String,
+    price: String,
+    graded: usize,
+    pass_rate: String,
+    open: usize,
+}
+
+#[derive(Template)]
+#[template(path = "exams/vendor_exams.html")]
+struct VendorExamsPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    exams: Vec<VendorExamRow>,
+    format: String,
+    exam_slug: String,
+    text: String,
+    errors: FieldErrors,
+    /// Problems of the uploaded file, each with its line.
+    bank_errors: Vec<BankError>,
+}
+
+fn pass_rate(passed: usize, graded: usize) -> String {
+    if graded == 0 {
+        "—".into()
+    } else {
+        // Rounded half up to a whole percent.
+        format!("{} %", (passed * 200 + graded) / (graded * 2))
+    }
+}
+
+async fn vendor_exams_view(
+    state: &AppState,
+    ctx: PageContext,
+    vendor: Vendor,
+) -> Result<VendorExamsPage, PageError> {
+    let vendor_id = vendor.id.clone();
+    let summaries = state
+        .db(move |conn| service::vendor_exams(conn, &vendor_id))
+        .await
+        .map_err(page_error)?;
+    Ok(VendorExamsPage {
+        ctx,
+        vendor,
+        exams: summaries
+            .into_iter()
+            .map(|s| VendorExamRow {
+                price: service::PriceView {
+                    amount_minor: s.exam.price_minor,
+                    currency: s.exam.currency.clone(),
+                }
+                .display(),
+                slug: s.exam.slug,
+                title: s.exam.title,
+                version: s.version,
+                version_label: s.version_label,
+                pass_rate: pass_rate(s.passed, s.graded),
+                graded: s.graded,
+                open: s.open,
+            })
+            .collect(),
+        format: "toml".into(),
+        exam_slug: String::new(),
+        text: String::new(),
+        errors: FieldErrors::new(),
+        bank_errors: Vec::new(),
+    })
+}
+
+#[get("/vendor/{vendor}/exams")]
+async fn vendor_exams_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = vendor_page_auth(&state, &user, path.into_inner()).await?;
+    let page = vendor_exams_view(&state, PageContext::new(&req, Some(user)), vendor).await?;
+    Ok(render(&page))
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Part {
+    pub name: String,
+    pub filename: Option<String>,
+    pub data: Vec<u8>,
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|window| window == needle)
+        .map(|at| at + from)
+}
+
+/// A `name="value"` parameter of a header line.
+fn header_param(line: &str, key: &str) -> Option<String> {
+    line.split(';').map(str::trim).find_map(|param| {
+        let (k, v) = param.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case(key)
+            .then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// Parses a `multipart/form-data` body (RFC 7578): enough for the bank upload form (text fields and one
+/// file). `None` when the body does not follow the format.
+pub fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
+    let boundary = header_param(content_type, "boundary")?;
+    if boundary.is_empty() || boundary.len() > 200 {
+        return None;
+    }
+    let delimiter = format!("--{boundary}");
+    let next_delimiter = format!("\r\n--{boundary}");
+    let mut parts = Vec::new();
+    let mut at = find(body, delimiter.as_bytes(), 0)? + delimiter.len();
+    loop {
+        if body.get(at..at + 2) == Some(b"--") {
+            return Some(parts);
+        }
+        if body.get(at..at + 2) != Some(b"\r\n") {
+            return None;
+        }
+        at += 2;
+        let headers_end = find(body, b"\r\n\r\n", at)?;
+        let headers = std::str::from_utf8(&body[at..headers_end]).ok()?;
+        let disposition = headers.split("\r\n").find(|line| {
+            line.to_ascii_lowercase()
+                .starts_with("content-disposition:")
+        })?;
+        let name = header_param(disposition, "name")?;
+        let filename = header_param(disposition, "filename");
+        let data_start = headers_end + 4;
+        let data_end = find(body, next_delimiter.as_bytes(), data_start)?;
+        parts.push(Part {
+            name,
+            filename,
+            data: body[data_start..data_end].to_vec(),
+        });
+        at = data_end + next_delimiter.len();
+    }
+}
+
+#[post("/vendor/{vendor}/exams/upload")]
+async fn vendor_upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let mut payload = payload.into_inner();
+    let body = read_body(&mut payload, BANK_LIMIT + 64 * 1024)
+        .await
+        .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let parts = parse_multipart(&content_type, &body)
+        .ok_or_else(|| PageError::BadRequest("the upload form could not be read".into()))?;
+    let field = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p.name == name && p.filename.is_none())
+            .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+            .unwrap_or_default()
+    };
+    if !csrf_matches(&req, Some(&field("csrf_token"))) {
+        return Err(PageError::Forbidden(
+            "This form has expired or was not sent from Credo. Go back, reload the page and try again."
+                .into(),
+        ));
+    }
+    let vendor = vendor_page_auth(&state, &user, path.into_inner()).await?;
+    let format = if field("format") == "gift" {
+        "gift"
+    } else {
+        "toml"
+    };
+    let exam_slug = field("exam").trim().to_owned();
+    let pasted = field("text");
+    let file = parts
+        .iter()
+        .find(|p| p.name == "file" && !p.data.is_empty());
+    let mut page = vendor_exams_view(
+        &state,
+        PageContext::new(&req, Some(user.clone())),
+        vendor.clone(),
+    )
+    .await?;
+    page.format = format.to_owned();
+    page.exam_slug = exam_slug.clone();
+    let (name, text) = match file {
+        Some(part) => {
+            let default = if format == "gift" {
+                "upload.gift"
+            } else {
+                "upload.toml"
+            };
+            let name = part
+                .filename
+                .as_deref()
+                .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| default.to_owned());
+            match String::from_utf8(part.data.clone()) {
+                Ok(text) => (name, text),
+                Err(_) => {
+                    page.errors
+                        .add("file", "the file is not UTF-8 text; save it as UTF-8");
+                    return Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+                }
+            }
+        }
+        None => {
+            let name = if format == "gift" {
+                "pasted.gift"
+            } else {
+                "pasted.toml"
+            };
+            (name.to_owned(), pasted.clone())
+        }
+    };
+    if text.trim().is_empty() {
+        page.errors
+            .add("text", "choose a bank file or paste its text");
+        return Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let now = state.clock.now();
+    let actor = user.id.clone();
+    let vendor_for_import = vendor.clone();
+    let (import_name, import_text, import_slug) = (name.clone(), text.clone(), exam_slug.clone());
+    let imported = state
+        .tx(move |conn| {
+            let source = if format == "gift" {
+                BankSource::Gift {
+                    name: &import_name,
+                    text: &import_text,
+                    exam_slug: &import_slug,
+                }
+            } else {
+                BankSource::Toml {
+                    name: &import_name,
+                    text: &import_text,
+                }
+            };
+            service::import_bank(conn, &vendor_for_import, &source, Some(&actor), now)
+        })
+        .await;
+    match imported {
+        Ok(outcome) => {
+            // The exam's page, answered directly (not through a redirect) so the notice and the warnings come
+            // from the import, never from a URL someone could craft.
+            let mut page = vendor_exam_view(
+                &state,
+                PageContext::new(&req, Some(user)),
+                vendor,
+                outcome.exam.clone(),
+            )
+            .await?;
+            page.ctx.notices.push(if outcome.created {
+                format!(
+                    "Imported {name}: version {} with {} question(s){}.",
+                    outcome.version,
+                    outcome.questions,
+                    if outcome.warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} warning(s)", outcome.warnings.len())
+                    }
+                )
+            } else {
+                format!(
+                    "{name} is identical to version {}; nothing changed.",
+                    outcome.version
+                )
+            });
+            page.warnings = outcome.warnings.iter().map(ToString::to_string).collect();
+            let status = if outcome.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(render_with_status(status, &page))
+        }
+        Err(ExamError::Bank(errors)) => {
+            page.bank_errors = errors.errors;
+            // Keep pasted text so it can be fixed in place.
+            if file.is_none() {
+                page.text = pasted;
+            }
+            Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(ExamError::Validation(errors)) => {
+            for error in errors {
+                page.errors.add(error.field, error.message);
+            }
+            if file.is_none() {
+                page.text = pasted;
+            }
+            Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(other) => Err(page_error(other)),
+    }
+}
+
+struct ResultRow {
+    candidate: String,
+    email: String,
+    graded: String,
+    score: String,
+    passed: bool,
+    by_deadline: bool,
+}
+
+struct RevenueRow {
+    month: String,
+    amount: String,
+    orders: u32,
+}
+
+struct BatchRow {
+    created: String,
+    expires: String,
+    count: usize,
+    redeemed: usize,
+}
+
+struct VersionRow {
+    number: i32,
+    label: String,
+    source: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "exams/vendor_exam.html")]
+struct VendorExamPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    exam: ExamRow,
+    price: String,
+    graded: usize,
+    pass_rate: String,
+    results: Vec<ResultRow>,
+    revenue: Vec<RevenueRow>,
+    batches: Vec<BatchRow>,
+    versions: Vec<VersionRow>,
+    warnings: Vec<String>,
+    new_codes: Vec<String>,
+    count: String,
+    expires_at: String,
+    errors: FieldErrors,
+}
+
+async fn vendor_exam_view(
+    state: &AppState,
+    ctx: PageContext,
+    vendor: Vendor,
+    exam_slug: String,
+) -> Result<VendorExamPage, PageError> {
+    let vendor_for_db = vendor.clone();
+    let (exam, results, revenue, batches, versions) = state
+        .db(move |conn| {
+            let exam = service::vendor_exam(conn, &vendor_for_db.id, &exam_slug)?;
+            let results = service::exam_results(conn, &exam, 200)?;
+            let revenue = service::revenue(conn, &vendor_for_db)?;
+            let batches = service::voucher_batches(conn, &exam)?;
+            let versions = service::versions(conn, &exam)?;
+            Ok::<_, ExamError>((exam, results, revenue, batches, versions))
+        })
+        .await
+        .map_err(page_error)?;
+    let graded = results.len();
+    let passed = results.iter().filter(|r| r.passed).count();
+    let revenue_rows = revenue
+        .exams
+        .into_iter()
+        .filter(|e| e.exam == exam.slug)
+        .flat_map(|e| e.months)
+        .flat_map(|m| {
+            let month = m.month.clone();
+            m.totals.into_iter().map(move |t| RevenueRow {
+                month: month.clone(),
+                amount: service::PriceView {
+                    amount_minor: t.amount_minor,
+                    currency: t.currency,
+                }
+                .display(),
+                orders: t.orders,
+            })
+        })
+        .collect();
+    Ok(VendorExamPage {
+        ctx,
+        vendor,
+        price: service::PriceView {
+            amount_minor: exam.price_minor,
+            currency: exam.currency.clone(),
+        }
+        .display(),
+        graded,
+        pass_rate: pass_rate(passed, graded),
+        results: results
+            .into_iter()
+            .map(|r| ResultRow {
+                candidate: r.candidate,
+                email: r.email,
+                graded: r.graded_at.map(when).unwrap_or_default(),
+                score: format_percent(u32::try_from(r.score_bp).unwrap_or(0)),
+                passed: r.passed,
+                by_deadline: r.graded_by.as_deref() == Some("deadline_job"),
+            })
+            .collect(),
+        revenue: revenue_rows,
+        batches: batches
+            .into_iter()
+            .map(|b| BatchRow {
+                created: when(b.created_at),
+                expires: b.expires_at.map(when).unwrap_or_else(|| "never".into()),
+                count: b.count,
+                redeemed: b.redeemed,
+            })
+            .collect(),
+        versions: versions
+            .into_iter()
+            .map(|v| VersionRow {
+                number: v.number,
+                label: v.label,
+                source: format!("{} ({})", v.source_name, v.source_format),
+                created: when(v.created_at),
+            })
+            .collect(),
+        exam,
+        warnings: Vec::new(),
+        new_codes: Vec::new(),
+        count: "10".into(),
+        expires_at: String::new(),
+        errors: FieldErrors::new(),
+    })
+}
+
+#[get("/vendor/{vendor}/exams/{exam}")]
+async fn vendor_exam_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (vendor, exam) = path.into_inner();
+    let vendor = vendor_page_auth(&state, &user, vendor).await?;
+    let page = vendor_exam_view(&state, PageContext::new(&req, Some(user)), vendor, exam).await?;
+    Ok(render(&page))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VoucherForm {
+    count: String,
+    expires_at: String,
+}
+
+#[post("/vendor/{vendor}/exams/{exam}/vouchers")]
+async fn vendor_vouchers(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+    Form(form): Form<VoucherForm>,
+) -> Result<HttpResponse, PageError> {
+    let (vendor, exam_slug) = path.into_inner();
+    let vendor = vendor_page_auth(&state, &user, vendor).await?;
+    let count = form.count.trim().parse::<i64>().unwrap_or(0);
+    let input = VoucherInput {
+        count,
+        expires_at: Some(form.expires_at.clone()),
+    };
+    let now = state.clock.now();
+    let (vendor_id, slug, actor) = (vendor.id.clone(), exam_slug.clone(), user.id.clone());
+    let created = state
+        .tx(move |conn| {
+            let exam = service::vendor_exam(conn, &vendor_id, &slug)?;
+            service::create_vouchers(conn, &exam, &input, Some(&actor), now)
+        })
+        .await;
+    let ctx = PageContext::new(&req, Some(user));
+    match created {
+        Ok(batch) => {
+            let mut page = vendor_exam_view(&state, ctx, vendor, exam_slug).await?;
+            page.ctx.notices.push(format!(
+                "Created {} voucher(s). Copy them now or download the CSV.",
+                batch.codes.len()
+            ));
+            page.new_codes = batch.codes;
+            Ok(render_with_status(StatusCode::CREATED, &page))
+        }
+        Err(ExamError::Validation(errors)) => {
+            let mut page = vendor_exam_view(&state, ctx, vendor, exam_slug).await?;
+            for error in errors {
+                page.errors.add(error.field, error.message);
+            }
+            page.count = form.count;
+            page.expires_at = form.expires_at;
+            Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(other) => Err(page_error(other)),
+    }
+}
+
+struct ItemRow {
+    question_id: String,
+    domain: String,
+    responses: usize,
+    p: String,
+    r_pb: String,
+    flags: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "exams/vendor_statistics.html")]
+struct StatisticsPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    exam: ExamRow,
+    report: StatisticsReport,
+    pass_rate: String,
+    kr20: String,
+    sem: String,
+    chart: String,
+    items: Vec<ItemRow>,
+    versions: Vec<i32>,
+}
+
+fn decimal(value: Option<f64>, places: usize) -> String {
+    value
+        .filter(|v| v.is_finite())
+        .map(|v| format!("{v:.places$}"))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The histogram of a report as an accessible SVG bar chart.
+pub fn histogram_chart(report: &StatisticsReport) -> String {
+    let bars: Vec<Bar> = report
+        .histogram
+        .iter()
+        .enumerate()
+        .map(|(band, count)| Bar {
+            label: format!("{}–{}", band * 10, band * 10 + 10),
+            value: u64::from(*count),
+        })
+        .collect();
+    bar_chart(
+        "Attempts by score (%)",
+        &bars,
+        ChartOptions {
+            // Narrow enough that its labels stay readable when scaled down to a phone's width.
+            width: 480,
+            height: 260,
+            horizontal: false,
+            value_suffix: None,
+        },
+    )
+}
+
+#[get("/vendor/{vendor}/exams/{exam}/statistics")]
+async fn vendor_statistics_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (vendor, exam_slug) = path.into_inner();
+    let query: BTreeMap<String, String> =
+        serde_html_form::from_str(req.query_string()).unwrap_or_default();
+    let version = crate::http::api::exams::parse_version(query.get("version").map(String::as_str))
+        .map_err(PageError::from)?;
+    let vendor = vendor_page_auth(&state, &user, vendor).await?;
+    let vendor_id = vendor.id.clone();
+    let (exam, report, versions) = state
+        .db(move |conn| {
+            let exam = service::vendor_exam(conn, &vendor_id, &exam_slug)?;
+            let report = service::statistics(conn, &exam, version)?;
+            let versions = service::versions(conn, &exam)?;
+            Ok::<_, ExamError>((exam, report, versions))
+        })
+        .await
+        .map_err(page_error)?;
+    let flag = |f: &crate::exams::ItemFlag| match f {
+        crate::exams::ItemFlag::TooHard => ("warn", "too hard (p < 0.2)"),
+        crate::exams::ItemFlag::TooEasy => ("warn", "too easy (p > 0.9)"),
+        crate::exams::ItemFlag::LowDiscrimination => ("warn", "low discrimination (r < 0.2)"),
+        crate::exams::ItemFlag::LikelyMiskeyed => ("bad", "likely miskeyed (r < 0)"),
+    };
+    let items = report
+        .items
+        .iter()
+        .map(|item| ItemRow {
+            question_id: item.question_id.clone(),
+            domain: item.domain.clone(),
+            responses: item.responses,
+            p: decimal(item.p, 2),
+            r_pb: decimal(item.r_pb, 2),
+            flags: item.flags.iter().map(flag).collect(),
+        })
+        .collect();
+    Ok(render(&StatisticsPage {
+        ctx: PageContext::new(&req, Some(user)),
+        pass_rate: report
+            .pass_rate
+            .map(|r| format!("{:.0} %", r * 100.0))
+            .unwrap_or_else(|| "—".into()),
+        kr20: decimal(report.kr20, 2),
+        sem: decimal(report.sem, 2),
+        chart: histogram_chart(&report),
+        items,
+        versions: versions.iter().map(|v| v.number).collect(),
+        vendor,
+        exam,
+        report,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_bodies_are_split_into_fields_and_files() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc\r\n\
+                    --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\\\banks\\\\pg.toml\"\r\nContent-Type: application/octet-stream\r\n\r\nline1\r\nline2\r\n\
+                    --XyZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n\r\n--XyZ--\r\n";
+        let parts = parse_multipart("multipart/form-data; boundary=XyZ", body.as_bytes()).unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0].name, "csrf_token");
+        assert_eq!(parts[0].data, b"abc");
+        assert_eq!(parts[1].filename.as_deref(), Some("C:\\\\banks\\\\pg.toml"));
+        assert_eq!(parts[1].data, b"line1\r\nline2");
+        assert_eq!(parts[2].data, b"");
+        assert!(parse_multipart("multipart/form-data", body.as_bytes()).is_none());
+        assert!(parse_multipart("multipart/form-data; boundary=Q", body.as_bytes()).is_none());
+        assert!(parse_multipart("multipart/form-data; boundary=XyZ", b"--XyZ\r\nbroken").is_none());
+    }
+
+    #[test]
+    fn time_left_reads_like_a_clock() {
+        assert_eq!(remaining_text(59), "00:59");
+        assert_eq!(remaining_text(3599), "59:59");
+        assert_eq!(remaining_text(3661), "1:01:01");
+    }
+}

@@ -1,0 +1,643 @@
+//! Exam pages through a cookie-keeping client, as a browser without JavaScript uses them: catalog, exam page
+//! and start form (errors as friendly messages), the taking page (saved answers pre-checked, save and submit
+//! by form post, the autosave API call with the CSRF header), the score report, the dashboard section, and
+//! the vendor pages (bank upload with errors by line, vouchers, statistics).
+
+mod common;
+
+use common::exams::{self as ex, BankSpec};
+use common::{TestApp, PASSWORD};
+use serde_json::json;
+
+/// A signed-in browser and its CSRF token.
+async fn browser(app: &TestApp, email: &str) -> (reqwest::Client, String) {
+    let client = app.browser();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let signed_in = client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "sign in");
+    (client, csrf)
+}
+
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token on the page")
+        .to_string()
+}
+
+async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let response = client.get(app.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+async fn post_form(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url(path))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[actix_web::test]
+async fn from_the_catalog_to_the_score_report_without_javascript() {
+    let app = ex::start_app().await;
+    let v = ex::vendor_with_examiner(&app, "acme").await;
+    ex::publish(&app, &v, &BankSpec::paid("demo", 4900)).await;
+    let pat = app.user("pat@example.org", "Pat").await;
+
+    // Anyone sees the catalog and the exam's page.
+    let (status, catalog) = get(&app.client, &app, "/exams").await;
+    assert_eq!(status, 200);
+    assert!(
+        catalog.contains("Demo exam demo") && catalog.contains("49.00 EUR"),
+        "{catalog}"
+    );
+    let (status, detail) = get(&app.client, &app, "/exams/acme/demo").await;
+    assert_eq!(status, 200);
+    assert!(detail.contains("Sign in to take this exam"));
+    assert!(
+        detail.contains("<td>Basics</td><td class=\"num\">2</td>"),
+        "{detail}"
+    );
+    assert!(detail.contains("No restrictions on retakes."));
+    assert_eq!(get(&app.client, &app, "/exams/acme/nope").await.0, 404);
+
+    // Signed in: the start form asks for a voucher; without one, a friendly 402 next to the field.
+    let (client, csrf) = browser(&app, "pat@example.org").await;
+    let (_, detail) = get(&client, &app, "/exams/acme/demo").await;
+    assert!(detail.contains("<label for=\"voucher\">"));
+    let refused = post_form(
+        &client,
+        &app,
+        "/exams/acme/demo/start",
+        &[("csrf_token", &csrf), ("voucher", "")],
+    )
+    .await;
+    assert_eq!(refused.status(), 402);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("id=\"voucher-error\"") && page.contains("49.00 EUR"),
+        "{page}"
+    );
+    assert!(page.contains("aria-invalid=\"true\""));
+    let bad = post_form(
+        &client,
+        &app,
+        "/exams/acme/demo/start",
+        &[("csrf_token", &csrf), ("voucher", "ZZZZ-ZZZZ-ZZZZ")],
+    )
+    .await;
+    assert_eq!(bad.status(), 402);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("no voucher has this code"));
+
+    let codes = app
+        .post(
+            "/api/v1/vendors/acme/exams/demo/vouchers",
+            Some(&v.examiner.token),
+            json!({"count": 1}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let code = codes["codes"][0].as_str().unwrap();
+    let started = post_form(
+        &client,
+        &app,
+        "/exams/acme/demo/start",
+        &[("csrf_token", &csrf), ("voucher", code)],
+    )
+    .await;
+    assert_eq!(started.status(), 303);
+    let attempt_path = location(&started);
+    assert!(attempt_path.starts_with("/attempts/"), "{attempt_path}");
+    let attempt = attempt_path.trim_start_matches("/attempts/").to_string();
+
+    // The exam page now offers to resume; starting again is a friendly 409.
+    let (_, detail) = get(&client, &app, "/exams/acme/demo").await;
+    assert!(detail.contains(&format!("href=\"/attempts/{attempt}\"")));
+
+    // The taking page: questions with labelled choices, navigator, timer, CSRF meta; no answer keys.
+    let (status, page) = get(&client, &app, &attempt_path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<meta name=\"csrf-token\" content=\""));
+    assert!(page.contains("class=\"navigator\""));
+    assert!(
+        page.contains("data-remaining=\"1800\"") || page.contains("data-remaining=\"1799\""),
+        "timer"
+    );
+    assert!(page.contains("type=\"checkbox\" name=\"q_a1\""));
+    assert!(page.contains("type=\"radio\" name=\"q_b1\"") || !page.contains("q_b1"));
+    assert!(page.contains("<label class=\"choice\" for=\"q-1-1\">"));
+    for secret in ["SECRET", "correct", "explanation"] {
+        assert!(
+            !page.to_lowercase().contains(&secret.to_lowercase()),
+            "{secret} on the taking page"
+        );
+    }
+    // Which questions did this form draw?
+    let view = app
+        .get(&format!("/api/v1/attempts/{attempt}"), Some(&pat.token))
+        .await
+        .json();
+    let ids: Vec<String> = view["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap().to_string())
+        .collect();
+
+    // Autosave path: the API with the session cookie needs the CSRF header.
+    let url = app.url(&format!("/api/v1/attempts/{attempt}/answers/{}", ids[0]));
+    let without = client
+        .put(&url)
+        .json(&json!({"choices": ex::key(&ids[0])}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), 403);
+    let with = client
+        .put(&url)
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({"choices": ex::key(&ids[0])}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), 204);
+
+    // Without JavaScript: the form saves every answer on the page; a reload shows them checked.
+    let mut fields: Vec<(String, String)> = vec![
+        ("csrf_token".into(), csrf.clone()),
+        ("action".into(), "save".into()),
+    ];
+    for id in &ids {
+        for choice in ex::key(id) {
+            fields.push((format!("q_{id}"), choice.to_string()));
+        }
+    }
+    let saved = client
+        .post(app.url(&attempt_path))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    assert_eq!(location(&saved), format!("{attempt_path}?saved=1"));
+    let (_, page) = get(&client, &app, &format!("{attempt_path}?saved=1")).await;
+    assert!(page.contains("Your answers are saved."));
+    for id in &ids {
+        for choice in ex::key(id) {
+            assert!(
+                page.contains(&format!("name=\"q_{id}\" value=\"{choice}\" checked")),
+                "{id}/{choice} not checked"
+            );
+        }
+    }
+    assert!(page.contains("4 of 4 answered"));
+
+    // Someone else can't open it.
+    app.user("eve@example.org", "Eve").await;
+    let (eve, _) = browser(&app, "eve@example.org").await;
+    assert_eq!(get(&eve, &app, &attempt_path).await.0, 404);
+    assert_eq!(
+        get(&eve, &app, &format!("{attempt_path}/result")).await.0,
+        404
+    );
+
+    // Submit by form: the score report.
+    let mut submit = fields.clone();
+    submit[1] = ("action".into(), "submit".into());
+    let submitted = client
+        .post(app.url(&attempt_path))
+        .form(&submit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 303);
+    assert_eq!(location(&submitted), format!("{attempt_path}/result"));
+    let (status, report) = get(&client, &app, &format!("{attempt_path}/result")).await;
+    assert_eq!(status, 200);
+    assert!(
+        report.contains("Passed")
+            && report.contains("100.00&nbsp;%")
+            && report.contains("60&nbsp;%"),
+        "{report}"
+    );
+    assert!(
+        report.contains("<td>Advanced</td><td class=\"num\">2 of 2</td>"),
+        "{report}"
+    );
+    if ids.contains(&"b1".to_string()) {
+        assert!(
+            report.contains("SECRET-EXPLANATION"),
+            "review shows explanations"
+        );
+    }
+    // The taking page of a graded attempt goes to the report.
+    let graded = client.get(app.url(&attempt_path)).send().await.unwrap();
+    assert_eq!(graded.status(), 303);
+
+    // The dashboard section lists it with its score, and the exams to take.
+    let now = app.state.clock.now();
+    let keys = app.state.session_keys.clone();
+    let token = pat.token.clone();
+    let user = app
+        .state
+        .db(move |conn| credo::accounts::authenticate_session(conn, &keys, &token, now))
+        .await
+        .unwrap();
+    let section = credo::http::pages::exams::dashboard_section(&app.state, &user)
+        .await
+        .unwrap();
+    assert!(section.starts_with("<section class=\"card\""), "{section}");
+    assert!(section.contains(&format!("href=\"{attempt_path}/result\"")));
+    assert!(section.contains("100.00&nbsp;%"));
+    assert!(section.contains("href=\"/exams/acme/demo\""));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn start_problems_and_the_deadline_show_as_pages() {
+    let app = ex::start_app().await;
+    let v = ex::vendor_with_examiner(&app, "acme").await;
+    ex::publish(
+        &app,
+        &v,
+        &BankSpec {
+            duration_minutes: 5,
+            cooldown_days: 7,
+            ..BankSpec::free("demo")
+        },
+    )
+    .await;
+    let pat = app.user("pat@example.org", "Pat").await;
+    let (client, csrf) = browser(&app, "pat@example.org").await;
+    let started = post_form(
+        &client,
+        &app,
+        "/exams/acme/demo/start",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(started.status(), 303);
+    let attempt_path = location(&started);
+    let again = post_form(
+        &client,
+        &app,
+        "/exams/acme/demo/start",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    let page = again.text().await.unwrap();
+    assert!(
+        page.contains("Resume your attempt") && page.contains(&attempt_path),
+        "{page}"
+    );
+    // Without the CSRF token the form is refused.
+    let forged = post_form(&client, &app, "/exams/acme/demo/start", &[]).await;
+    assert_eq!(forged.status(), 403);
+
+    // One answer saved, then the time runs out: a late form post saves nothing and grades what was saved.
+    let view = app
+        .get(
+            &format!(
+                "/api/v1/attempts/{}",
+                attempt_path.trim_start_matches("/attempts/")
+            ),
+            Some(&pat.token),
+        )
+        .await
+        .json();
+    let first = view["questions"][0]["id"].as_str().unwrap().to_string();
+    let second = view["questions"][1]["id"].as_str().unwrap().to_string();
+    let mut fields = vec![
+        ("csrf_token".to_string(), csrf.clone()),
+        ("action".to_string(), "save".to_string()),
+    ];
+    for choice in ex::key(&first) {
+        fields.push((format!("q_{first}"), choice.to_string()));
+    }
+    let saved = client
+        .post(app.url(&attempt_path))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    app.state.clock.advance(chrono::Duration::minutes(6));
+    for choice in ex::key(&second) {
+        fields.push((format!("q_{second}"), choice.to_string()));
+    }
+    let late = client
+        .post(app.url(&attempt_path))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 303);
+    assert_eq!(location(&late), format!("{attempt_path}/result"));
+    let (_, report) = get(&client, &app, &format!("{attempt_path}/result")).await;
+    assert!(
+        report.contains("25.00&nbsp;%"),
+        "only the answer saved in time counts: {report}"
+    );
+
+    // The retake policy: a friendly 429 with the date.
+    let blocked = post_form(
+        &client,
+        &app,
+        "/exams/acme/demo/start",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(blocked.status(), 429);
+    let page = blocked.text().await.unwrap();
+    assert!(
+        page.contains("Not yet") && page.contains("You can start a new attempt from"),
+        "{page}"
+    );
+    app.stop().await;
+}
+
+/// A `multipart/form-data` body as a browser sends the upload form.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str)>) -> (String, Vec<u8>) {
+    let boundary = "----credo-test-boundary-7MA4YWxk";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    let (filename, content) = file.unwrap_or(("", ""));
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    ));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+#[actix_web::test]
+async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
+    let app = ex::start_app().await;
+    let v = ex::vendor_with_examiner(&app, "acme").await;
+    ex::vendor_with_examiner(&app, "other").await;
+    app.user("pat@example.org", "Pat").await;
+    let (client, csrf) = browser(&app, &v.examiner.email).await;
+
+    let (status, page) = get(&client, &app, "/vendor/acme/exams").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+
+    // A bad file: every problem listed with its line next to the inputs.
+    let bad = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/exams/bad/single_correct.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (content_type, body) = multipart(
+        &[
+            ("csrf_token", &csrf),
+            ("format", "toml"),
+            ("exam", ""),
+            ("text", ""),
+        ],
+        Some(("single_correct.toml", &bad)),
+    );
+    let refused = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("single_correct.toml, line 22</span> · question <code>q1</code>"),
+        "{page}"
+    );
+    assert!(page.contains("line 33"));
+    assert!(page.contains("aria-describedby=\"bank-errors\""));
+
+    // Pasted text works too, and a wrong CSRF token is refused.
+    let (content_type, body) = multipart(
+        &[
+            ("csrf_token", "forged"),
+            ("format", "toml"),
+            ("text", &BankSpec::free("demo").toml()),
+        ],
+        None,
+    );
+    let forged = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let (content_type, body) = multipart(
+        &[
+            ("csrf_token", &csrf),
+            ("format", "toml"),
+            ("text", &BankSpec::free("demo").toml()),
+        ],
+        None,
+    );
+    let imported = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 201);
+    let page = imported.text().await.unwrap();
+    assert!(
+        page.contains("Imported pasted.toml: version 1 with 5 question(s)."),
+        "{page}"
+    );
+    assert!(page.contains("<td class=\"num\">1</td><td>2026.1</td>"));
+    // The same file again: nothing changes. A GIFT file with skipped questions lists them as warnings.
+    let (content_type, body) = multipart(
+        &[
+            ("csrf_token", &csrf),
+            ("format", "toml"),
+            ("text", &BankSpec::free("demo").toml()),
+        ],
+        None,
+    );
+    let again = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("is identical to version 1; nothing changed."));
+    let gift = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/exams/gift/mixed.gift",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (content_type, body) = multipart(
+        &[
+            ("csrf_token", &csrf),
+            ("format", "gift"),
+            ("exam", "geo"),
+            ("text", ""),
+        ],
+        Some(("mixed.gift", &gift)),
+    );
+    let imported = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 201);
+    let page = imported.text().await.unwrap();
+    assert!(page.contains("Import warnings"), "{page}");
+    assert!(
+        page.contains(
+            "mixed.gift:26: question essay: skipped: unsupported question type &#34;essay&#34;"
+        ),
+        "{page}"
+    );
+
+    // Some results for the statistics.
+    for i in 0..3 {
+        let user = app.user(&format!("c{i}@example.org"), "Candidate").await;
+        if i == 0 {
+            ex::fail_exam(&app, &user, "acme", "demo").await;
+        } else {
+            ex::pass_exam(&app, &user, "acme", "demo").await;
+        }
+    }
+
+    // Vouchers from the page: errors by field, then the new codes.
+    let invalid = post_form(
+        &client,
+        &app,
+        "/vendor/acme/exams/demo/vouchers",
+        &[("csrf_token", &csrf), ("count", "0"), ("expires_at", "")],
+    )
+    .await;
+    assert_eq!(invalid.status(), 422);
+    assert!(invalid.text().await.unwrap().contains("id=\"count-error\""));
+    let created = post_form(
+        &client,
+        &app,
+        "/vendor/acme/exams/demo/vouchers",
+        &[
+            ("csrf_token", &csrf),
+            ("count", "3"),
+            ("expires_at", "2099-12-31"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let page = created.text().await.unwrap();
+    assert_eq!(page.matches("<li><code>").count(), 3, "{page}");
+    assert!(page.contains("/api/v1/vendors/acme/exams/demo/vouchers.csv"));
+    assert!(page.contains("2099-12-31"));
+    // The CSV link works with the page's session.
+    let csv = client
+        .get(app.url("/api/v1/vendors/acme/exams/demo/vouchers.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.text().await.unwrap().lines().count(), 4);
+
+    let (_, page) = get(&client, &app, "/vendor/acme/exams/demo").await;
+    assert!(page.contains("67 %"), "pass rate of 2 in 3: {page}");
+    assert!(page.contains("candidate") || page.contains("Candidate"));
+
+    // Statistics: a histogram chart and the item table with flags.
+    let (status, page) = get(&client, &app, "/vendor/acme/exams/demo/statistics").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<svg") && page.contains("role=\"img\""),
+        "{page}"
+    );
+    assert!(page.contains("<code>b1</code>"));
+    assert!(page.contains("Attempts by score"));
+    assert_eq!(
+        get(
+            &client,
+            &app,
+            "/vendor/acme/exams/demo/statistics?version=9"
+        )
+        .await
+        .0,
+        404
+    );
+
+    // Others: a practitioner and another vendor's examiner are not allowed.
+    let (pat, _) = browser(&app, "pat@example.org").await;
+    assert_eq!(get(&pat, &app, "/vendor/acme/exams").await.0, 403);
+    assert_eq!(
+        get(&pat, &app, "/vendor/acme/exams/demo/statistics")
+            .await
+            .0,
+        403
+    );
+    let (other, _) = browser(&app, "examiner@other.example.org").await;
+    assert_eq!(get(&other, &app, "/vendor/acme/exams/demo").await.0, 403);
+    // Signed out: to the sign-in page.
+    let anonymous = app
+        .client
+        .get(app.url("/vendor/acme/exams"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+    app.stop().await;
+}
