@@ -9,6 +9,7 @@ use crate::db::{self, DbConn, DbError, Pool};
 use crate::links::Links;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
+use crate::referrals::recorder::ClickRecorder;
 use crate::secrets::{MasterKey, SecretError};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub struct AppState {
     pub session_keys: SessionKeys,
     pub limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
+    /// Referral clicks: code cache and group-commit buffer (flushed by the jobs).
+    pub clicks: Arc<ClickRecorder>,
     /// Names this process in outbox leases and logs.
     pub node_id: String,
 }
@@ -57,6 +60,10 @@ impl AppState {
                 config.registrations_per_hour,
             )),
             metrics: Arc::new(Metrics::new()),
+            clicks: Arc::new(ClickRecorder::new(
+                master_key.derive("referral-click-hash"),
+                config.click_flush_ms,
+            )),
             node_id: format!(
                 "{}-{}",
                 std::process::id(),

@@ -15,13 +15,20 @@ pub enum Limit {
     Register,
     /// Anonymous requests that do real work: verification, password-reset mails.
     PublicWork,
+    /// Referral redirects per client address. Over the limit the visitor is still redirected,
+    /// but the click is recorded as automated (excluded from the funnel).
+    Redirect,
 }
+
+/// Referral clicks per minute from one address that still count as people.
+pub const REDIRECTS_PER_MINUTE: u32 = 300;
 
 pub struct RateLimits {
     login_by_address: DefaultKeyedRateLimiter<String>,
     login_by_account: DefaultKeyedRateLimiter<String>,
     register: DefaultKeyedRateLimiter<String>,
     public_work: DefaultKeyedRateLimiter<String>,
+    redirect: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
 }
 
@@ -36,6 +43,7 @@ impl RateLimits {
             login_by_account: RateLimiter::keyed(Quota::per_minute(nonzero(login_per_minute))),
             register: RateLimiter::keyed(Quota::per_hour(nonzero(registrations_per_hour))),
             public_work: RateLimiter::keyed(Quota::per_minute(nonzero(120))),
+            redirect: RateLimiter::keyed(Quota::per_minute(nonzero(REDIRECTS_PER_MINUTE))),
             clock: DefaultClock::default(),
         }
     }
@@ -47,6 +55,7 @@ impl RateLimits {
             Limit::LoginByAccount => &self.login_by_account,
             Limit::Register => &self.register,
             Limit::PublicWork => &self.public_work,
+            Limit::Redirect => &self.redirect,
         };
         limiter
             .check_key(&key.to_string())
@@ -59,6 +68,7 @@ impl RateLimits {
         self.login_by_account.retain_recent();
         self.register.retain_recent();
         self.public_work.retain_recent();
+        self.redirect.retain_recent();
     }
 }
 

@@ -16,6 +16,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("sign in or present an API key")]
     Unauthorized,
+    /// A signed request (webhook) whose signature is missing, wrong or outside the replay window.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -57,6 +60,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => ("bad-request", "Bad request"),
             ApiError::Unauthorized => ("unauthorized", "Authentication required"),
+            ApiError::BadSignature(_) => ("bad-signature", "Signature check failed"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
@@ -88,7 +92,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -136,7 +140,7 @@ impl ResponseError for ApiError {
         if let Some(secs) = retry_after {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.body(serde_json::to_string(&body).unwrap_or_default())
@@ -172,6 +176,22 @@ impl From<AccountError> for ApiError {
             AccountError::Conflict(m) => ApiError::Conflict(m),
             AccountError::Internal(m) => ApiError::Internal(m),
             AccountError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::referrals::ReferralError> for ApiError {
+    fn from(e: crate::referrals::ReferralError) -> Self {
+        use crate::referrals::ReferralError;
+        match e {
+            ReferralError::Validation(errors) => ApiError::Validation(errors),
+            ReferralError::NotFound(m) => ApiError::NotFound(m),
+            ReferralError::Forbidden(m) => ApiError::Forbidden(m),
+            ReferralError::Conflict(m) => ApiError::Conflict(m),
+            ReferralError::Signature(e) => ApiError::BadSignature(e.to_string()),
+            ReferralError::Money(e) => ApiError::Internal(e.to_string()),
+            ReferralError::Internal(m) => ApiError::Internal(m),
+            ReferralError::Db(e) => e.into(),
         }
     }
 }

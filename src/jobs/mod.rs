@@ -2,6 +2,7 @@
 //! unique keys or conditional updates so several nodes never do the same work twice.
 
 mod outbox;
+pub mod referrals;
 
 use std::future::Future;
 use std::time::Duration;
@@ -42,6 +43,19 @@ pub fn start(state: &AppState) -> Result<Jobs, String> {
         stopped.clone(),
         s.clone(),
         move || outbox::run_once(s.clone(), sender.clone()),
+    ));
+
+    let s = state.clone();
+    handles.push(spawn_loop(
+        "referrals",
+        interval,
+        stopped.clone(),
+        s.clone(),
+        move || referrals::run_once(s.clone()),
+    ));
+    handles.push(referrals::spawn_click_flusher(
+        state.clone(),
+        stopped.clone(),
     ));
 
     let s = state.clone();

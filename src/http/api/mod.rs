@@ -1,9 +1,11 @@
 //! The JSON API (`/api/v1`), one file per domain.
 
 pub mod accounts;
+pub mod referrals;
 
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
+    referrals::configure(cfg);
 }
