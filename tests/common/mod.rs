@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod referrals;
 pub mod smtp;
 
 use std::net::TcpListener;

@@ -2,9 +2,11 @@
 //! differ only in answering with HTML, redirects and forms that carry a CSRF token.
 
 pub mod accounts;
+pub mod referrals;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
+    referrals::configure(cfg);
 }
 
 use actix_web::dev::Payload;
