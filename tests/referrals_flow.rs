@@ -75,13 +75,18 @@ async fn click_bind_invoice_commission_and_approval() {
     // Still in the 14-day hold: the job leaves it pending.
     app.state.clock.advance(Duration::days(13));
     tokio::time::sleep(StdDuration::from_millis(300)).await;
-    assert_eq!(commission_status(&app, &shop, &id).await["status"], "pending");
+    assert_eq!(
+        commission_status(&app, &shop, &id).await["status"],
+        "pending"
+    );
 
     app.state.clock.advance(Duration::days(2));
     wait_status(&app, &shop, &id, "approved").await;
     let mail = app
         .smtp
-        .wait_for("ana@example.org", |m| m.subject.contains("Commission approved"))
+        .wait_for("ana@example.org", |m| {
+            m.subject.contains("Commission approved")
+        })
         .await;
     assert!(mail.subject.contains("15.00 EUR"), "{}", mail.subject);
     let me = me(&app, &ana).await;
@@ -149,7 +154,10 @@ async fn redirect_records_the_click_and_keeps_the_landing_query() {
     let bot = app
         .client
         .get(app.url(&format!("/r/{code}")))
-        .header("User-Agent", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)")
+        .header(
+            "User-Agent",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        )
         .send()
         .await
         .unwrap();
@@ -162,7 +170,14 @@ async fn redirect_records_the_click_and_keeps_the_landing_query() {
                 use credo::db::schema::clicks as k;
                 k::table
                     .order(k::at.asc())
-                    .select((k::id, k::ip_hash, k::ua_hash, k::referrer, k::landing, k::is_bot))
+                    .select((
+                        k::id,
+                        k::ip_hash,
+                        k::ua_hash,
+                        k::referrer,
+                        k::landing,
+                        k::is_bot,
+                    ))
                     .load(c)
                     .map_err(credo::db::DbError::from)
             })
@@ -171,7 +186,10 @@ async fn redirect_records_the_click_and_keeps_the_landing_query() {
         (rows.len() == 2).then_some(rows)
     })
     .await;
-    let human = clicks.iter().find(|c| c.0 == click_id).expect("the human click");
+    let human = clicks
+        .iter()
+        .find(|c| c.0 == click_id)
+        .expect("the human click");
     assert_eq!(human.1.len(), 64, "address stored as a salted hash");
     assert!(!human.1.contains("127.0.0.1"));
     assert_eq!(human.2.len(), 64);
@@ -316,10 +334,14 @@ async fn binding_window_first_binding_wins_and_unknown_references() {
     // A click older than the 30-day window binds nothing.
     let old_click = click(&app, &ana_code).await;
     app.state.clock.advance(Duration::days(31));
-    let answer = bind(&app, &shop, json!({"external_id": "cus_old", "click_id": old_click}))
-        .await
-        .expect(200)
-        .json();
+    let answer = bind(
+        &app,
+        &shop,
+        json!({"external_id": "cus_old", "click_id": old_click}),
+    )
+    .await
+    .expect(200)
+    .json();
     assert_eq!(answer["bound"], false);
     assert!(answer["reason"].as_str().unwrap().contains("30-day"));
     assert_eq!(count(&app, "customers").await, 0);
@@ -348,15 +370,22 @@ async fn binding_window_first_binding_wins_and_unknown_references() {
         answers.push(t.await.unwrap());
     }
     let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
-    assert!(statuses.contains(&201) && statuses.contains(&200), "{statuses:?}");
+    assert!(
+        statuses.contains(&201) && statuses.contains(&200),
+        "{statuses:?}"
+    );
     let winner = answers.iter().find(|a| a.0 == 201).unwrap().1["referral_code"].clone();
     let loser = answers.iter().find(|a| a.0 == 200).unwrap().1["referral_code"].clone();
     assert_eq!(winner, loser, "the later call answers the existing binding");
     // And later, with a code instead of a click.
-    let again = bind(&app, &shop, json!({"external_id": "cus_1", "referral_code": bob_code}))
-        .await
-        .expect(200)
-        .json();
+    let again = bind(
+        &app,
+        &shop,
+        json!({"external_id": "cus_1", "referral_code": bob_code}),
+    )
+    .await
+    .expect(200)
+    .json();
     assert_eq!(again["referral_code"], winner);
     assert_eq!(count(&app, "customers").await, 1);
 
@@ -370,18 +399,29 @@ async fn binding_window_first_binding_wins_and_unknown_references() {
     .expect(201);
 
     // Unknown click or code: input errors.
-    let unknown = bind(&app, &shop, json!({"external_id": "cus_3", "click_id": "nope"}))
-        .await
-        .expect(422);
+    let unknown = bind(
+        &app,
+        &shop,
+        json!({"external_id": "cus_3", "click_id": "nope"}),
+    )
+    .await
+    .expect(422);
     assert_eq!(unknown.error_fields(), vec!["click_id"]);
-    let unknown = bind(&app, &shop, json!({"external_id": "cus_3", "referral_code": "ZZZ-22222"}))
-        .await
-        .expect(422);
+    let unknown = bind(
+        &app,
+        &shop,
+        json!({"external_id": "cus_3", "referral_code": "ZZZ-22222"}),
+    )
+    .await
+    .expect(422);
     assert_eq!(unknown.error_fields(), vec!["referral_code"]);
     let missing = bind(&app, &shop, json!({"email": "not an address"}))
         .await
         .expect(422);
-    assert_eq!(missing.error_fields(), vec!["external_id", "click_id", "email"]);
+    assert_eq!(
+        missing.error_fields(),
+        vec!["external_id", "click_id", "email"]
+    );
     // A click and a code of two different advocates contradict each other.
     let fresh = click(&app, &ana_code).await;
     bind(
@@ -399,9 +439,13 @@ async fn bound_customer(app: &TestApp, shop: &Shop, user: &common::User, custome
         .as_str()
         .unwrap()
         .to_string();
-    bind(app, shop, json!({"external_id": customer, "referral_code": code}))
-        .await
-        .expect(201);
+    bind(
+        app,
+        shop,
+        json!({"external_id": customer, "referral_code": code}),
+    )
+    .await
+    .expect(201);
     code
 }
 
@@ -413,30 +457,49 @@ async fn refund_before_approval_reverses_and_partial_refund_recreates_the_remain
     bound_customer(&app, &shop, &ana, "cus_1").await;
 
     // Full refund while pending → reversed, nothing new.
-    let sale = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "inv_1", "cus_1", 15_000))
-        .await
-        .expect(201)
-        .json();
+    let sale = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "inv_1", "cus_1", 15_000),
+    )
+    .await
+    .expect(201)
+    .json();
     let first = commission_id(&sale);
-    let refund = post_event(&app, &shop, event(&app, "e2", "refund", "inv_1", "cus_1", 15_000))
-        .await
-        .expect(201)
-        .json();
+    let refund = post_event(
+        &app,
+        &shop,
+        event(&app, "e2", "refund", "inv_1", "cus_1", 15_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(refund["effect"]["outcome"], "commission_reversed");
     assert_eq!(refund["effect"]["reversed"], json!([first]));
     assert_eq!(refund["effect"]["commissions"], json!([]));
-    assert_eq!(commission_status(&app, &shop, &first).await["status"], "reversed");
+    assert_eq!(
+        commission_status(&app, &shop, &first).await["status"],
+        "reversed"
+    );
 
     // Partial refund → reversed and re-created for the non-refunded base.
-    let sale = post_event(&app, &shop, event(&app, "e3", "invoice_paid", "inv_2", "cus_1", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let sale = post_event(
+        &app,
+        &shop,
+        event(&app, "e3", "invoice_paid", "inv_2", "cus_1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     let original = commission_id(&sale);
-    let partial = post_event(&app, &shop, event(&app, "e4", "refund", "inv_2", "cus_1", 2_500))
-        .await
-        .expect(201)
-        .json();
+    let partial = post_event(
+        &app,
+        &shop,
+        event(&app, "e4", "refund", "inv_2", "cus_1", 2_500),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(partial["effect"]["outcome"], "commission_reversed");
     let remainder = &partial["effect"]["commissions"][0];
     assert_eq!(remainder["base_minor"], 7_500);
@@ -445,21 +508,28 @@ async fn refund_before_approval_reverses_and_partial_refund_recreates_the_remain
     assert_eq!(remainder["status"], "pending");
     assert_eq!(remainder["reverses"], original.as_str());
     assert_eq!(
-        remainder["hold_until"],
-        sale["effect"]["commissions"][0]["hold_until"],
+        remainder["hold_until"], sale["effect"]["commissions"][0]["hold_until"],
         "the remainder keeps the original hold period"
     );
     // Refunding the rest reverses the remainder; a further refund has nothing left.
-    let rest = post_event(&app, &shop, event(&app, "e5", "refund", "inv_2", "cus_1", 9_000))
-        .await
-        .expect(201)
-        .json();
+    let rest = post_event(
+        &app,
+        &shop,
+        event(&app, "e5", "refund", "inv_2", "cus_1", 9_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(rest["effect"]["outcome"], "commission_reversed");
     assert_eq!(rest["effect"]["commissions"], json!([]));
-    let nothing = post_event(&app, &shop, event(&app, "e6", "refund", "inv_2", "cus_1", 100))
-        .await
-        .expect(201)
-        .json();
+    let nothing = post_event(
+        &app,
+        &shop,
+        event(&app, "e6", "refund", "inv_2", "cus_1", 100),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(nothing["effect"]["outcome"], "no_commission");
     let me = me(&app, &ana).await;
     assert_eq!(me["commissions"]["reversed"]["count"], 3);
@@ -476,10 +546,14 @@ async fn refund_after_payout_claws_back_and_a_negative_balance_blocks_the_next_p
     bound_customer(&app, &shop, &ana, "cus_1").await;
     let payouts_path = format!("/api/v1/programs/{}/payouts", shop.id());
 
-    let sale = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "inv_1", "cus_1", 20_000))
-        .await
-        .expect(201)
-        .json();
+    let sale = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "inv_1", "cus_1", 20_000),
+    )
+    .await
+    .expect(201)
+    .json();
     let sale_id = commission_id(&sale);
     wait_status(&app, &shop, &sale_id, "approved").await;
     let created = app
@@ -509,9 +583,14 @@ async fn refund_after_payout_claws_back_and_a_negative_balance_blocks_the_next_p
         .expect(200)
         .json();
     assert_eq!(paid["status"], "paid");
-    assert_eq!(commission_status(&app, &shop, &sale_id).await["status"], "paid");
+    assert_eq!(
+        commission_status(&app, &shop, &sale_id).await["status"],
+        "paid"
+    );
     app.smtp
-        .wait_for("ana@example.org", |m| m.subject.contains("Payout sent: 20.00 EUR"))
+        .wait_for("ana@example.org", |m| {
+            m.subject.contains("Payout sent: 20.00 EUR")
+        })
         .await;
     // Marking it paid again with another reference is refused; the same one answers the same.
     app.post(
@@ -530,10 +609,14 @@ async fn refund_after_payout_claws_back_and_a_negative_balance_blocks_the_next_p
     .expect(200);
 
     // Refund after payout: a new negative clawback; the paid row is untouched.
-    let refund = post_event(&app, &shop, event(&app, "e2", "refund", "inv_1", "cus_1", 20_000))
-        .await
-        .expect(201)
-        .json();
+    let refund = post_event(
+        &app,
+        &shop,
+        event(&app, "e2", "refund", "inv_1", "cus_1", 20_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(refund["effect"]["outcome"], "clawback_created");
     let clawback = &refund["effect"]["commissions"][0];
     assert_eq!(clawback["kind"], "clawback");
@@ -547,10 +630,14 @@ async fn refund_after_payout_claws_back_and_a_negative_balance_blocks_the_next_p
     assert_eq!(me(&app, &ana).await["balance_minor"], -2000);
 
     // A new sale does not cover the debt: the payout stays blocked.
-    let small = post_event(&app, &shop, event(&app, "e3", "invoice_paid", "inv_2", "cus_1", 5_000))
-        .await
-        .expect(201)
-        .json();
+    let small = post_event(
+        &app,
+        &shop,
+        event(&app, "e3", "invoice_paid", "inv_2", "cus_1", 5_000),
+    )
+    .await
+    .expect(201)
+    .json();
     wait_status(&app, &shop, &commission_id(&small), "approved").await;
     let blocked = app
         .post(&payouts_path, Some(&shop.manager.token), json!({}))
@@ -570,10 +657,14 @@ async fn refund_after_payout_claws_back_and_a_negative_balance_blocks_the_next_p
         .contains("negative"));
 
     // Once earnings cover it, the payout nets the clawback.
-    let big = post_event(&app, &shop, event(&app, "e4", "invoice_paid", "inv_3", "cus_1", 40_000))
-        .await
-        .expect(201)
-        .json();
+    let big = post_event(
+        &app,
+        &shop,
+        event(&app, "e4", "invoice_paid", "inv_3", "cus_1", 40_000),
+    )
+    .await
+    .expect(201)
+    .json();
     wait_status(&app, &shop, &commission_id(&big), "approved").await;
     let created = app
         .post(&payouts_path, Some(&shop.manager.token), json!({}))
@@ -607,13 +698,21 @@ async fn minimum_payout_is_respected() {
     .await;
     let ana = app.user("ana@example.org", "Ana").await;
     bound_customer(&app, &shop, &ana, "cus_1").await;
-    let sale = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "inv_1", "cus_1", 20_000))
-        .await
-        .expect(201)
-        .json();
+    let sale = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "inv_1", "cus_1", 20_000),
+    )
+    .await
+    .expect(201)
+    .json();
     wait_status(&app, &shop, &commission_id(&sale), "approved").await;
     let path = format!("/api/v1/programs/{}/payouts", shop.id());
-    let none = app.post(&path, Some(&shop.key), json!({})).await.expect(200).json();
+    let none = app
+        .post(&path, Some(&shop.key), json!({}))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(none, json!([]));
     let list = app.get(&path, Some(&shop.key)).await.expect(200).json();
     assert!(list["balances"][0]["blocked"]
@@ -641,30 +740,53 @@ async fn self_referral_is_held_and_skipped_by_the_approval_job_until_cleared() {
     bind(&app, &shop, json!({"external_id": "c1", "referral_code": ana_code, "email": "Boss@Ana-Consulting.example"}))
         .await
         .expect(201);
-    bind(&app, &shop, json!({"external_id": "c2", "referral_code": gil_code, "email": "gil@gmail.com"}))
-        .await
-        .expect(201);
+    bind(
+        &app,
+        &shop,
+        json!({"external_id": "c2", "referral_code": gil_code, "email": "gil@gmail.com"}),
+    )
+    .await
+    .expect(201);
     // A stranger at the same public mail provider is fine.
-    bind(&app, &shop, json!({"external_id": "c3", "referral_code": gil_code, "email": "someone@gmail.com"}))
-        .await
-        .expect(201);
+    bind(
+        &app,
+        &shop,
+        json!({"external_id": "c3", "referral_code": gil_code, "email": "someone@gmail.com"}),
+    )
+    .await
+    .expect(201);
 
-    let domain = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "i1", "c1", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let domain = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "i1", "c1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     let c1 = &domain["effect"]["commissions"][0];
     assert_eq!(c1["held"], true);
-    assert!(c1["held_reason"].as_str().unwrap().contains("ana-consulting.example"));
-    let own = post_event(&app, &shop, event(&app, "e2", "invoice_paid", "i2", "c2", 10_000))
-        .await
-        .expect(201)
-        .json();
+    assert!(c1["held_reason"]
+        .as_str()
+        .unwrap()
+        .contains("ana-consulting.example"));
+    let own = post_event(
+        &app,
+        &shop,
+        event(&app, "e2", "invoice_paid", "i2", "c2", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(own["effect"]["commissions"][0]["held"], true);
-    let fine = post_event(&app, &shop, event(&app, "e3", "invoice_paid", "i3", "c3", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let fine = post_event(
+        &app,
+        &shop,
+        event(&app, "e3", "invoice_paid", "i3", "c3", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(fine["effect"]["commissions"][0]["held"], false);
 
     // The job approves the clean one and skips the held ones, however long we wait.
@@ -672,7 +794,10 @@ async fn self_referral_is_held_and_skipped_by_the_approval_job_until_cleared() {
     app.state.clock.advance(Duration::days(60));
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     let held_id = commission_id(&domain);
-    assert_eq!(commission_status(&app, &shop, &held_id).await["status"], "pending");
+    assert_eq!(
+        commission_status(&app, &shop, &held_id).await["status"],
+        "pending"
+    );
     let held = app
         .get(
             &format!("/api/v1/programs/{}/commissions?held=true", shop.id()),
@@ -688,16 +813,24 @@ async fn self_referral_is_held_and_skipped_by_the_approval_job_until_cleared() {
         "/api/v1/programs/{}/commissions/{held_id}/clear-hold",
         shop.id()
     );
-    app.post(&clear_path, Some(&shop.key), json!({})).await.expect(403);
+    app.post(&clear_path, Some(&shop.key), json!({}))
+        .await
+        .expect(403);
     let manager = app.login(&shop.manager.email).await;
     let cleared = app
-        .post(&clear_path, Some(&manager), json!({"note": "their client, checked"}))
+        .post(
+            &clear_path,
+            Some(&manager),
+            json!({"note": "their client, checked"}),
+        )
         .await
         .expect(200)
         .json();
     assert_eq!(cleared["held"], false);
     wait_status(&app, &shop, &held_id, "approved").await;
-    app.post(&clear_path, Some(&manager), json!({})).await.expect(409);
+    app.post(&clear_path, Some(&manager), json!({}))
+        .await
+        .expect(409);
 
     // The other one is rejected after review.
     let own_id = commission_id(&own);
@@ -721,32 +854,48 @@ async fn commissions_only_within_commission_months_of_binding() {
     let ana = app.user("ana@example.org", "Ana").await;
     bound_customer(&app, &shop, &ana, "cus_1").await;
     app.state.clock.advance(Duration::days(50));
-    let inside = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "i1", "cus_1", 1000))
-        .await
-        .expect(201)
-        .json();
+    let inside = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "i1", "cus_1", 1000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(inside["effect"]["outcome"], "commission_created");
     app.state.clock.advance(Duration::days(20));
-    let outside = post_event(&app, &shop, event(&app, "e2", "invoice_paid", "i2", "cus_1", 1000))
-        .await
-        .expect(201)
-        .json();
+    let outside = post_event(
+        &app,
+        &shop,
+        event(&app, "e2", "invoice_paid", "i2", "cus_1", 1000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(outside["effect"]["outcome"], "no_commission");
     assert!(outside["effect"]["reason"]
         .as_str()
         .unwrap()
         .contains("commission months"));
     // An invoice of a customer nobody referred is stored but earns nothing.
-    let stranger = post_event(&app, &shop, event(&app, "e3", "invoice_paid", "i3", "cus_x", 1000))
-        .await
-        .expect(201)
-        .json();
+    let stranger = post_event(
+        &app,
+        &shop,
+        event(&app, "e3", "invoice_paid", "i3", "cus_x", 1000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(stranger["effect"]["outcome"], "no_commission");
     // The same invoice reported again under another event id earns once.
-    let twice = post_event(&app, &shop, event(&app, "e4", "invoice_paid", "i1", "cus_1", 1000))
-        .await
-        .expect(201)
-        .json();
+    let twice = post_event(
+        &app,
+        &shop,
+        event(&app, "e4", "invoice_paid", "i1", "cus_1", 1000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(twice["effect"]["outcome"], "no_commission");
     assert_eq!(count(&app, "commissions").await, 1);
     app.stop().await;
@@ -773,12 +922,18 @@ async fn funnel_per_program_and_advocate() {
         .send()
         .await
         .unwrap();
-    bind(&app, &shop, json!({"external_id": "cus_1", "click_id": c1})).await.expect(201);
-    app.state.clock.advance(Duration::minutes(1));
-    let sale = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "i1", "cus_1", 10_000))
+    bind(&app, &shop, json!({"external_id": "cus_1", "click_id": c1}))
         .await
-        .expect(201)
-        .json();
+        .expect(201);
+    app.state.clock.advance(Duration::minutes(1));
+    let sale = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "i1", "cus_1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(sale["effect"]["commissions"][0]["tier"], "certified");
     wait_status(&app, &shop, &commission_id(&sale), "approved").await;
 
@@ -787,7 +942,10 @@ async fn funnel_per_program_and_advocate() {
     })
     .await;
     let funnel = app
-        .get(&format!("/api/v1/programs/{}/funnel", shop.id()), Some(&shop.key))
+        .get(
+            &format!("/api/v1/programs/{}/funnel", shop.id()),
+            Some(&shop.key),
+        )
         .await
         .expect(200)
         .json();
@@ -817,8 +975,11 @@ async fn funnel_per_program_and_advocate() {
     assert_eq!(ana_row["clicks"], 2);
     assert_eq!(ana_row["earned_minor"], 2000);
     // Practitioners can't read the program's funnel.
-    app.get(&format!("/api/v1/programs/{}/funnel", shop.id()), Some(&bob.token))
-        .await
-        .expect(403);
+    app.get(
+        &format!("/api/v1/programs/{}/funnel", shop.id()),
+        Some(&bob.token),
+    )
+    .await
+    .expect(403);
     app.stop().await;
 }

@@ -68,7 +68,11 @@ async fn program_put_validates_every_field_and_get_shows_the_secret_to_managers_
     let mut body = program_body("acme-admin");
     body["hold_days"] = json!(7);
     let updated = app
-        .put("/api/v1/vendors/acme/program", Some(&shop.manager.token), body)
+        .put(
+            "/api/v1/vendors/acme/program",
+            Some(&shop.manager.token),
+            body,
+        )
         .await
         .expect(200)
         .json();
@@ -90,7 +94,11 @@ async fn program_put_validates_every_field_and_get_shows_the_secret_to_managers_
         .json();
     assert!(public.get("webhook_secret").is_none());
     assert_eq!(public["terms_version"], "2026-01");
-    let by_slug = app.get("/api/v1/programs/acme", None).await.expect(200).json();
+    let by_slug = app
+        .get("/api/v1/programs/acme", None)
+        .await
+        .expect(200)
+        .json();
     assert_eq!(by_slug["id"], program["id"]);
     let ana = app.user("ana@example.org", "Ana").await;
     app.get("/api/v1/vendors/acme/program", Some(&ana.token))
@@ -127,7 +135,11 @@ async fn program_put_validates_every_field_and_get_shows_the_secret_to_managers_
         ]
     });
     let answer = app
-        .put("/api/v1/vendors/acme/program", Some(&shop.manager.token), bad)
+        .put(
+            "/api/v1/vendors/acme/program",
+            Some(&shop.manager.token),
+            bad,
+        )
         .await
         .expect(422);
     let fields = answer.error_fields();
@@ -142,7 +154,10 @@ async fn program_put_validates_every_field_and_get_shows_the_secret_to_managers_
         "tiers[1].rate_bps",
         "tiers[1].requires_current_credentials[0]",
     ] {
-        assert!(fields.contains(&field.to_string()), "{field} missing in {fields:?}");
+        assert!(
+            fields.contains(&field.to_string()),
+            "{field} missing in {fields:?}"
+        );
     }
     // Tier rules once the shapes are right: duplicates, base tier, rate order.
     let answer = app
@@ -164,12 +179,24 @@ async fn program_put_validates_every_field_and_get_shows_the_secret_to_managers_
     let fields = answer.error_fields();
     assert!(fields.contains(&"tiers[1].code".to_string()), "{fields:?}");
     assert!(fields.contains(&"tiers[1].rank".to_string()), "{fields:?}");
-    assert!(fields.contains(&"tiers[2].rate_bps".to_string()), "{fields:?}");
+    assert!(
+        fields.contains(&"tiers[2].rate_bps".to_string()),
+        "{fields:?}"
+    );
     let missing = app
-        .put("/api/v1/vendors/acme/program", Some(&shop.manager.token), json!({}))
+        .put(
+            "/api/v1/vendors/acme/program",
+            Some(&shop.manager.token),
+            json!({}),
+        )
         .await
         .expect(422);
-    assert_eq!(missing.error_fields().len(), 8, "{:?}", missing.error_fields());
+    assert_eq!(
+        missing.error_fields().len(),
+        8,
+        "{:?}",
+        missing.error_fields()
+    );
     // The stored program is unchanged by refused updates.
     let got = app
         .get("/api/v1/vendors/acme/program", Some(&shop.key))
@@ -187,16 +214,26 @@ async fn enrollment_needs_the_current_terms_is_free_and_idempotent() {
     let ana = app.user("ana@example.org", "Ana").await;
     let path = format!("/api/v1/programs/{}/enrollments", shop.id());
     let wrong = app
-        .post(&path, Some(&ana.token), json!({"accept_terms_version": "2025-01"}))
+        .post(
+            &path,
+            Some(&ana.token),
+            json!({"accept_terms_version": "2025-01"}),
+        )
         .await
         .expect(422);
     assert_eq!(wrong.error_fields(), vec!["accept_terms_version"]);
     assert!(wrong.json()["detail"].as_str().unwrap().contains("2026-01"));
-    app.post(&path, Some(&ana.token), json!({})).await.expect(422);
-    // Vendor API keys can't enroll anyone.
-    app.post(&path, Some(&shop.key), json!({"accept_terms_version": "2026-01"}))
+    app.post(&path, Some(&ana.token), json!({}))
         .await
-        .expect(403);
+        .expect(422);
+    // Vendor API keys can't enroll anyone.
+    app.post(
+        &path,
+        Some(&shop.key),
+        json!({"accept_terms_version": "2026-01"}),
+    )
+    .await
+    .expect(403);
 
     let first = enroll(&app, &shop, &ana).await;
     assert_eq!(first["terms_accepted_version"], "2026-01");
@@ -205,7 +242,11 @@ async fn enrollment_needs_the_current_terms_is_free_and_idempotent() {
     assert_eq!(first["next_tier"]["missing_exams"], json!(["acme-admin"]));
     // Enrolling again answers the existing enrollment.
     let again = app
-        .post(&path, Some(&ana.token), json!({"accept_terms_version": "2026-01"}))
+        .post(
+            &path,
+            Some(&ana.token),
+            json!({"accept_terms_version": "2026-01"}),
+        )
         .await
         .expect(200)
         .json();
@@ -215,14 +256,22 @@ async fn enrollment_needs_the_current_terms_is_free_and_idempotent() {
     // New terms: the enrollment records the version accepted again.
     let mut body = program_body("acme-admin");
     body["terms_version"] = json!("2026-06");
-    app.put("/api/v1/vendors/acme/program", Some(&shop.manager.token), body)
-        .await
-        .expect(200);
+    app.put(
+        "/api/v1/vendors/acme/program",
+        Some(&shop.manager.token),
+        body,
+    )
+    .await
+    .expect(200);
     let me_now = me(&app, &ana).await;
     assert_eq!(me_now["terms_accepted_version"], "2026-01");
     assert_eq!(me_now["terms_version"], "2026-06");
     let accepted = app
-        .post(&path, Some(&ana.token), json!({"accept_terms_version": "2026-06"}))
+        .post(
+            &path,
+            Some(&ana.token),
+            json!({"accept_terms_version": "2026-06"}),
+        )
         .await
         .expect(200)
         .json();
@@ -253,15 +302,23 @@ async fn tier_follows_current_credentials_and_old_commissions_keep_their_snapsho
     let ana = app.user("ana@example.org", "Ana").await;
     let enrollment = enroll(&app, &shop, &ana).await;
     let code = enrollment["referral_code"].as_str().unwrap().to_string();
-    bind(&app, &shop, json!({"external_id": "cus_1", "referral_code": code}))
-        .await
-        .expect(201);
+    bind(
+        &app,
+        &shop,
+        json!({"external_id": "cus_1", "referral_code": code}),
+    )
+    .await
+    .expect(201);
 
     // Enrolled before certifying: base rate.
-    let before = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "i1", "cus_1", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let before = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "i1", "cus_1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(before["effect"]["commissions"][0]["rate_bps"], 1000);
 
     // After passing: certified rate for invoices after that moment.
@@ -269,10 +326,14 @@ async fn tier_follows_current_credentials_and_old_commissions_keep_their_snapsho
     let credential = grant_credential(&app, &ana, "acme", "acme-admin", None).await;
     app.state.clock.advance(Duration::minutes(1));
     assert_eq!(me(&app, &ana).await["tier"], "certified");
-    let certified = post_event(&app, &shop, event(&app, "e2", "invoice_paid", "i2", "cus_1", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let certified = post_event(
+        &app,
+        &shop,
+        event(&app, "e2", "invoice_paid", "i2", "cus_1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     let snapshot = &certified["effect"]["commissions"][0];
     assert_eq!(snapshot["rate_bps"], 2000);
     assert_eq!(snapshot["tier"], "certified");
@@ -282,14 +343,20 @@ async fn tier_follows_current_credentials_and_old_commissions_keep_their_snapsho
     revoke_credential(&app, &credential).await;
     app.state.clock.advance(Duration::minutes(1));
     assert_eq!(me(&app, &ana).await["tier"], "member");
-    let after = post_event(&app, &shop, event(&app, "e3", "invoice_paid", "i3", "cus_1", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let after = post_event(
+        &app,
+        &shop,
+        event(&app, "e3", "invoice_paid", "i3", "cus_1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(after["effect"]["commissions"][0]["rate_bps"], 1000);
 
     // The older commission keeps its snapshot.
-    let id = certified["effect"]["commissions"][0]["id"].as_str().unwrap();
+    let id = certified["effect"]["commissions"][0]["id"]
+        .as_str()
+        .unwrap();
     let kept = commission_status(&app, &shop, id).await;
     assert_eq!(kept["rate_bps"], 2000);
     assert_eq!(kept["tier"], "certified");
@@ -323,15 +390,23 @@ async fn expired_credential_lowers_the_tier_through_the_job() {
     let ana = app.user("ana@example.org", "Ana").await;
     let enrollment = enroll(&app, &shop, &ana).await;
     let code = enrollment["referral_code"].as_str().unwrap().to_string();
-    bind(&app, &shop, json!({"external_id": "cus_1", "referral_code": code}))
-        .await
-        .expect(201);
+    bind(
+        &app,
+        &shop,
+        json!({"external_id": "cus_1", "referral_code": code}),
+    )
+    .await
+    .expect(201);
     grant_credential(&app, &ana, "acme", "acme-admin", Some(Duration::days(30))).await;
     app.state.clock.advance(Duration::minutes(1));
-    let certified = post_event(&app, &shop, event(&app, "e1", "invoice_paid", "i1", "cus_1", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let certified = post_event(
+        &app,
+        &shop,
+        event(&app, "e1", "invoice_paid", "i1", "cus_1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(certified["effect"]["commissions"][0]["rate_bps"], 2000);
 
     app.state.clock.advance(Duration::days(31));
@@ -344,15 +419,21 @@ async fn expired_credential_lowers_the_tier_through_the_job() {
     })
     .await;
     assert_eq!(me(&app, &ana).await["tier"], "member");
-    let after = post_event(&app, &shop, event(&app, "e2", "invoice_paid", "i2", "cus_1", 10_000))
-        .await
-        .expect(201)
-        .json();
+    let after = post_event(
+        &app,
+        &shop,
+        event(&app, "e2", "invoice_paid", "i2", "cus_1", 10_000),
+    )
+    .await
+    .expect(201)
+    .json();
     assert_eq!(after["effect"]["commissions"][0]["rate_bps"], 1000);
     let kept = commission_status(
         &app,
         &shop,
-        certified["effect"]["commissions"][0]["id"].as_str().unwrap(),
+        certified["effect"]["commissions"][0]["id"]
+            .as_str()
+            .unwrap(),
     )
     .await;
     assert_eq!(kept["rate_bps"], 2000);
@@ -398,7 +479,9 @@ async fn exam_fees_and_voucher_purchases_never_change_a_tier_or_earn() {
     // Also recompute for the right vendor: purchases are no tier input.
     let (user_id, vendor_id) = (ana.id.clone(), shop.vendor_id.clone());
     app.state
-        .tx(move |c| credo::referrals::on_credentials_changed(c, &user_id, &vendor_id, "check", now))
+        .tx(move |c| {
+            credo::referrals::on_credentials_changed(c, &user_id, &vendor_id, "check", now)
+        })
         .await
         .unwrap();
     app.state.clock.advance(Duration::minutes(1));
@@ -459,7 +542,14 @@ fn sorted(names: &[&str]) -> Vec<String> {
 }
 
 const FORBIDDEN: &[&str] = &[
-    "upline", "downline", "parent", "sponsor", "recruit", "referred_by", "level", "override",
+    "upline",
+    "downline",
+    "parent",
+    "sponsor",
+    "recruit",
+    "referred_by",
+    "level",
+    "override",
 ];
 
 #[actix_web::test]
@@ -487,21 +577,52 @@ async fn no_upline_column_or_recruiting_commission_exists() {
     assert_eq!(
         columns(&app, "enrollments").await,
         sorted(&[
-            "id", "program_id", "user_id", "referral_code", "tier_code", "terms_accepted_version",
-            "status", "enrolled_at", "updated_at", "tier_checked_at"
+            "id",
+            "program_id",
+            "user_id",
+            "referral_code",
+            "tier_code",
+            "terms_accepted_version",
+            "status",
+            "enrolled_at",
+            "updated_at",
+            "tier_checked_at"
         ])
     );
     assert_eq!(
         columns(&app, "commissions").await,
         sorted(&[
-            "id", "program_id", "enrollment_id", "customer_id", "billing_event_id", "invoice_id",
-            "kind", "base_minor", "rate_bps", "amount_minor", "currency", "status", "held",
-            "held_reason", "hold_until", "tier_snapshot", "payout_id", "reverses_id",
-            "idempotency_key", "created_at", "updated_at"
+            "id",
+            "program_id",
+            "enrollment_id",
+            "customer_id",
+            "billing_event_id",
+            "invoice_id",
+            "kind",
+            "base_minor",
+            "rate_bps",
+            "amount_minor",
+            "currency",
+            "status",
+            "held",
+            "held_reason",
+            "hold_until",
+            "tier_snapshot",
+            "payout_id",
+            "reverses_id",
+            "idempotency_key",
+            "created_at",
+            "updated_at"
         ])
     );
     for table in [
-        "programs", "tiers", "tier_changes", "clicks", "customers", "billing_events", "payouts",
+        "programs",
+        "tiers",
+        "tier_changes",
+        "clicks",
+        "customers",
+        "billing_events",
+        "payouts",
         "commission_transitions",
     ] {
         for column in columns(&app, table).await {
@@ -518,14 +639,25 @@ async fn no_upline_column_or_recruiting_commission_exists() {
         .as_str()
         .unwrap()
         .to_string();
-    bind(&app, &shop, json!({"external_id": "c", "referral_code": code}))
-        .await
-        .expect(201);
-    let sale = post_event(&app, &shop, event(&app, "e", "invoice_paid", "i", "c", 1000))
-        .await
-        .expect(201)
-        .json();
-    let sale_id = sale["effect"]["commissions"][0]["id"].as_str().unwrap().to_string();
+    bind(
+        &app,
+        &shop,
+        json!({"external_id": "c", "referral_code": code}),
+    )
+    .await
+    .expect(201);
+    let sale = post_event(
+        &app,
+        &shop,
+        event(&app, "e", "invoice_paid", "i", "c", 1000),
+    )
+    .await
+    .expect(201)
+    .json();
+    let sale_id = sale["effect"]["commissions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let refused = app
         .state
         .db(move |c| {
@@ -545,17 +677,28 @@ async fn no_upline_column_or_recruiting_commission_exists() {
     let mut body = program_body("acme-admin");
     body["recruiting_bonus_bps"] = json!(500);
     let answer = app
-        .put("/api/v1/vendors/acme/program", Some(&shop.manager.token), body)
+        .put(
+            "/api/v1/vendors/acme/program",
+            Some(&shop.manager.token),
+            body,
+        )
         .await
         .expect(422);
     assert_eq!(answer.error_fields(), vec!["recruiting_bonus_bps"]);
     let mut body = program_body("acme-admin");
     body["tiers"][1]["override_bps_on_downline"] = json!(100);
     let answer = app
-        .put("/api/v1/vendors/acme/program", Some(&shop.manager.token), body)
+        .put(
+            "/api/v1/vendors/acme/program",
+            Some(&shop.manager.token),
+            body,
+        )
         .await
         .expect(422);
-    assert_eq!(answer.error_fields(), vec!["tiers[1].override_bps_on_downline"]);
+    assert_eq!(
+        answer.error_fields(),
+        vec!["tiers[1].override_bps_on_downline"]
+    );
     let bob = app.user("bob@example.org", "Bob").await;
     let answer = app
         .post(
@@ -567,8 +710,19 @@ async fn no_upline_column_or_recruiting_commission_exists() {
         .expect(422);
     assert_eq!(answer.error_fields(), vec!["referred_by"]);
     // …and the published API describes no such field.
-    let openapi = app.get("/api/openapi.json", None).await.expect(200).text.to_lowercase();
-    for word in ["upline", "downline", "sponsor", "recruiting_bonus", "referred_by"] {
+    let openapi = app
+        .get("/api/openapi.json", None)
+        .await
+        .expect(200)
+        .text
+        .to_lowercase();
+    for word in [
+        "upline",
+        "downline",
+        "sponsor",
+        "recruiting_bonus",
+        "referred_by",
+    ] {
         assert!(!openapi.contains(word), "OpenAPI mentions {word}");
     }
     app.stop().await;
@@ -587,14 +741,25 @@ async fn disclosure_shows_terms_and_yearly_figures() {
         .to_string();
     enroll(&app, &shop, &bob).await;
     enroll(&app, &shop, &carl).await;
-    bind(&app, &shop, json!({"external_id": "c", "referral_code": code}))
-        .await
-        .expect(201);
-    let sale = post_event(&app, &shop, event(&app, "e", "invoice_paid", "i", "c", 30_000))
-        .await
-        .expect(201)
-        .json();
-    let id = sale["effect"]["commissions"][0]["id"].as_str().unwrap().to_string();
+    bind(
+        &app,
+        &shop,
+        json!({"external_id": "c", "referral_code": code}),
+    )
+    .await
+    .expect(201);
+    let sale = post_event(
+        &app,
+        &shop,
+        event(&app, "e", "invoice_paid", "i", "c", 30_000),
+    )
+    .await
+    .expect(201)
+    .json();
+    let id = sale["effect"]["commissions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     eventually("approved", WAIT, || async {
         (commission_status(&app, &shop, &id).await["status"] == "approved").then_some(())
     })
@@ -615,12 +780,16 @@ async fn disclosure_shows_terms_and_yearly_figures() {
         .get(&format!("/programs/{}/disclosure", shop.id()), None)
         .await
         .expect(200);
-    assert!(page.text.contains("Be honest. Say that your link earns a commission."));
+    assert!(page
+        .text
+        .contains("Be honest. Say that your link earns a commission."));
     assert!(page.text.contains("66.67 %"), "share earning nothing");
     assert!(page.text.contains("30.00 EUR"), "p90");
     assert!(page.text.contains("earns a commission"));
     let by_slug = app.get("/programs/acme/disclosure", None).await.expect(200);
     assert!(by_slug.text.contains("90th percentile"));
-    app.get("/programs/nobody/disclosure", None).await.expect(404);
+    app.get("/programs/nobody/disclosure", None)
+        .await
+        .expect(404);
     app.stop().await;
 }

@@ -41,6 +41,7 @@ const OPENAPI_BASE: &str = include_str!("openapi/base.json");
 const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("operations", include_str!("openapi/operations.json")),
     ("accounts", include_str!("openapi/accounts.json")),
+    ("referrals", include_str!("openapi/referrals.json")),
 ];
 
 /// Merges the fragments into the base document (once; the result is cached).
@@ -80,6 +81,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(openapi);
 }
 
+/// Fallback for unknown paths: problem+json under /api, an HTML page elsewhere.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.path().starts_with("/api/") {
+        Err(ApiError::NotFound(format!(
+            "no such endpoint: {} {}",
+            req.method(),
+            req.path()
+        )))
+    } else {
+        Ok(super::pages::not_found_page(&req))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -102,18 +116,5 @@ mod tests {
                 "unresolved schema {name}"
             );
         }
-    }
-}
-
-/// Fallback for unknown paths: problem+json under /api, an HTML page elsewhere.
-pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    if req.path().starts_with("/api/") {
-        Err(ApiError::NotFound(format!(
-            "no such endpoint: {} {}",
-            req.method(),
-            req.path()
-        )))
-    } else {
-        Ok(super::pages::not_found_page(&req))
     }
 }

@@ -71,7 +71,10 @@ pub fn spawn_click_flusher(state: AppState, mut stopped: watch::Receiver<bool>) 
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        tracing::error!(lost = state.clicks.buffered(), "clicks could not be written at shutdown");
+        tracing::error!(
+            lost = state.clicks.buffered(),
+            "clicks could not be written at shutdown"
+        );
     })
 }
 

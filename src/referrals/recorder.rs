@@ -69,12 +69,18 @@ pub struct Visit<'a> {
     pub over_limit: bool,
 }
 
+/// Normalized code → (looked up at, target; `None` for a code that does not exist).
+type CodeCache = HashMap<String, (Instant, Option<Arc<Target>>)>;
+
 pub struct ClickRecorder {
     salt: [u8; 32],
     flush_interval: Option<Duration>,
     buffer: Mutex<Vec<NewClick>>,
+    /// Held while a batch is written, so a flush returns only after every click taken from the
+    /// buffer before it (by any flusher) is committed.
+    flushing: Mutex<()>,
     wake: Notify,
-    codes: RwLock<HashMap<String, (Instant, Option<Arc<Target>>)>>,
+    codes: RwLock<CodeCache>,
 }
 
 impl std::fmt::Debug for ClickRecorder {
@@ -93,6 +99,7 @@ impl ClickRecorder {
             salt,
             flush_interval: (flush_ms > 0).then(|| Duration::from_millis(flush_ms)),
             buffer: Mutex::new(Vec::new()),
+            flushing: Mutex::new(()),
             wake: Notify::new(),
             codes: RwLock::new(HashMap::new()),
         }
@@ -162,14 +169,14 @@ impl ClickRecorder {
 
     /// Buffers a click for the next flush. Gives it back when group commit is off or the buffer
     /// is full; the caller then writes it itself.
-    pub fn enqueue(&self, click: NewClick) -> Result<(), NewClick> {
+    pub fn enqueue(&self, click: NewClick) -> Option<NewClick> {
         if self.flush_interval.is_none() {
-            return Err(click);
+            return Some(click);
         }
         let was_empty = {
             let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
             if buffer.len() >= MAX_BUFFERED {
-                return Err(click);
+                return Some(click);
             }
             buffer.push(click);
             buffer.len() == 1
@@ -177,7 +184,7 @@ impl ClickRecorder {
         if was_empty {
             self.wake.notify_one();
         }
-        Ok(())
+        None
     }
 
     /// Clicks waiting for the next flush.
@@ -192,8 +199,10 @@ impl ClickRecorder {
     }
 
     /// Writes every buffered click in one transaction; on failure they go back to the buffer
-    /// (before any newer ones) and the error is returned.
+    /// (before any newer ones) and the error is returned. When it returns `Ok`, every click
+    /// buffered before the call is in the database (a concurrent flush is waited for).
     pub fn flush(&self, conn: &mut DbConn) -> QueryResult<usize> {
+        let _flushing = self.flushing.lock().unwrap_or_else(|e| e.into_inner());
         let batch = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(|e| e.into_inner()));
         if batch.is_empty() {
             return Ok(0);
@@ -213,7 +222,9 @@ impl ClickRecorder {
 
     /// Writes one click in its own transaction (group commit off, or the buffer full).
     pub fn write_one(conn: &mut DbConn, click: &NewClick) -> QueryResult<usize> {
-        db::transaction(conn, |c| store::insert_clicks(c, std::slice::from_ref(click)))
+        db::transaction(conn, |c| {
+            store::insert_clicks(c, std::slice::from_ref(click))
+        })
     }
 }
 
@@ -267,7 +278,11 @@ mod tests {
         let recorder = ClickRecorder::new([1; 32], 5);
         let now = NaiveDateTime::default();
         let t = target("https://v.example/");
-        assert!(recorder.new_click(&t, &visit(Some("curl/8.5.0"), None), now).is_bot);
+        assert!(
+            recorder
+                .new_click(&t, &visit(Some("curl/8.5.0"), None), now)
+                .is_bot
+        );
         assert!(recorder.new_click(&t, &visit(None, None), now).is_bot);
         let flooding = Visit {
             over_limit: true,
@@ -294,11 +309,11 @@ mod tests {
         let now = NaiveDateTime::default();
         let grouped = ClickRecorder::new([1; 32], 5);
         let click = grouped.new_click(&target("https://v.example/"), &visit(None, None), now);
-        assert!(grouped.enqueue(click).is_ok());
+        assert!(grouped.enqueue(click).is_none());
         assert_eq!(grouped.buffered(), 1);
         let direct = ClickRecorder::new([1; 32], 0);
         let click = direct.new_click(&target("https://v.example/"), &visit(None, None), now);
-        assert!(direct.enqueue(click).is_err());
+        assert!(direct.enqueue(click).is_some());
         assert_eq!(direct.buffered(), 0);
     }
 }

@@ -23,7 +23,9 @@ pub const SECRET_PREFIX: &str = "whsec_";
 pub enum SealError {
     #[error("cannot seal the webhook secret")]
     Seal,
-    #[error("cannot open the webhook secret: wrong master key, another program's row, or altered data")]
+    #[error(
+        "cannot open the webhook secret: wrong master key, another program's row, or altered data"
+    )]
     Open,
 }
 

@@ -49,13 +49,15 @@ pub fn self_referral_reason(advocate_email: &str, customer_email: Option<&str>) 
         return None;
     }
     if customer == advocate {
-        return Some("possible self-referral: the customer's e-mail address is the advocate's".into());
+        return Some(
+            "possible self-referral: the customer's e-mail address is the advocate's".into(),
+        );
     }
     let domain_of = |email: &str| email.rsplit_once('@').map(|(_, d)| d.to_string());
     match (domain_of(&advocate), domain_of(&customer)) {
-        (Some(a), Some(c)) if a == c && !a.is_empty() && !is_public_mail_domain(&a) => Some(format!(
-            "possible self-referral: the customer's e-mail domain ({c}) is the advocate's"
-        )),
+        (Some(a), Some(c)) if a == c && !a.is_empty() && !is_public_mail_domain(&a) => Some(
+            format!("possible self-referral: the customer's e-mail domain ({c}) is the advocate's"),
+        ),
         _ => None,
     }
 }
@@ -73,7 +75,10 @@ mod tests {
         let reason = self_referral_reason("Ana@Acme.io", Some(" ana@acme.io "));
         assert!(reason.unwrap().contains("address"));
         let reason = self_referral_reason("ana@gmail.com", Some("ANA@gmail.com"));
-        assert!(reason.is_some(), "same public address is still the same person");
+        assert!(
+            reason.is_some(),
+            "same public address is still the same person"
+        );
     }
 
     #[test]
@@ -84,11 +89,23 @@ mod tests {
 
     #[test]
     fn public_domains_and_other_domains_are_not() {
-        assert_eq!(self_referral_reason("ana@gmail.com", Some("bob@gmail.com")), None);
-        assert_eq!(self_referral_reason("ana@outlook.com", Some("bob@Outlook.com")), None);
-        assert_eq!(self_referral_reason("ana@acme.io", Some("bob@other.io")), None);
+        assert_eq!(
+            self_referral_reason("ana@gmail.com", Some("bob@gmail.com")),
+            None
+        );
+        assert_eq!(
+            self_referral_reason("ana@outlook.com", Some("bob@Outlook.com")),
+            None
+        );
+        assert_eq!(
+            self_referral_reason("ana@acme.io", Some("bob@other.io")),
+            None
+        );
         // A subdomain is another domain.
-        assert_eq!(self_referral_reason("ana@acme.io", Some("bob@eu.acme.io")), None);
+        assert_eq!(
+            self_referral_reason("ana@acme.io", Some("bob@eu.acme.io")),
+            None
+        );
         assert_eq!(self_referral_reason("ana@acme.io", None), None);
         assert_eq!(self_referral_reason("ana@acme.io", Some("")), None);
     }
@@ -98,6 +115,8 @@ mod tests {
         for pair in PUBLIC_MAIL_DOMAINS.windows(2) {
             assert!(pair[0] < pair[1], "{} before {}", pair[0], pair[1]);
         }
-        assert!(PUBLIC_MAIL_DOMAINS.iter().all(|d| *d == d.to_ascii_lowercase()));
+        assert!(PUBLIC_MAIL_DOMAINS
+            .iter()
+            .all(|d| *d == d.to_ascii_lowercase()));
     }
 }

@@ -197,10 +197,7 @@ fn parse_tiers(
             Some(rate) => u32::try_from(rate).unwrap_or(0),
         };
         if tier.code.trim().chars().count() > 40 {
-            errors.add(
-                format!("tiers[{index}].code"),
-                "use at most 40 characters",
-            );
+            errors.add(format!("tiers[{index}].code"), "use at most 40 characters");
         }
         for (slug_index, slug) in tier.requires_current_credentials.iter().enumerate() {
             let slug = slug.trim();
@@ -395,7 +392,10 @@ pub fn save_program(
             )?;
         }
     }
-    Ok((program_view(conn, &program, vendor, Some(master), links)?, created))
+    Ok((
+        program_view(conn, &program, vendor, Some(master), links)?,
+        created,
+    ))
 }
 
 fn tier_rules_differ(a: &[TierRule], b: &[TierRule]) -> bool {
@@ -468,7 +468,10 @@ pub fn program_of_vendor(conn: &mut DbConn, vendor: &Vendor) -> Result<Program, 
 }
 
 /// A program by id or vendor slug.
-pub fn find_program(conn: &mut DbConn, reference: &str) -> Result<(Program, Vendor), ReferralError> {
+pub fn find_program(
+    conn: &mut DbConn,
+    reference: &str,
+) -> Result<(Program, Vendor), ReferralError> {
     store::find_program_by_ref(conn, reference)?
         .ok_or_else(|| ReferralError::NotFound("advocate program not found".into()))
 }
@@ -644,6 +647,13 @@ fn enrollment_view(
     })
 }
 
+/// The person enrolling: the code's readable prefix comes from their name.
+#[derive(Debug, Clone, Copy)]
+pub struct Enrollee<'a> {
+    pub user_id: &'a str,
+    pub display_name: &'a str,
+}
+
 /// Enrolls the person (free, no purchase). Accepting terms other than the program's current
 /// version is refused. Enrolling again returns the existing enrollment (`created == false`),
 /// recording the newly accepted terms version.
@@ -651,12 +661,15 @@ pub fn enroll(
     conn: &mut DbConn,
     program: &Program,
     vendor: &Vendor,
-    user_id: &str,
-    display_name: &str,
+    person: Enrollee<'_>,
     input: &EnrollInput,
     links: &Links,
     now: NaiveDateTime,
 ) -> Result<(EnrollmentView, bool), ReferralError> {
+    let Enrollee {
+        user_id,
+        display_name,
+    } = person;
     let accepted = input.accept_terms_version.as_deref().map(str::trim);
     match accepted {
         None | Some("") => {
@@ -839,7 +852,12 @@ pub fn bind_customer(
             "send click_id (the credo_click parameter of the landing URL) or referral_code",
         );
     }
-    let email = match input.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let email = match input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(text) => match normalize_email(text) {
             Ok(email) => Some(email),
@@ -875,7 +893,10 @@ pub fn bind_customer(
                 .flatten()
                 .filter(|e| e.program_id == program.id)
                 .ok_or_else(|| {
-                    ReferralError::field("referral_code", "no advocate of this program has this code")
+                    ReferralError::field(
+                        "referral_code",
+                        "no advocate of this program has this code",
+                    )
                 })?,
         ),
     };
@@ -993,7 +1014,11 @@ fn validate_event(
         }
         value.trim().to_string()
     };
-    let source = text("source", &input.source, "name the billing system, e.g. \"stripe\"");
+    let source = text(
+        "source",
+        &input.source,
+        "name the billing system, e.g. \"stripe\"",
+    );
     let external_event_id = text(
         "external_event_id",
         &input.external_event_id,
@@ -1022,7 +1047,10 @@ fn validate_event(
     };
     let amount_minor = match input.amount_minor {
         None => {
-            errors.add("amount_minor", "this field is required (integer minor units)");
+            errors.add(
+                "amount_minor",
+                "this field is required (integer minor units)",
+            );
             0
         }
         Some(amount) if amount <= 0 => {
@@ -1064,7 +1092,10 @@ fn validate_event(
     };
     let occurred_at = match input.occurred_at.as_deref() {
         None => {
-            errors.add("occurred_at", "this field is required (e.g. 2026-11-23T10:00:00Z)");
+            errors.add(
+                "occurred_at",
+                "this field is required (e.g. 2026-11-23T10:00:00Z)",
+            );
             now
         }
         Some(text) => match chrono::DateTime::parse_from_rfc3339(text.trim()) {
@@ -1308,7 +1339,9 @@ fn apply_invoice(
         ));
     };
     let Some(enrollment) = store::find_enrollment(conn, &customer.enrollment_id)? else {
-        return Ok(EventEffect::nothing("the customer's advocate left the program"));
+        return Ok(EventEffect::nothing(
+            "the customer's advocate left the program",
+        ));
     };
     let months = u32::try_from(program.commission_months).unwrap_or(0);
     let window_end = customer
@@ -1335,8 +1368,12 @@ fn apply_invoice(
     }
     // Tier and rate as of the moment the invoice was paid, from credentials current then.
     let rules = store::program_tiers(conn, &program.id)?;
-    let held_exams =
-        store::held_exam_slugs(conn, &enrollment.user_id, &program.vendor_id, event.occurred_at)?;
+    let held_exams = store::held_exam_slugs(
+        conn,
+        &enrollment.user_id,
+        &program.vendor_id,
+        event.occurred_at,
+    )?;
     let Some(tier) = tiers::select_tier(&rules, &held_exams) else {
         return Err(ReferralError::Internal("program has no base tier".into()));
     };
@@ -1379,7 +1416,15 @@ fn apply_invoice(
         Some(why) => format!("invoice {} paid; held for review: {why}", event.invoice_id),
         None => format!("invoice {} paid", event.invoice_id),
     };
-    store::insert_transition(conn, &commission_id, None, STATUS_PENDING, &reason, None, now)?;
+    store::insert_transition(
+        conn,
+        &commission_id,
+        None,
+        STATUS_PENDING,
+        &reason,
+        None,
+        now,
+    )?;
     let commission = store::find_commission(conn, &commission_id)?
         .ok_or_else(|| ReferralError::Internal("commission vanished".into()))?;
     Ok(EventEffect {
@@ -1689,10 +1734,12 @@ pub fn list_commissions(
     program: &Program,
     held_only: bool,
 ) -> Result<Vec<CommissionView>, ReferralError> {
-    Ok(store::commissions_of_program(conn, &program.id, held_only, 500)?
-        .iter()
-        .map(CommissionView::from)
-        .collect())
+    Ok(
+        store::commissions_of_program(conn, &program.id, held_only, 500)?
+            .iter()
+            .map(CommissionView::from)
+            .collect(),
+    )
 }
 
 // =============================================================================================
@@ -1758,10 +1805,11 @@ pub fn balances(conn: &mut DbConn, program: &Program) -> Result<Vec<Balance>, Re
         entry.0 = entry.0.saturating_add(c.amount_minor);
         entry.1 += 1;
     }
-    let advocates: HashMap<String, store::Advocate> = store::advocates_of_program(conn, &program.id)?
-        .into_iter()
-        .map(|a| (a.enrollment.id.clone(), a))
-        .collect();
+    let advocates: HashMap<String, store::Advocate> =
+        store::advocates_of_program(conn, &program.id)?
+            .into_iter()
+            .map(|a| (a.enrollment.id.clone(), a))
+            .collect();
     Ok(by_enrollment
         .into_iter()
         .map(|(enrollment, (balance, count))| {
@@ -1806,10 +1854,11 @@ pub fn create_payouts(
     for c in store::payable_commissions(conn, &program.id)? {
         rows.entry(c.enrollment_id.clone()).or_default().push(c);
     }
-    let advocates: HashMap<String, store::Advocate> = store::advocates_of_program(conn, &program.id)?
-        .into_iter()
-        .map(|a| (a.enrollment.id.clone(), a))
-        .collect();
+    let advocates: HashMap<String, store::Advocate> =
+        store::advocates_of_program(conn, &program.id)?
+            .into_iter()
+            .map(|a| (a.enrollment.id.clone(), a))
+            .collect();
     let mut created = Vec::new();
     for (enrollment_id, commissions) in rows {
         let balance = commissions
@@ -1855,7 +1904,8 @@ pub fn payout_with_program(
 ) -> Result<(Payout, Program, Vendor), ReferralError> {
     let not_found = || ReferralError::NotFound("payout not found".into());
     let payout = store::find_payout(conn, payout_id)?.ok_or_else(not_found)?;
-    let (program, vendor) = store::find_program_by_ref(conn, &payout.program_id)?.ok_or_else(not_found)?;
+    let (program, vendor) =
+        store::find_program_by_ref(conn, &payout.program_id)?.ok_or_else(not_found)?;
     Ok((payout, program, vendor))
 }
 
@@ -1923,7 +1973,10 @@ pub fn mark_payout_paid(
     payout_view(conn, &fresh, &enrollment.referral_code, &name)
 }
 
-pub fn list_payouts(conn: &mut DbConn, program: &Program) -> Result<Vec<PayoutView>, ReferralError> {
+pub fn list_payouts(
+    conn: &mut DbConn,
+    program: &Program,
+) -> Result<Vec<PayoutView>, ReferralError> {
     let rows = store::payouts_of_program(conn, &program.id)?;
     rows.iter()
         .map(|(payout, code, name, _)| payout_view(conn, payout, code, name))
@@ -2053,9 +2106,7 @@ pub fn my_referrals(
         let view = enrollment_view(conn, &enrollment, &program, &vendor, links, now)?;
         let commissions = store::commissions_of_enrollment(conn, &enrollment.id)?;
         let totals = status_totals(&commissions);
-        let balance_minor = totals
-            .get(STATUS_APPROVED)
-            .map_or(0, |t| t.amount_minor);
+        let balance_minor = totals.get(STATUS_APPROVED).map_or(0, |t| t.amount_minor);
         let paid_minor = totals.get(STATUS_PAID).map_or(0, |t| t.amount_minor);
         let invoices = store::invoices_by_enrollment(conn, &program.id)?
             .get(&enrollment.id)
@@ -2072,7 +2123,11 @@ pub fn my_referrals(
             commissions: totals,
             balance_minor,
             paid_minor,
-            recent_commissions: commissions.iter().take(20).map(CommissionView::from).collect(),
+            recent_commissions: commissions
+                .iter()
+                .take(20)
+                .map(CommissionView::from)
+                .collect(),
             payouts,
             enrollment: view,
         });
@@ -2093,7 +2148,9 @@ pub fn my_enrollment(
     now: NaiveDateTime,
 ) -> Result<Option<EnrollmentView>, ReferralError> {
     match store::find_enrollment_of_user(conn, &program.id, user_id)? {
-        Some(e) => Ok(Some(enrollment_view(conn, &e, program, vendor, links, now)?)),
+        Some(e) => Ok(Some(enrollment_view(
+            conn, &e, program, vendor, links, now,
+        )?)),
         None => Ok(None),
     }
 }
@@ -2144,13 +2201,13 @@ pub fn funnel(conn: &mut DbConn, program: &Program) -> Result<FunnelView, Referr
     let invoices = store::invoices_by_enrollment(conn, &program.id)?;
     let mut sale_counts: HashMap<String, i64> = HashMap::new();
     let mut earned: HashMap<String, i64> = HashMap::new();
-    for (enrollment, kind, status, amount, _) in store::commission_facts(conn, &program.id)? {
-        if kind == KIND_SALE && status != STATUS_REVERSED {
-            *sale_counts.entry(enrollment.clone()).or_default() += 1;
+    for fact in store::commission_facts(conn, &program.id)? {
+        if fact.kind == KIND_SALE && fact.status != STATUS_REVERSED {
+            *sale_counts.entry(fact.enrollment_id.clone()).or_default() += 1;
         }
-        if status == STATUS_APPROVED || status == STATUS_PAID {
-            let e = earned.entry(enrollment).or_default();
-            *e = e.saturating_add(amount);
+        if fact.status == STATUS_APPROVED || fact.status == STATUS_PAID {
+            let e = earned.entry(fact.enrollment_id).or_default();
+            *e = e.saturating_add(fact.amount_minor);
         }
     }
     let advocates: Vec<AdvocateFunnel> = store::advocates_of_program(conn, &program.id)?
@@ -2224,11 +2281,12 @@ pub fn disclosure(
     let view = program_view(conn, program, vendor, None, links)?;
     let enrollments = store::enrollment_dates(conn, &program.id)?;
     let mut earnings: HashMap<(String, i32), i64> = HashMap::new();
-    for (enrollment, _, status, amount, created_at) in store::commission_facts(conn, &program.id)?
-    {
-        if status == STATUS_APPROVED || status == STATUS_PAID {
-            let e = earnings.entry((enrollment, created_at.year())).or_default();
-            *e = e.saturating_add(amount);
+    for fact in store::commission_facts(conn, &program.id)? {
+        if fact.status == STATUS_APPROVED || fact.status == STATUS_PAID {
+            let e = earnings
+                .entry((fact.enrollment_id, fact.created_at.year()))
+                .or_default();
+            *e = e.saturating_add(fact.amount_minor);
         }
     }
     let mut years = Vec::new();

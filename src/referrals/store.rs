@@ -8,7 +8,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -502,10 +501,7 @@ pub fn enrollments_with_credential_change(
 }
 
 /// Every enrollment of the program (recomputing tiers after the tier set changed).
-pub fn enrollments_of_program(
-    conn: &mut DbConn,
-    program_id: &str,
-) -> QueryResult<Vec<Enrollment>> {
+pub fn enrollments_of_program(conn: &mut DbConn, program_id: &str) -> QueryResult<Vec<Enrollment>> {
     enrollments::table
         .filter(enrollments::program_id.eq(program_id))
         .select(Enrollment::as_select())
@@ -736,7 +732,10 @@ pub fn recent_events(
 ) -> QueryResult<Vec<BillingEvent>> {
     billing_events::table
         .filter(billing_events::program_id.eq(program_id))
-        .order((billing_events::received_at.desc(), billing_events::id.desc()))
+        .order((
+            billing_events::received_at.desc(),
+            billing_events::id.desc(),
+        ))
         .limit(limit)
         .select(BillingEvent::as_select())
         .load(conn)
@@ -883,17 +882,11 @@ pub fn change_status(
         .filter(commissions::status.eq(from));
     let n = if to == STATUS_APPROVED {
         diesel::update(target.filter(commissions::held.eq(false)))
-            .set((
-                commissions::status.eq(to),
-                commissions::updated_at.eq(now),
-            ))
+            .set((commissions::status.eq(to), commissions::updated_at.eq(now)))
             .execute(conn)?
     } else {
         diesel::update(target.filter(commissions::payout_id.is_null()))
-            .set((
-                commissions::status.eq(to),
-                commissions::updated_at.eq(now),
-            ))
+            .set((commissions::status.eq(to), commissions::updated_at.eq(now)))
             .execute(conn)?
     };
     Ok(n == 1)
@@ -1015,12 +1008,18 @@ pub fn commissions_of_enrollment(
         .load(conn)
 }
 
-/// Every commission of the program with the fields the funnel and the disclosure need:
-/// `(enrollment, kind, status, amount, created_at)`.
-pub fn commission_facts(
-    conn: &mut DbConn,
-    program_id: &str,
-) -> QueryResult<Vec<(String, String, String, i64, NaiveDateTime)>> {
+/// What the funnel and the disclosure need of a commission.
+#[derive(Debug, Clone, Queryable)]
+pub struct CommissionFact {
+    pub enrollment_id: String,
+    pub kind: String,
+    pub status: String,
+    pub amount_minor: i64,
+    pub created_at: NaiveDateTime,
+}
+
+/// Every commission of the program, reduced to [`CommissionFact`].
+pub fn commission_facts(conn: &mut DbConn, program_id: &str) -> QueryResult<Vec<CommissionFact>> {
     commissions::table
         .filter(commissions::program_id.eq(program_id))
         .select((
@@ -1034,10 +1033,7 @@ pub fn commission_facts(
 }
 
 /// Approved commissions not yet in a payout (the payable balance), per enrollment.
-pub fn payable_commissions(
-    conn: &mut DbConn,
-    program_id: &str,
-) -> QueryResult<Vec<Commission>> {
+pub fn payable_commissions(conn: &mut DbConn, program_id: &str) -> QueryResult<Vec<Commission>> {
     commissions::table
         .filter(commissions::program_id.eq(program_id))
         .filter(commissions::status.eq(STATUS_APPROVED))
@@ -1188,5 +1184,9 @@ pub fn enrollment_dates(
 }
 
 /// Used by status constants in other modules' tests; keeps the list of statuses in one place.
-pub const COMMISSION_STATUSES: [&str; 4] =
-    [STATUS_PENDING, STATUS_APPROVED, STATUS_PAID, STATUS_REVERSED];
+pub const COMMISSION_STATUSES: [&str; 4] = [
+    STATUS_PENDING,
+    STATUS_APPROVED,
+    STATUS_PAID,
+    STATUS_REVERSED,
+];

@@ -66,7 +66,8 @@ pub async fn shop_with(app: &TestApp, slug: &str, adjust: impl FnOnce(&mut Value
     let manager = app
         .user(&format!("pm@{slug}.example"), "Program Manager")
         .await;
-    app.add_member(slug, &owner, &manager, "program_manager").await;
+    app.add_member(slug, &owner, &manager, "program_manager")
+        .await;
     let key = app.api_key(slug, &owner).await;
     let exam = format!("{slug}-admin");
     ensure_exam(app, slug, &exam).await;
@@ -499,7 +500,12 @@ pub async fn submit(
     path: &str,
     fields: &[(&str, &str)],
 ) -> (u16, Option<String>, String) {
-    let answer = browser.post(app.url(path)).form(fields).send().await.unwrap();
+    let answer = browser
+        .post(app.url(path))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
     let status = answer.status().as_u16();
     let location = answer
         .headers()

@@ -190,9 +190,11 @@ pub async fn enroll_user(
     let (user_id, name) = (user.id.clone(), user.display_name.clone());
     Ok(state
         .tx(move |conn| {
-            service::enroll(
-                conn, &program, &vendor, &user_id, &name, &input, &links, now,
-            )
+            let person = service::Enrollee {
+                user_id: &user_id,
+                display_name: &name,
+            };
+            service::enroll(conn, &program, &vendor, person, &input, &links, now)
         })
         .await?)
 }

@@ -138,7 +138,7 @@ async fn redirect(
     };
     let click = state.clicks.new_click(&target, &visit, state.clock.now());
     let location = click.landing.clone();
-    if let Err(click) = state.clicks.enqueue(click) {
+    if let Some(click) = state.clicks.enqueue(click) {
         state
             .db(move |conn| ClickRecorder::write_one(conn, &click).map_err(DbError::from))
             .await
@@ -317,7 +317,11 @@ async fn referrals_dashboard(
                 balance: format_amount(m.balance_minor, &e.currency),
                 balance_negative: m.balance_minor < 0,
                 paid: format_amount(m.paid_minor, &e.currency),
-                recent: m.recent_commissions.iter().map(CommissionRow::from).collect(),
+                recent: m
+                    .recent_commissions
+                    .iter()
+                    .map(CommissionRow::from)
+                    .collect(),
             }
         })
         .collect();
@@ -546,7 +550,9 @@ async fn enroll_submit(
                 &req,
                 Some(user),
                 reference,
-                Some(format!("The terms changed while you were reading: {message}")),
+                Some(format!(
+                    "The terms changed while you were reading: {message}"
+                )),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -862,7 +868,11 @@ async fn vendor_program_submit(
         tiers.push(TierInput {
             code: row.code.trim().to_string(),
             rank: number(&mut parse_errors, &format!("tiers[{k}].rank"), &row.rank),
-            rate_bps: number(&mut parse_errors, &format!("tiers[{k}].rate_bps"), &row.rate_bps),
+            rate_bps: number(
+                &mut parse_errors,
+                &format!("tiers[{k}].rate_bps"),
+                &row.rate_bps,
+            ),
             requires_current_credentials: row
                 .requires
                 .split([',', ' '])
@@ -881,8 +891,16 @@ async fn vendor_program_submit(
             &form.attribution_window_days,
         ),
         hold_days: number(&mut parse_errors, "hold_days", &form.hold_days),
-        commission_months: number(&mut parse_errors, "commission_months", &form.commission_months),
-        min_payout_minor: number(&mut parse_errors, "min_payout_minor", &form.min_payout_minor),
+        commission_months: number(
+            &mut parse_errors,
+            "commission_months",
+            &form.commission_months,
+        ),
+        min_payout_minor: number(
+            &mut parse_errors,
+            "min_payout_minor",
+            &form.min_payout_minor,
+        ),
         terms_version: Some(form.terms_version.clone()),
         terms_text: Some(form.terms_text.clone()).filter(|t| !t.trim().is_empty()),
         tiers: Some(tiers),
@@ -901,7 +919,10 @@ async fn vendor_program_submit(
     match result {
         Ok(_) => {
             state.clicks.forget_codes();
-            Ok(see_other(&format!("/vendor/{}/program?saved=1", vendor.slug)))
+            Ok(see_other(&format!(
+                "/vendor/{}/program?saved=1",
+                vendor.slug
+            )))
         }
         Err(ReferralError::Validation(list)) => {
             let mut errors = FieldErrors::new();
@@ -1073,7 +1094,10 @@ async fn vendor_advocate_status(
         .await
         .map_err(api_error)?;
     state.clicks.forget_codes();
-    Ok(see_other(&format!("/vendor/{}/program/advocates", vendor.slug)))
+    Ok(see_other(&format!(
+        "/vendor/{}/program/advocates",
+        vendor.slug
+    )))
 }
 
 struct EventLine {
@@ -1209,7 +1233,10 @@ async fn vendor_clear_hold(
         .tx(move |conn| service::clear_hold(conn, &program, &id, &actor, Some(&form.note), now))
         .await
         .map_err(api_error)?;
-    Ok(see_other(&format!("/vendor/{}/program/commissions", vendor.slug)))
+    Ok(see_other(&format!(
+        "/vendor/{}/program/commissions",
+        vendor.slug
+    )))
 }
 
 #[post("/vendor/{vendor}/program/commissions/{id}/reject")]
@@ -1232,7 +1259,10 @@ async fn vendor_reject(
         .tx(move |conn| service::reject_commission(conn, &program, &id, &actor, &note, now))
         .await
         .map_err(api_error)?;
-    Ok(see_other(&format!("/vendor/{}/program/commissions", vendor.slug)))
+    Ok(see_other(&format!(
+        "/vendor/{}/program/commissions",
+        vendor.slug
+    )))
 }
 
 struct PayoutLine {
@@ -1357,7 +1387,10 @@ async fn vendor_create_payouts(
         .tx(move |conn| service::create_payouts(conn, &program, Some(&actor), now))
         .await
         .map_err(api_error)?;
-    Ok(see_other(&format!("/vendor/{}/program/payouts", vendor.slug)))
+    Ok(see_other(&format!(
+        "/vendor/{}/program/payouts",
+        vendor.slug
+    )))
 }
 
 #[derive(Deserialize, Default)]
@@ -1393,7 +1426,15 @@ async fn vendor_mark_paid(
             .await
         }
         Err(ApiError::Conflict(message)) => {
-            show_payouts(&state, &req, user, slug, Some(message), StatusCode::CONFLICT).await
+            show_payouts(
+                &state,
+                &req,
+                user,
+                slug,
+                Some(message),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
