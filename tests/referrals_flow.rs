@@ -94,6 +94,7 @@ async fn click_bind_invoice_commission_and_approval() {
     assert_eq!(me["clicks"], 1);
     assert_eq!(me["customers"], 1);
     assert_eq!(me["invoices"], 1);
+    assert_eq!(me["sales"], 1);
     assert_eq!(me["commissions"]["approved"]["count"], 1);
     assert!(me["disclosure"].as_str().unwrap().contains("commission"));
 

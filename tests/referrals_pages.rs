@@ -89,6 +89,7 @@ async fn practitioner_enrolls_on_the_program_page_and_sees_the_dashboard() {
     assert!(dashboard.contains("tier <strong>member</strong>"));
     assert!(dashboard.contains("current certification in: acme-admin"));
     assert!(dashboard.contains("balance (approved, unpaid)"));
+    assert!(dashboard.contains("<svg"), "funnel chart");
     assert!(!dashboard.contains("<script>"), "no inline scripts");
 
     // The program page now shows the link with its disclosure.

@@ -2055,6 +2055,8 @@ pub struct MyEnrollment {
     pub clicks: i64,
     pub customers: i64,
     pub invoices: i64,
+    /// Sale commissions not reversed (the funnel's last step).
+    pub sales: i64,
     /// Per status: pending, approved, paid, reversed (and held: pending ones under review).
     pub commissions: BTreeMap<String, StatusTotal>,
     /// Approved, not yet paid (negative while clawbacks outweigh earnings).
@@ -2120,6 +2122,13 @@ pub fn my_referrals(
             clicks: store::human_clicks_of_enrollment(conn, &enrollment.id)?,
             customers: store::customers_of_enrollment(conn, &enrollment.id)?,
             invoices,
+            sales: i64::try_from(
+                commissions
+                    .iter()
+                    .filter(|c| c.kind == KIND_SALE && c.status != STATUS_REVERSED)
+                    .count(),
+            )
+            .unwrap_or(i64::MAX),
             commissions: totals,
             balance_minor,
             paid_minor,

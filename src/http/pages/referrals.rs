@@ -220,6 +220,7 @@ struct DashEnrollment {
     balance_negative: bool,
     paid: String,
     recent: Vec<CommissionRow>,
+    funnel: String,
 }
 
 fn share_text(e: &EnrollmentView) -> String {
@@ -241,6 +242,13 @@ fn next_tier_text(e: &EnrollmentView) -> Option<(String, String, String)> {
             },
         )
     })
+}
+
+fn bar(label: &str, value: i64) -> Bar {
+    Bar {
+        label: label.to_string(),
+        value: u64::try_from(value).unwrap_or(0),
+    }
 }
 
 #[derive(Template)]
@@ -322,6 +330,16 @@ async fn referrals_dashboard(
                     .iter()
                     .map(CommissionRow::from)
                     .collect(),
+                funnel: funnel_chart(
+                    "Your referrals: clicks to commissions",
+                    &[
+                        bar("Clicks (people)", m.clicks),
+                        bar("Customers", m.customers),
+                        bar("Paid invoices", m.invoices),
+                        bar("Commissions", m.sales),
+                    ],
+                    420,
+                ),
             }
         })
         .collect();
@@ -1464,10 +1482,6 @@ async fn vendor_funnel(
         .db(move |conn| service::funnel(conn, &program))
         .await
         .map_err(api_error)?;
-    let bar = |label: &str, value: i64| Bar {
-        label: label.to_string(),
-        value: u64::try_from(value).unwrap_or(0),
-    };
     let referral_chart = funnel_chart(
         "Referrals: clicks to commissions",
         &[
@@ -1476,7 +1490,7 @@ async fn vendor_funnel(
             bar("Invoices", funnel.invoices),
             bar("Commissions", funnel.commissions),
         ],
-        640,
+        420,
     );
     let p = &funnel.practitioners;
     let practitioner_chart = funnel_chart(
@@ -1488,7 +1502,7 @@ async fn vendor_funnel(
             bar("Enrolled", p.enrolled),
             bar("Earning", p.earning),
         ],
-        640,
+        420,
     );
     let earned = funnel
         .advocates
