@@ -984,3 +984,49 @@ async fn funnel_per_program_and_advocate() {
     .expect(403);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn an_address_over_the_redirect_limit_is_still_redirected_but_counted_as_automated() {
+    let app = TestApp::start().await;
+    let shop = shop(&app, "acme").await;
+    let ana = app.user("ana@example.org", "Ana").await;
+    let code = enroll(&app, &shop, &ana).await["referral_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let limit = credo::ratelimit::REDIRECTS_PER_MINUTE as usize;
+    let total = limit + 60;
+    for batch in 0..(total / 20) {
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let client = app.client.clone();
+            let url = app.url(&format!("/r/{code}"));
+            tasks.push(tokio::spawn(async move {
+                client
+                    .get(url)
+                    .header(
+                        "User-Agent",
+                        "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 302, "batch {batch}");
+        }
+    }
+    eventually("every click stored", WAIT, || async {
+        (count(&app, "clicks").await == total as i64).then_some(())
+    })
+    .await;
+    let people = me(&app, &ana).await["clicks"].as_i64().unwrap() as usize;
+    assert!(
+        people >= limit && people < total,
+        "{people} of {total} clicks counted as people"
+    );
+    app.stop().await;
+}
