@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use super::{
     BillingEvent, Click, Commission, Customer, Enrollment, Payout, Program, TierRule,
     ENROLLMENT_ACTIVE, KIND_CLAWBACK, KIND_SALE, PAYOUT_PAID, PAYOUT_PENDING, STATUS_APPROVED,
-    STATUS_PAID, STATUS_PENDING, STATUS_REVERSED,
+    STATUS_PAID, STATUS_PENDING,
 };
 use crate::accounts::Vendor;
 use crate::db::schema::{
@@ -195,8 +195,8 @@ pub fn program_tiers(conn: &mut DbConn, program_id: &str) -> QueryResult<Vec<Tie
             code,
             rank,
             rate_bps: u32::try_from(rate_bps).unwrap_or(0),
-            // Written by `replace_tiers` from a Vec<String>; unreadable rows require nothing
-            // they can't be met with, so fall back to "requires an impossible exam".
+            // Written by `replace_tiers` from a Vec<String>. A row that can't be read requires
+            // an exam nobody holds, so a damaged row can never raise anyone's tier.
             requires_current_credentials: serde_json::from_str(&requires)
                 .unwrap_or_else(|_| vec![String::from("\u{0}unreadable")]),
         })
@@ -1182,11 +1182,3 @@ pub fn enrollment_dates(
         .select((enrollments::id, enrollments::enrolled_at))
         .load(conn)
 }
-
-/// Used by status constants in other modules' tests; keeps the list of statuses in one place.
-pub const COMMISSION_STATUSES: [&str; 4] = [
-    STATUS_PENDING,
-    STATUS_APPROVED,
-    STATUS_PAID,
-    STATUS_REVERSED,
-];
