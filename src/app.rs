@@ -10,6 +10,7 @@ use crate::exams::{ExamError, PassedExam};
 use crate::links::Links;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
+use crate::referrals::recorder::ClickRecorder;
 use crate::secrets::{MasterKey, SecretError};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,8 @@ pub struct AppState {
     pub session_keys: SessionKeys,
     pub limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
+    /// Referral clicks: code cache and group-commit buffer (flushed by the jobs).
+    pub clicks: Arc<ClickRecorder>,
     /// Names this process in outbox leases and logs.
     pub node_id: String,
     /// Credential verification: decoded-key cache, remote did:web client and cache.
@@ -65,6 +68,10 @@ impl AppState {
                 config.registrations_per_hour,
             )),
             metrics: Arc::new(Metrics::new()),
+            clicks: Arc::new(ClickRecorder::new(
+                master_key.derive("referral-click-hash"),
+                config.click_flush_ms,
+            )),
             node_id: format!(
                 "{}-{}",
                 std::process::id(),

@@ -49,6 +49,7 @@ struct Settings {
     job_interval_ms: Option<u64>,
     mail_retry_base_ms: Option<u64>,
     status_list_ttl_seconds: Option<u32>,
+    click_flush_ms: Option<u64>,
 }
 
 /// Names of the settings, as used in the TOML file and (upper-cased, `CREDO_` prefix) in the env.
@@ -71,6 +72,7 @@ const SETTING_NAMES: &[&str] = &[
     "job_interval_ms",
     "mail_retry_base_ms",
     "status_list_ttl_seconds",
+    "click_flush_ms",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -113,6 +115,9 @@ pub struct Config {
     /// First retry delay of a failed mail; each further retry waits twice as long (max 1 h).
     pub mail_retry_base_ms: u64,
     pub status_list_ttl_seconds: u32,
+    /// Referral clicks are buffered and written in batches this often (group commit); 0 writes
+    /// each click in its own transaction before redirecting.
+    pub click_flush_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -385,6 +390,15 @@ impl Config {
                 s.status_list_ttl_seconds,
                 300,
             )?,
+            click_flush_ms: match s.click_flush_ms.unwrap_or(5) {
+                ms @ 0..=1000 => ms,
+                _ => {
+                    return Err(invalid(
+                        "click_flush_ms",
+                        "use 0 (write each click before redirecting) to 1000 ms".into(),
+                    ))
+                }
+            },
             data_dir,
         })
     }
@@ -403,6 +417,7 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
         "job_interval_ms",
         "mail_retry_base_ms",
         "status_list_ttl_seconds",
+        "click_flush_ms",
     ];
     if TYPED.contains(&name) {
         if let Ok(table) = format!("v = {raw}").parse::<toml::Table>() {

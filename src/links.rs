@@ -72,6 +72,26 @@ impl Links {
     pub fn dashboard(&self) -> String {
         self.url("/dashboard")
     }
+
+    /// A referral link: `/r/<code>` records the click and redirects to the vendor's landing page.
+    pub fn referral(&self, code: &str) -> String {
+        self.url(&format!("/r/{code}"))
+    }
+
+    /// The public page of an advocate program (terms, tiers, enroll form).
+    pub fn program_page(&self, program_id: &str) -> String {
+        self.url(&format!("/programs/{program_id}"))
+    }
+
+    /// The public yearly earnings disclosure of an advocate program.
+    pub fn program_disclosure(&self, program_id: &str) -> String {
+        self.url(&format!("/programs/{program_id}/disclosure"))
+    }
+
+    /// The practitioner's referral dashboard.
+    pub fn referrals_dashboard(&self) -> String {
+        self.url("/referrals")
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,13 @@ pub enum Limit {
     PublicWork,
     /// Credential verifications (`POST /api/v1/verify`, the verify page) per client address.
     Verify,
+    /// Referral redirects per client address. Over the limit the visitor is still redirected,
+    /// but the click is recorded as automated (excluded from the funnel).
+    Redirect,
 }
+
+/// Referral clicks per minute from one address that still count as people.
+pub const REDIRECTS_PER_MINUTE: u32 = 300;
 
 pub struct RateLimits {
     login_by_address: DefaultKeyedRateLimiter<String>,
@@ -25,6 +31,7 @@ pub struct RateLimits {
     register: DefaultKeyedRateLimiter<String>,
     public_work: DefaultKeyedRateLimiter<String>,
     verify: DefaultKeyedRateLimiter<String>,
+    redirect: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
 }
 
@@ -41,6 +48,7 @@ impl RateLimits {
             public_work: RateLimiter::keyed(Quota::per_minute(nonzero(120))),
             // Employers check batches of certificates; a verification costs well under 1 ms.
             verify: RateLimiter::keyed(Quota::per_minute(nonzero(600)).allow_burst(nonzero(120))),
+            redirect: RateLimiter::keyed(Quota::per_minute(nonzero(REDIRECTS_PER_MINUTE))),
             clock: DefaultClock::default(),
         }
     }
@@ -53,6 +61,7 @@ impl RateLimits {
             Limit::Register => &self.register,
             Limit::PublicWork => &self.public_work,
             Limit::Verify => &self.verify,
+            Limit::Redirect => &self.redirect,
         };
         limiter
             .check_key(&key.to_string())
@@ -66,6 +75,7 @@ impl RateLimits {
         self.register.retain_recent();
         self.public_work.retain_recent();
         self.verify.retain_recent();
+        self.redirect.retain_recent();
     }
 }
 

@@ -20,10 +20,7 @@ use chrono::{DateTime, Utc};
 
 pub use badge::{build_credential, issue_credential, BadgeInput, SignedCredential};
 pub use keys::IssuerKey;
-pub use service::{
-    issue_for_pass, issue_for_pass_with, no_change_hook, revoke, CredentialError, IssueContext,
-    IssueRequest, OnChange,
-};
+pub use service::{issue_for_pass, revoke, CredentialError, IssueContext, IssueRequest};
 pub use verify::{
     verify_credential, Check, CheckName, ResolveError, Resolver, StaticResolver, Status,
     Verification,

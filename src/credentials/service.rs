@@ -48,8 +48,8 @@ pub enum CredentialError {
     Badge(#[from] BadgeError),
     #[error("the status list cannot be built: {0}")]
     StatusList(#[from] StatusListError),
-    #[error("{0}")]
-    Hook(String),
+    #[error("updating the referral tier failed: {0}")]
+    Referrals(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -62,14 +62,17 @@ impl From<diesel::result::Error> for CredentialError {
     }
 }
 
-/// Called after a person's credentials of a vendor changed, in the same transaction:
-/// `(conn, user_id, vendor_id, reason)` with reason `"issued"` or `"revoked"`. The referral
-/// tiers hook in here (`referrals::on_credentials_changed`); an error rolls the change back.
-pub type OnChange<'a> = &'a dyn Fn(&mut DbConn, &str, &str, &str) -> Result<(), CredentialError>;
-
-/// The hook that does nothing.
-pub fn no_change_hook(_: &mut DbConn, _: &str, _: &str, _: &str) -> Result<(), CredentialError> {
-    Ok(())
+/// A person's current credentials of a vendor changed: their referral tier follows, in the same
+/// transaction (an error rolls the change back). Expiry is the referral job's business.
+fn credentials_changed(
+    conn: &mut DbConn,
+    user_id: &str,
+    vendor_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), CredentialError> {
+    crate::referrals::on_credentials_changed(conn, user_id, vendor_id, reason, now)
+        .map_err(|e| CredentialError::Referrals(e.to_string()))
 }
 
 /// What issuing and revoking need from the application state (see `AppState::issue_context`).
@@ -372,27 +375,15 @@ fn whole_seconds(t: NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(0).unwrap_or(t)
 }
 
-/// Issues the credential for a passed attempt (see [`issue_for_pass_with`]) without a change
-/// hook.
+/// Builds, signs and stores the `OpenBadgeCredential` for a passed attempt, allocates its random
+/// status index, supersedes the person's older current credentials for the same exam (and for
+/// exams this one renews), queues the mail with the JSON attached and updates the holder's referral
+/// tier. Idempotent per attempt: a second call returns the first credential's id.
 pub fn issue_for_pass(
     conn: &mut DbConn,
     ctx: &IssueContext,
     request: &IssueRequest,
     now: NaiveDateTime,
-) -> Result<String, CredentialError> {
-    issue_for_pass_with(conn, ctx, request, now, &no_change_hook)
-}
-
-/// Builds, signs and stores the `OpenBadgeCredential` for a passed attempt, allocates its random
-/// status index, supersedes the person's older current credentials for the same exam (and for
-/// exams this one renews), queues the mail with the JSON attached and calls `on_change`.
-/// Idempotent per attempt: a second call returns the first credential's id.
-pub fn issue_for_pass_with(
-    conn: &mut DbConn,
-    ctx: &IssueContext,
-    request: &IssueRequest,
-    now: NaiveDateTime,
-    on_change: OnChange<'_>,
 ) -> Result<String, CredentialError> {
     if let Some(existing) = store::find_by_attempt(conn, &request.attempt_id)? {
         return Ok(existing.id);
@@ -515,7 +506,7 @@ pub fn issue_for_pass_with(
             },
         );
         mail::enqueue(conn, &mail, now)?;
-        on_change(conn, &user.id, &vendor.id, "issued")?;
+        credentials_changed(conn, &user.id, &vendor.id, "credential issued", now)?;
         tracing::info!(credential_id = %id, attempt_id = %request.attempt_id, "credential issued");
         return Ok(id);
     }
@@ -587,7 +578,7 @@ pub fn validate_reason(reason: &str) -> Result<String, CredentialError> {
 }
 
 /// Revokes one of `vendor`'s credentials: records reason, time and actor, flips its bit, re-signs
-/// the status list with the active key, mails the holder and calls `on_change`. Revoking again
+/// the status list with the active key, mails the holder and updates their referral tier. Revoking again
 /// changes nothing and keeps the first reason. Another vendor's credential is "not found".
 #[allow(clippy::too_many_arguments)]
 pub fn revoke(
@@ -598,7 +589,6 @@ pub fn revoke(
     reason: &str,
     actor: Option<&str>,
     now: NaiveDateTime,
-    on_change: OnChange<'_>,
 ) -> Result<CredentialState, CredentialError> {
     let reason = validate_reason(reason)?;
     let row = store::find_credential(conn, credential_id)?
@@ -629,7 +619,7 @@ pub fn revoke(
         &ctx.links.credential_page(&row.id),
     );
     mail::enqueue(conn, &mail, now)?;
-    on_change(conn, &row.user_id, &vendor.id, "revoked")?;
+    credentials_changed(conn, &row.user_id, &vendor.id, "credential revoked", now)?;
     tracing::info!(credential_id = %row.id, "credential revoked");
     let current =
         store::find_credential(conn, &row.id)?.ok_or(CredentialError::NotFound("credential"))?;

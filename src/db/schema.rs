@@ -293,6 +293,7 @@ diesel::table! {
         status -> Text,
         enrolled_at -> Timestamp,
         updated_at -> Timestamp,
+        tier_checked_at -> Timestamp,
     }
 }
 

@@ -43,6 +43,7 @@ const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("accounts", include_str!("openapi/accounts.json")),
     ("credentials", include_str!("openapi/credentials.json")),
     ("exams", include_str!("openapi/exams.json")),
+    ("referrals", include_str!("openapi/referrals.json")),
 ];
 
 /// Merges the fragments into the base document (once; the result is cached).

@@ -16,6 +16,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("sign in or present an API key")]
     Unauthorized,
+    /// A signed request (webhook) whose signature is missing, wrong or outside the replay window.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -67,6 +70,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => ("bad-request", "Bad request"),
             ApiError::Unauthorized => ("unauthorized", "Authentication required"),
+            ApiError::BadSignature(_) => ("bad-signature", "Signature check failed"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
@@ -99,7 +103,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -159,7 +163,7 @@ impl ResponseError for ApiError {
         if let Some(secs) = retry_after {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.body(serde_json::to_string(&body).unwrap_or_default())
@@ -211,7 +215,7 @@ impl From<crate::credentials::CredentialError> for ApiError {
             | E::Did(_)
             | E::Badge(_)
             | E::StatusList(_)
-            | E::Hook(_)
+            | E::Referrals(_)
             | E::Internal(_)) => ApiError::Internal(other.to_string()),
         }
     }
@@ -263,6 +267,22 @@ impl From<crate::exams::ExamError> for ApiError {
                 ApiError::Internal(e.to_string())
             }
             ExamError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::referrals::ReferralError> for ApiError {
+    fn from(e: crate::referrals::ReferralError) -> Self {
+        use crate::referrals::ReferralError;
+        match e {
+            ReferralError::Validation(errors) => ApiError::Validation(errors),
+            ReferralError::NotFound(m) => ApiError::NotFound(m),
+            ReferralError::Forbidden(m) => ApiError::Forbidden(m),
+            ReferralError::Conflict(m) => ApiError::Conflict(m),
+            ReferralError::Signature(e) => ApiError::BadSignature(e.to_string()),
+            ReferralError::Money(e) => ApiError::Internal(e.to_string()),
+            ReferralError::Internal(m) => ApiError::Internal(m),
+            ReferralError::Db(e) => e.into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod credentials;
 mod exams;
 mod outbox;
+pub mod referrals;
 
 use std::future::Future;
 use std::time::Duration;
@@ -62,6 +63,19 @@ pub fn start(state: &AppState) -> Result<Jobs, String> {
         stopped.clone(),
         s.clone(),
         move || exams::run_once(s.clone()),
+    ));
+
+    let s = state.clone();
+    handles.push(spawn_loop(
+        "referrals",
+        interval,
+        stopped.clone(),
+        s.clone(),
+        move || referrals::run_once(s.clone()),
+    ));
+    handles.push(referrals::spawn_click_flusher(
+        state.clone(),
+        stopped.clone(),
     ));
 
     let s = state.clone();

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod credentials;
 pub mod exams;
 pub mod process;
+pub mod referrals;
 pub mod smtp;
 
 use std::net::TcpListener;

@@ -33,9 +33,12 @@ CREATE TABLE enrollments (
     referral_code TEXT NOT NULL UNIQUE,
     tier_code TEXT NOT NULL,
     terms_accepted_version TEXT NOT NULL,
-    status TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
     enrolled_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
+    -- When the tier was last computed from current credentials; the expiry job recomputes
+    -- enrollments whose credentials expired (or became valid) after this moment.
+    tier_checked_at TIMESTAMP NOT NULL,
     UNIQUE (program_id, user_id)
 );
 
@@ -61,6 +64,7 @@ CREATE TABLE clicks (
     is_bot BOOLEAN NOT NULL
 );
 CREATE INDEX clicks_enrollment ON clicks(enrollment_id, at);
+CREATE INDEX enrollments_user ON enrollments(user_id);
 
 -- First binding wins: (program, external_id) is unique.
 CREATE TABLE customers (
@@ -81,7 +85,7 @@ CREATE TABLE billing_events (
     program_id TEXT NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
     source TEXT NOT NULL,
     external_event_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('invoice_paid', 'refund')),
     invoice_id TEXT NOT NULL,
     customer_external_id TEXT NOT NULL,
     amount_minor BIGINT NOT NULL,
@@ -92,6 +96,7 @@ CREATE TABLE billing_events (
     received_at TIMESTAMP NOT NULL,
     UNIQUE (program_id, source, external_event_id)
 );
+CREATE INDEX billing_events_program ON billing_events(program_id, received_at);
 
 CREATE TABLE payouts (
     id TEXT PRIMARY KEY,
@@ -99,7 +104,7 @@ CREATE TABLE payouts (
     enrollment_id TEXT NOT NULL REFERENCES enrollments(id) ON DELETE CASCADE,
     amount_minor BIGINT NOT NULL,
     currency TEXT NOT NULL,
-    status TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'paid')),
     reference TEXT,
     created_by TEXT REFERENCES users(id) ON DELETE SET NULL,
     created_at TIMESTAMP NOT NULL,
@@ -107,7 +112,10 @@ CREATE TABLE payouts (
 );
 
 -- kind: sale | clawback | adjustment; status: pending | approved | paid | reversed.
--- Paid rows are never edited; corrections are new rows.
+-- Paid rows are never edited; corrections are new rows. A commission always pays the advocate
+-- whose customer bought: no kind pays for another enrollment's sales or for recruiting.
+-- reverses_id: for a clawback, the paid sale it claws back; for a sale re-created after a
+-- partial refund, the reversed sale it replaces.
 CREATE TABLE commissions (
     id TEXT PRIMARY KEY,
     program_id TEXT NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
@@ -115,12 +123,12 @@ CREATE TABLE commissions (
     customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     billing_event_id TEXT NOT NULL REFERENCES billing_events(id) ON DELETE CASCADE,
     invoice_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('sale', 'clawback', 'adjustment')),
     base_minor BIGINT NOT NULL,
     rate_bps INTEGER NOT NULL,
     amount_minor BIGINT NOT NULL,
     currency TEXT NOT NULL,
-    status TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'paid', 'reversed')),
     held BOOLEAN NOT NULL,
     held_reason TEXT,
     hold_until TIMESTAMP NOT NULL,
@@ -134,6 +142,8 @@ CREATE TABLE commissions (
 CREATE INDEX commissions_enrollment ON commissions(enrollment_id, status);
 CREATE INDEX commissions_due ON commissions(status, hold_until);
 CREATE INDEX commissions_invoice ON commissions(program_id, invoice_id);
+CREATE INDEX commissions_payout ON commissions(payout_id);
+CREATE INDEX payouts_program ON payouts(program_id, created_at);
 
 CREATE TABLE commission_transitions (
     id TEXT PRIMARY KEY,

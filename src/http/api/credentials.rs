@@ -217,8 +217,6 @@ async fn revoke(
                 &input.reason,
                 actor.as_deref(),
                 now,
-                // Wired to referrals::on_credentials_changed when the referrals branch merges.
-                &service::no_change_hook,
             )
         })
         .await?;

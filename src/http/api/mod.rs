@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod credentials;
 pub mod exams;
+pub mod referrals;
 
 use actix_web::web;
 
@@ -10,4 +11,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     credentials::configure(cfg);
     exams::configure(cfg);
+    referrals::configure(cfg);
 }

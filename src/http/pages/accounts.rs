@@ -461,6 +461,7 @@ async fn dashboard(
     let sections = vec![
         super::exams::dashboard_section(&state, &user).await?,
         super::credentials::dashboard_section(&state, &user).await?,
+        super::referrals::dashboard_section(&state, &user).await?,
     ];
     let display_name = user.display_name.clone();
     Ok(render(&DashboardPage {

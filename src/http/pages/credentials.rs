@@ -666,8 +666,6 @@ async fn vendor_revoke(
                 &reason,
                 Some(&actor),
                 now,
-                // Wired to referrals::on_credentials_changed when the referrals branch merges.
-                &service::no_change_hook,
             )
         })
         .await;

@@ -4,12 +4,14 @@
 pub mod accounts;
 pub mod credentials;
 pub mod exams;
+pub mod referrals;
 pub mod vendor;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
     credentials::configure(cfg);
     exams::configure(cfg);
+    referrals::configure(cfg);
     vendor::configure(cfg);
 }
 

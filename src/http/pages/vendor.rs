@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn sections(vendor_slug: &str) -> Vec<(String, &'static str)> {
     let mut links = super::exams::vendor_console_links(vendor_slug);
     links.extend(super::credentials::vendor_console_links(vendor_slug));
+    links.extend(super::referrals::vendor_console_links(vendor_slug));
     links
 }
 
