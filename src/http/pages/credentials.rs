@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    render, render_with_status, see_other, urlencode, Form, MaybeUser, PageContext, PageError,
-    PageUser,
+    render, render_with_status, see_other, urlencode, vendor_with_role, Form, MaybeUser,
+    PageContext, PageError, PageUser,
 };
-use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
+use crate::accounts::{SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 use crate::credentials::resolver::{self, VerifyReport};
 use crate::credentials::service::{self, CredentialError};
@@ -586,18 +586,6 @@ struct VendorPage {
     rows: Vec<CredentialRowView>,
 }
 
-async fn examiner_vendor(
-    state: &AppState,
-    user: &SessionUser,
-    slug: String,
-) -> Result<Vendor, PageError> {
-    let principal = Principal::User(user.clone());
-    state
-        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, VendorRole::Examiner))
-        .await
-        .map_err(|e| PageError::from(ApiError::from(e)))
-}
-
 async fn vendor_rows(
     state: &AppState,
     vendor_id: String,
@@ -624,7 +612,7 @@ async fn vendor_credentials(
     path: web::Path<String>,
     query: web::Query<RevokedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let vendor = examiner_vendor(&state, &user, path.into_inner()).await?;
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Examiner).await?;
     let rows = vendor_rows(&state, vendor.id.clone()).await?;
     let mut ctx = PageContext::new(&req, Some(user));
     if let Some(row) = rows.iter().find(|r| r.id == query.revoked) {
@@ -651,7 +639,7 @@ async fn vendor_revoke(
     Form(form): Form<RevokeForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
-    let vendor = examiner_vendor(&state, &user, slug).await?;
+    let vendor = vendor_with_role(&state, &user, slug, VendorRole::Examiner).await?;
     let ctx = state.issue_context();
     let now = state.clock.now();
     let actor = user.id.clone();

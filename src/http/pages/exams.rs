@@ -10,9 +10,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    render, render_with_status, see_other, Form, MaybeUser, PageContext, PageError, PageUser,
+    render, render_with_status, see_other, vendor_with_role, Form, MaybeUser, PageContext,
+    PageError, PageUser,
 };
-use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
+use crate::accounts::{SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 use crate::charts::{bar_chart, Bar, ChartOptions};
 use crate::exams::service::{
@@ -528,18 +529,6 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
 
 // ------------------------------------------------------------------------------------ vendor console
 
-async fn vendor_page_auth(
-    state: &AppState,
-    user: &SessionUser,
-    slug: String,
-) -> Result<Vendor, PageError> {
-    let principal = Principal::User(user.clone());
-    state
-        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, VendorRole::Examiner))
-        .await
-        .map_err(|e| PageError::from(ApiError::from(e)))
-}
-
 struct VendorExamRow {
     slug: String,
     title: String,
@@ -619,7 +608,7 @@ async fn vendor_exams_page(
     PageUser(user): PageUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let vendor = vendor_page_auth(&state, &user, path.into_inner()).await?;
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Examiner).await?;
     let page = vendor_exams_view(&state, PageContext::new(&req, Some(user)), vendor).await?;
     Ok(render(&page))
 }
@@ -721,7 +710,7 @@ async fn vendor_upload(
                 .into(),
         ));
     }
-    let vendor = vendor_page_auth(&state, &user, path.into_inner()).await?;
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Examiner).await?;
     let format = if field("format") == "gift" {
         "gift"
     } else {
@@ -998,7 +987,7 @@ async fn vendor_exam_page(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let (vendor, exam) = path.into_inner();
-    let vendor = vendor_page_auth(&state, &user, vendor).await?;
+    let vendor = vendor_with_role(&state, &user, vendor, VendorRole::Examiner).await?;
     let page = vendor_exam_view(&state, PageContext::new(&req, Some(user)), vendor, exam).await?;
     Ok(render(&page))
 }
@@ -1019,7 +1008,7 @@ async fn vendor_vouchers(
     Form(form): Form<VoucherForm>,
 ) -> Result<HttpResponse, PageError> {
     let (vendor, exam_slug) = path.into_inner();
-    let vendor = vendor_page_auth(&state, &user, vendor).await?;
+    let vendor = vendor_with_role(&state, &user, vendor, VendorRole::Examiner).await?;
     let count = form.count.trim().parse::<i64>().unwrap_or(0);
     let input = VoucherInput {
         count,
@@ -1124,7 +1113,7 @@ async fn vendor_statistics_page(
         serde_html_form::from_str(req.query_string()).unwrap_or_default();
     let version = crate::http::api::exams::parse_version(query.get("version").map(String::as_str))
         .map_err(PageError::from)?;
-    let vendor = vendor_page_auth(&state, &user, vendor).await?;
+    let vendor = vendor_with_role(&state, &user, vendor, VendorRole::Examiner).await?;
     let vendor_id = vendor.id.clone();
     let (exam, report, versions) = state
         .db(move |conn| {

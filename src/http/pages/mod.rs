@@ -26,7 +26,7 @@ use super::auth::{csrf_matches, presented_token, resolve, TokenSource, CSRF_FIEL
 use super::extract::read_body;
 use super::middleware::csrf_token;
 use super::problem::ApiError;
-use crate::accounts::{Principal, SessionUser};
+use crate::accounts::{Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 
 /// What every page's layout needs.
@@ -44,6 +44,20 @@ impl PageContext {
             notices: Vec::new(),
         }
     }
+}
+
+/// The vendor named in the path if the signed-in person may act on it as `role`: unknown
+/// vendors are "not found", other vendors' pages "not allowed" (as in the API).
+pub async fn vendor_with_role(
+    state: &AppState,
+    user: &SessionUser,
+    slug: String,
+    role: VendorRole,
+) -> Result<Vendor, PageError> {
+    Ok(
+        crate::http::api::accounts::vendor_for(state, Principal::User(user.clone()), slug, role)
+            .await?,
+    )
 }
 
 /// Errors of page handlers, shown as HTML pages (or a redirect to sign in).

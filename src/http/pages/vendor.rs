@@ -6,10 +6,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{render_with_status, see_other, Form, PageContext, PageError, PageUser};
-use crate::accounts::{
-    self, AccountError, Principal, SessionUser, Vendor, VendorInput, VendorRole,
+use super::{
+    render_with_status, see_other, vendor_with_role, Form, PageContext, PageError, PageUser,
 };
+use crate::accounts::{self, AccountError, SessionUser, Vendor, VendorInput, VendorRole};
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
 use crate::http::problem::ApiError;
@@ -283,19 +283,6 @@ async fn hub(
     hub_page(&state, &req, user, vendor, HubExtras::default()).await
 }
 
-/// The vendor if the person is one of its owners (or an operator).
-async fn owned_vendor(
-    state: &AppState,
-    user: &SessionUser,
-    slug: String,
-) -> Result<Vendor, PageError> {
-    let principal = Principal::User(user.clone());
-    state
-        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, VendorRole::Owner))
-        .await
-        .map_err(|e| PageError::from(ApiError::from(e)))
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct MemberForm {
@@ -311,7 +298,7 @@ async fn add_member(
     path: web::Path<String>,
     Form(form): Form<MemberForm>,
 ) -> Result<HttpResponse, PageError> {
-    let vendor = owned_vendor(&state, &user, path.into_inner()).await?;
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
     let input = accounts::MemberInput {
         email: form.email.clone(),
@@ -350,7 +337,7 @@ async fn create_key(
     path: web::Path<String>,
     Form(form): Form<KeyForm>,
 ) -> Result<HttpResponse, PageError> {
-    let vendor = owned_vendor(&state, &user, path.into_inner()).await?;
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
     let (target, user_id) = (vendor.clone(), user.id.clone());
     // The page that shows the new key is the answer to this POST: it is never stored anywhere.
@@ -383,7 +370,7 @@ async fn revoke_key(
     Form(_): Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, key_id) = path.into_inner();
-    let vendor = owned_vendor(&state, &user, slug).await?;
+    let vendor = vendor_with_role(&state, &user, slug, VendorRole::Owner).await?;
     let now = state.clock.now();
     let target = vendor.clone();
     state
