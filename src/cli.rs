@@ -270,8 +270,8 @@ fn seed_for_serve(state: &AppState) -> Result<Option<String>, String> {
                  deployment); nothing was seeded"
             );
             println!(
-                "Demo data exists already ({users} account(s)); nothing was seeded. The demo \
-                 logins are listed in README.md (Demo data)."
+                "--demo: the database already has {users} account(s), so no demo data was added \
+                 (the demo logins are listed in README.md)."
             );
             Ok(None)
         }
