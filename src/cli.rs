@@ -50,6 +50,20 @@ enum Command {
     /// Verify a credential offline, from files only (no database, no network).
     /// Exit status: 0 valid, 1 not valid, 2 usage or I/O error.
     Verify(VerifyArgs),
+    /// Seed demo data into an empty database and exit (a vendor with the real exam banks, its
+    /// staff, a certified advocate with commissions); prints the demo logins. `credo serve
+    /// --demo` does the same on its first start, then serves.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// The address `credo serve` will listen on (the default public base URL derives from it).
+    #[arg(long)]
+    bind: Option<String>,
+    /// The public base URL `credo serve` will use: the demo credentials are signed for it.
+    #[arg(long)]
+    base_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -179,6 +193,10 @@ pub fn main() -> ExitCode {
         overrides.base_url = args.base_url.clone();
         overrides.smtp_url = args.smtp_url.clone();
     }
+    if let Command::Demo(args) = &cli.command {
+        overrides.bind = args.bind.clone();
+        overrides.base_url = args.base_url.clone();
+    }
     let config = match Config::load(&overrides) {
         Ok(config) => config,
         Err(e) => {
@@ -194,6 +212,7 @@ pub fn main() -> ExitCode {
         Command::Keys(command) => keys(config, command),
         Command::Verify(_) => unreachable!("handled before loading the configuration"),
         Command::Bank(command) => bank(config, command),
+        Command::Demo(_) => demo(config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -222,16 +241,77 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
     let bind = config.bind;
     let base_url = config.base_url.clone();
     let state = AppState::open(config).map_err(|e| e.to_string())?;
-    if demo {
-        tracing::warn!("--demo: demo data is not available in this build yet");
-    }
+    let demo_summary = if demo { seed_for_serve(&state)? } else { None };
     let listener = TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     actix_web::rt::System::new().block_on(async move {
         let running = crate::server::start(state, listener).map_err(|e| e.to_string())?;
         tracing::info!(address = %running.addr, base_url = %base_url, "Credo is serving");
         println!("Credo is running at {base_url}");
+        if let Some(summary) = demo_summary {
+            print!("{summary}");
+        }
         running.wait().await.map_err(|e| e.to_string())
     })
+}
+
+/// `serve --demo`: seeds an empty database and returns the summary to print once serving; a
+/// database with accounts is served as it is.
+fn seed_for_serve(state: &AppState) -> Result<Option<String>, String> {
+    use crate::demo::{seed_if_empty, summary, Outcome};
+    match seed_if_empty(state) {
+        Ok(Outcome::Seeded(seeded)) => {
+            tracing::info!("demo data seeded");
+            Ok(Some(summary(&seeded)))
+        }
+        Ok(Outcome::NotEmpty { users }) => {
+            tracing::info!(
+                users,
+                "--demo: the database has accounts already (demo data exists or this is a real \
+                 deployment); nothing was seeded"
+            );
+            println!(
+                "--demo: the database already has {users} account(s), so no demo data was added \
+                 (the demo logins are listed in README.md)."
+            );
+            Ok(None)
+        }
+        Err(error) => {
+            // Another node starting with --demo on the same database may have seeded it first.
+            let users = state
+                .pool
+                .get()
+                .ok()
+                .and_then(|mut c| crate::accounts::store::count_users(&mut c).ok())
+                .unwrap_or(0);
+            if users > 0 {
+                tracing::warn!(%error, users, "--demo: seeding failed but the database has accounts now (another node seeded it); serving");
+                Ok(None)
+            } else {
+                Err(format!("{error}. Fix the cause and start again: the database is still empty, so --demo will seed it."))
+            }
+        }
+    }
+}
+
+/// `credo demo`: seeds an empty database and exits; refuses a database with accounts.
+fn demo(config: Config) -> Result<(), String> {
+    use crate::demo::{seed_if_empty, summary, Outcome};
+    let state = AppState::open(config).map_err(|e| e.to_string())?;
+    match seed_if_empty(&state).map_err(|e| e.to_string())? {
+        Outcome::Seeded(seeded) => {
+            print!("{}", summary(&seeded));
+            println!(
+                "Start it with `credo serve` (same data directory or database URL, and the same \
+                 base URL: the demo certificates are signed for it)."
+            );
+            Ok(())
+        }
+        Outcome::NotEmpty { users } => Err(format!(
+            "the database already has {users} account(s); `credo demo` seeds only an empty \
+             database. Use a new --data-dir or --database-url, or run `credo serve --demo`, \
+             which serves existing data as it is."
+        )),
+    }
 }
 
 fn migrate(config: &Config) -> Result<(), String> {

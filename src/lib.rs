@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod db;
+pub mod demo;
 pub mod exams;
 pub mod http;
 pub mod jobs;

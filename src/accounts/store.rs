@@ -39,6 +39,11 @@ pub fn find_user(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
+/// How many accounts exist (`credo serve --demo` seeds only a database without any).
+pub fn count_users(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub display_name: &'a str,

@@ -141,9 +141,12 @@ impl r2d2::ManageConnection for ConnectionManager {
                     SqliteSync::Normal => "NORMAL",
                     SqliteSync::Full => "FULL",
                 };
+                // WAL is a property of the file, set once by `connect` before the pool opens:
+                // switching the journal mode from several new connections at once fails with
+                // "database is locked" without waiting for the busy timeout.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = {sync}; \
+                     PRAGMA foreign_keys = ON;"
                 ))?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -170,6 +173,12 @@ pub fn connect(
 ) -> Result<Pool, DbError> {
     if let DatabaseTarget::Sqlite(path) = target {
         ensure_parent_dir(path)?;
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| DbError::Connect(format!("path {} is not UTF-8", path.display())))?;
+        let mut conn =
+            SqliteConnection::establish(path_str).map_err(|e| DbError::Connect(e.to_string()))?;
+        conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
     }
     let manager = ConnectionManager {
         target: target.clone(),

@@ -20,6 +20,11 @@ pub struct ChildConfig<'a> {
 
 impl ChildServer {
     pub fn start(config: &ChildConfig<'_>) -> Self {
+        Self::start_with_args(config, &[])
+    }
+
+    /// `credo serve <args…>`, e.g. `&["--demo"]`.
+    pub fn start_with_args(config: &ChildConfig<'_>, args: &[&str]) -> Self {
         let port = super::free_port();
         let base = format!("http://127.0.0.1:{port}");
         std::fs::create_dir_all(config.data_dir).unwrap();
@@ -28,6 +33,7 @@ impl ChildServer {
         let mut command = Command::new(super::credo_binary());
         command
             .arg("serve")
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("CREDO_BIND", format!("127.0.0.1:{port}"))
