@@ -6,42 +6,8 @@
 mod common;
 
 use common::exams::{self as ex, BankSpec};
-use common::{TestApp, PASSWORD};
+use common::TestApp;
 use serde_json::json;
-
-/// A signed-in browser and its CSRF token.
-async fn browser(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let client = app.browser();
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    let signed_in = client
-        .post(app.url("/login"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 303, "sign in");
-    (client, csrf)
-}
-
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token on the page")
-        .to_string()
-}
 
 async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let response = client.get(app.url(path)).send().await.unwrap();
@@ -97,7 +63,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
     assert_eq!(get(&app.client, &app, "/exams/acme/nope").await.0, 404);
 
     // Signed in: the start form asks for a voucher; without one, a friendly 402 next to the field.
-    let (client, csrf) = browser(&app, "pat@example.org").await;
+    let (client, csrf) = app.browser_session("pat@example.org").await;
     let (_, detail) = get(&client, &app, "/exams/acme/demo").await;
     assert!(detail.contains("<label for=\"voucher\">"));
     let refused = post_form(
@@ -234,7 +200,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
 
     // Someone else can't open it.
     app.user("eve@example.org", "Eve").await;
-    let (eve, _) = browser(&app, "eve@example.org").await;
+    let (eve, _) = app.browser_session("eve@example.org").await;
     assert_eq!(get(&eve, &app, &attempt_path).await.0, 404);
     assert_eq!(
         get(&eve, &app, &format!("{attempt_path}/result")).await.0,
@@ -308,7 +274,7 @@ async fn start_problems_and_the_deadline_show_as_pages() {
     )
     .await;
     let pat = app.user("pat@example.org", "Pat").await;
-    let (client, csrf) = browser(&app, "pat@example.org").await;
+    let (client, csrf) = app.browser_session("pat@example.org").await;
     let started = post_form(
         &client,
         &app,
@@ -422,7 +388,7 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
     let v = ex::vendor_with_examiner(&app, "acme").await;
     ex::vendor_with_examiner(&app, "other").await;
     app.user("pat@example.org", "Pat").await;
-    let (client, csrf) = browser(&app, &v.examiner.email).await;
+    let (client, csrf) = app.browser_session(&v.examiner.email).await;
 
     let (status, page) = get(&client, &app, "/vendor/acme/exams").await;
     assert_eq!(status, 200);
@@ -621,7 +587,7 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
     );
 
     // Others: a practitioner and another vendor's examiner are not allowed.
-    let (pat, _) = browser(&app, "pat@example.org").await;
+    let (pat, _) = app.browser_session("pat@example.org").await;
     assert_eq!(get(&pat, &app, "/vendor/acme/exams").await.0, 403);
     assert_eq!(
         get(&pat, &app, "/vendor/acme/exams/demo/statistics")
@@ -629,7 +595,7 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
             .0,
         403
     );
-    let (other, _) = browser(&app, "examiner@other.example.org").await;
+    let (other, _) = app.browser_session("examiner@other.example.org").await;
     assert_eq!(get(&other, &app, "/vendor/acme/exams/demo").await.0, 403);
     // Signed out: to the sign-in page.
     let anonymous = app

@@ -563,6 +563,8 @@ struct VendorExamsPage {
     errors: FieldErrors,
     /// Problems of the uploaded file, each with its line.
     bank_errors: Vec<BankError>,
+    /// The input the bank came from (`file` or `text`): its problems are listed next to it.
+    bank_source: &'static str,
 }
 
 fn pass_rate(passed: usize, graded: usize) -> String {
@@ -609,6 +611,7 @@ async fn vendor_exams_view(
         text: String::new(),
         errors: FieldErrors::new(),
         bank_errors: Vec::new(),
+        bank_source: "text",
     })
 }
 
@@ -835,6 +838,7 @@ async fn vendor_upload(
         }
         Err(ExamError::Bank(errors)) => {
             page.bank_errors = errors.errors;
+            page.bank_source = if file.is_some() { "file" } else { "text" };
             // Keep pasted text so it can be fixed in place.
             if file.is_none() {
                 page.text = pasted;
