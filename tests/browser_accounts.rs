@@ -46,6 +46,15 @@ async fn journey(test_name: &str, viewport: Viewport) {
     browser.visit(&link, "verified").await;
     browser.wait_text("is confirmed").await;
 
+    // The password reset form; a mistake is shown next to its field.
+    browser
+        .visit(&app.url("/password-reset"), "password-reset")
+        .await;
+    browser.fill("#email", "not an address").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_css("#email-error").await;
+    browser.shot("password-reset-error").await;
+
     browser.visit(&app.url("/login"), "login").await;
     browser.assert_focus_visible("#email").await;
     browser.fill("#email", "grace@example.org").await;

@@ -322,11 +322,19 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
         .text(".referral")
         .await
         .contains("You are in tier certified"));
+    assert!(browser.text(".referral").await.contains("No clicks yet"));
+    browser.click("button[data-copy='#link-0']").await;
+    eventually(
+        "the copy button to confirm",
+        Duration::from_secs(5),
+        || async { (browser.text("button[data-copy='#link-0']").await == "Copied").then_some(()) },
+    )
+    .await;
     browser.shot("referrals").await;
     browser
         .click(&format!("main a[href='/programs/{program_id}/disclosure']"))
         .await;
-    browser.wait_text("earnings disclosure").await;
+    browser.wait_text("Earnings disclosure: acme Inc.").await;
     browser.shot("earnings-disclosure").await;
     // The header reaches the referral dashboard from anywhere.
     browser.click("nav a[href='/referrals']").await;
@@ -408,7 +416,7 @@ async fn employer_journey(test: &str, viewport: Viewport) {
     browser.wait_css(&revoke).await;
     browser.shot("vendor-credentials").await;
     browser
-        .click(&format!("{revoke} button[type=submit]"))
+        .click_and_confirm(&format!("{revoke} button[type=submit]"))
         .await;
     browser
         .wait_css(&format!("#reason-{credential_id}-error"))
@@ -419,7 +427,7 @@ async fn employer_journey(test: &str, viewport: Viewport) {
         .fill(&format!("#reason-{credential_id}"), reason)
         .await;
     browser
-        .click(&format!("{revoke} button[type=submit]"))
+        .click_and_confirm(&format!("{revoke} button[type=submit]"))
         .await;
     browser.wait_css("main .badge.revoked").await;
     browser.wait_text(reason).await;
@@ -452,6 +460,20 @@ async fn employer_journey(test: &str, viewport: Viewport) {
     );
     let failed = browser.text(".checks li.fail").await;
     assert!(failed.starts_with("Signature"), "{failed}");
+
+    // Addresses that lead nowhere get a page that says so, with a way back.
+    browser
+        .visit(&app.url("/c/no-such-certificate"), "certificate-not-found")
+        .await;
+    browser
+        .wait_text("There is no certificate with this address")
+        .await;
+    browser
+        .visit(&app.url("/no/such/page"), "page-not-found")
+        .await;
+    browser.wait_text("Page not found").await;
+    browser.click("main a[href='/']").await;
+    browser.wait_css(".hero").await;
 
     browser.close().await;
     app.stop().await;
@@ -685,10 +707,10 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
     browser
         .click("nav.subnav a[href='/vendor/acme/program/commissions']")
         .await;
-    browser.wait_css("main article.review").await;
+    browser.wait_css("main article.held-review").await;
     browser.shot("commissions").await;
     browser
-        .click("main article.review form[action$='/clear-hold'] button[type=submit]")
+        .click("main article.held-review form[action$='/clear-hold'] button[type=submit]")
         .await;
     browser.wait_text("Nothing to review").await;
     browser.shot("commissions-reviewed").await;
@@ -730,6 +752,18 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
         .await;
     assert_eq!(charts, json!([true, true]), "two funnel charts in view");
     browser.shot("funnel").await;
+    browser.sign_out().await;
+
+    // The advocate's own dashboard with these sales: figures, chart, commissions by state.
+    browser.sign_in(&app.base, &ana.email, PASSWORD).await;
+    browser.click("nav a[href='/referrals']").await;
+    browser.wait_css("main .chart svg").await;
+    let states = browser.text("main .referral table").await;
+    assert!(
+        states.contains("Paid") && states.contains("50.00 EUR"),
+        "{states}"
+    );
+    browser.shot("advocate-referrals").await;
 
     browser.close().await;
     app.stop().await;

@@ -221,9 +221,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
     let (status, report) = get(&client, &app, &format!("{attempt_path}/result")).await;
     assert_eq!(status, 200);
     assert!(
-        report.contains("Passed")
-            && report.contains("100.00&nbsp;%")
-            && report.contains("60&nbsp;%"),
+        report.contains("Passed") && report.contains("100&nbsp;%") && report.contains("60&nbsp;%"),
         "{report}"
     );
     assert!(
@@ -254,7 +252,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
         .unwrap();
     assert!(section.starts_with("<section class=\"card\""), "{section}");
     assert!(section.contains(&format!("href=\"{attempt_path}/result\"")));
-    assert!(section.contains("100.00&nbsp;%"));
+    assert!(section.contains("100&nbsp;%"));
     assert!(section.contains("href=\"/exams/acme/demo\""));
     app.stop().await;
 }
@@ -342,7 +340,7 @@ async fn start_problems_and_the_deadline_show_as_pages() {
     assert_eq!(location(&late), format!("{attempt_path}/result"));
     let (_, report) = get(&client, &app, &format!("{attempt_path}/result")).await;
     assert!(
-        report.contains("25.00&nbsp;%"),
+        report.contains("25&nbsp;%"),
         "only the answer saved in time counts: {report}"
     );
 
@@ -552,7 +550,7 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
     let page = created.text().await.unwrap();
     assert_eq!(page.matches("<li><code>").count(), 3, "{page}");
     assert!(page.contains("/api/v1/vendors/acme/exams/demo/vouchers.csv"));
-    assert!(page.contains("2099-12-31"));
+    assert!(page.contains("31 Dec 2099, 23:59 UTC"));
     // The CSV link works with the page's session.
     let csv = client
         .get(app.url("/api/v1/vendors/acme/exams/demo/vouchers.csv"))

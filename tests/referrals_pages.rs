@@ -89,7 +89,10 @@ async fn practitioner_enrolls_on_the_program_page_and_sees_the_dashboard() {
     assert!(dashboard.contains("tier <strong>member</strong>"));
     assert!(dashboard.contains("current certification in: acme-admin"));
     assert!(dashboard.contains("balance (approved, unpaid)"));
-    assert!(dashboard.contains("<svg"), "funnel chart");
+    assert!(
+        dashboard.contains("No clicks yet") && !dashboard.contains("<svg"),
+        "no activity yet: said in words, not drawn as empty bars"
+    );
     assert!(!dashboard.contains("<script>"), "no inline scripts");
 
     // The program page now shows the link with its disclosure.

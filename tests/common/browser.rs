@@ -13,6 +13,7 @@ pub struct Browser {
     pub client: Client,
     pub viewport: Viewport,
     driver: Child,
+    driver_port: u16,
     profile: tempfile::TempDir,
     shots: PathBuf,
     counter: std::sync::atomic::AtomicUsize,
@@ -88,6 +89,7 @@ impl Browser {
             client,
             viewport,
             driver,
+            driver_port: port,
             profile,
             shots,
             counter: Default::default(),
@@ -105,12 +107,41 @@ impl Browser {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let png = self.client.screenshot().await.expect("screenshot");
+        let png = match self.full_page_png().await {
+            Some(png) => png,
+            None => self.client.screenshot().await.expect("screenshot"),
+        };
         let name: String = label
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
         std::fs::write(self.shots.join(format!("{n:02}-{name}.png")), png).unwrap();
+    }
+
+    /// The whole page, not just the window, through chromedriver's DevTools passthrough
+    /// (`Page.captureScreenshot` with `captureBeyondViewport`); `None` if that is unavailable.
+    async fn full_page_png(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let session = self.client.session_id().await.ok()??;
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            self.driver_port
+        );
+        let body = serde_json::json!({
+            "cmd": "Page.captureScreenshot",
+            "params": {"format": "png", "captureBeyondViewport": true},
+        });
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let data = answer["value"]["data"].as_str()?;
+        base64::engine::general_purpose::STANDARD.decode(data).ok()
     }
 
     /// Opens a URL, waits for the page, saves a screenshot and checks the page.
