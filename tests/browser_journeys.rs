@@ -256,7 +256,9 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
 
     // The certificate page, valid, with LinkedIn's Add-to-Profile link.
     browser.click("a[href^='/c/']").await;
-    browser.wait_css(".status-banner.valid").await;
+    browser
+        .wait_css("article.credential .status-banner.valid")
+        .await;
     browser.shot("certificate").await;
     let credential_id = browser
         .current_path()
@@ -702,7 +704,7 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
     browser
         .click("nav.subnav a[href='/vendor/acme/program/events']")
         .await;
-    browser.wait_css("main table").await;
+    browser.wait_text("commission created").await;
     browser.shot("events").await;
     browser
         .click("nav.subnav a[href='/vendor/acme/program/commissions']")
@@ -725,7 +727,10 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
     browser
         .click("nav.subnav a[href='/vendor/acme/program/payouts']")
         .await;
-    browser.wait_text("50.00 EUR").await;
+    browser
+        .wait_css("form[action='/vendor/acme/program/payouts']")
+        .await;
+    assert!(browser.text("main table").await.contains("50.00 EUR"));
     browser.shot("payouts").await;
     browser
         .click("form[action='/vendor/acme/program/payouts'] button[type=submit]")
