@@ -1,6 +1,22 @@
-// Credo's only script: small progressive enhancements. Every page works without it.
+// Credo's only script, loaded by every page: small progressive enhancements. Every page works without it.
 (function () {
   "use strict";
+
+  // A form sent back with mistakes: move to the first field marked invalid, so its message (right
+  // below it) is in view and the field is ready to be corrected.
+  var invalid = document.querySelector("[aria-invalid=true]");
+  if (invalid && typeof invalid.focus === "function") {
+    invalid.focus();
+  }
+
+  // Buttons that undo something for good ask first: <button data-confirm="Question?">. (The exam page
+  // handles its own submit button below.)
+  document.querySelectorAll("[data-confirm]").forEach(function (button) {
+    if (button.closest("#exam-form")) return;
+    button.addEventListener("click", function (event) {
+      if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
 
   // Copy buttons: <button data-copy="#input-id">.
   document.querySelectorAll("[data-copy]").forEach(function (button) {

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::credentials::{self as cred, certify, credential_json, csrf_of, signed_in_browser};
-use common::TestApp;
+use common::credentials::{self as cred, certify, credential_json};
+use common::{csrf_token_in, TestApp};
 use serde_json::json;
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
@@ -109,7 +109,7 @@ async fn verify_page_takes_pasted_json_or_an_uploaded_file() {
         .unwrap();
     assert!(form.contains("<textarea id=\"credential\""));
     assert!(form.contains("type=\"file\""));
-    let token = csrf_of(&form);
+    let token = csrf_token_in(&form);
     let post = |fields: Vec<(&'static str, String)>| {
         let browser = browser.clone();
         let url = app.url("/verify");
@@ -228,7 +228,7 @@ async fn vendor_page_lists_credentials_and_revokes_with_a_reason() {
     let holder = app.user("holder@example.org", "Grace Hopper").await;
     let id = certify(&app, &exam, &holder).await;
 
-    let (browser, _) = signed_in_browser(&app, &examiner.email).await;
+    let (browser, _) = app.browser_session(&examiner.email).await;
     let html = browser
         .get(app.url("/vendor/acme/credentials"))
         .send()
@@ -239,7 +239,7 @@ async fn vendor_page_lists_credentials_and_revokes_with_a_reason() {
         .unwrap();
     assert!(html.contains("Grace Hopper"));
     assert!(html.contains("badge valid"));
-    let token = csrf_of(&html);
+    let token = csrf_token_in(&html);
     let revoke_url = app.url(&format!("/vendor/acme/credentials/{id}/revoke"));
 
     // No reason: the error is shown next to that row's field.
@@ -281,7 +281,7 @@ async fn vendor_page_lists_credentials_and_revokes_with_a_reason() {
     assert!(html.contains("is revoked; the holder was told by mail"));
 
     // A practitioner and another vendor's examiner may not see or use it.
-    let (outsider, _) = signed_in_browser(&app, &holder.email).await;
+    let (outsider, _) = app.browser_session(&holder.email).await;
     let answer = outsider
         .get(app.url("/vendor/acme/credentials"))
         .send()
@@ -289,7 +289,7 @@ async fn vendor_page_lists_credentials_and_revokes_with_a_reason() {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 403);
     let _beta = cred::vendor(&app, "beta").await;
-    let (beta_owner, _) = signed_in_browser(&app, "owner@beta.example").await;
+    let (beta_owner, _) = app.browser_session("owner@beta.example").await;
     let answer = beta_owner
         .get(app.url("/vendor/acme/credentials"))
         .send()

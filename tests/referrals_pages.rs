@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration as StdDuration;
 
 use common::referrals::*;
-use common::{eventually, TestApp};
+use common::{csrf_token_in, eventually, TestApp};
 use serde_json::json;
 
 #[actix_web::test]
@@ -25,7 +25,7 @@ async fn practitioner_enrolls_on_the_program_page_and_sees_the_dashboard() {
         .expect(200);
     assert!(public.text.contains("Sign in to join"));
 
-    let (browser, _) = signed_in_browser(&app, "ana@example.org").await;
+    let (browser, _) = app.browser_session("ana@example.org").await;
     let (status, list) = page(&browser, &app, "/programs").await;
     assert_eq!(status, 200);
     assert!(list.contains(&format!("/programs/{}", shop.id())));
@@ -37,7 +37,7 @@ async fn practitioner_enrolls_on_the_program_page_and_sees_the_dashboard() {
     assert!(program.contains("Be honest. Say that your link earns a commission."));
     assert!(program.contains("name=\"accept_terms\""));
     assert!(program.contains("current certification: acme-admin"));
-    let csrf = csrf_of(&program);
+    let csrf = csrf_token_in(&program);
 
     // Without ticking the box: the error is shown next to it.
     let (status, _, body) = submit(
@@ -89,7 +89,10 @@ async fn practitioner_enrolls_on_the_program_page_and_sees_the_dashboard() {
     assert!(dashboard.contains("tier <strong>member</strong>"));
     assert!(dashboard.contains("current certification in: acme-admin"));
     assert!(dashboard.contains("balance (approved, unpaid)"));
-    assert!(dashboard.contains("<svg"), "funnel chart");
+    assert!(
+        dashboard.contains("No clicks yet") && !dashboard.contains("<svg"),
+        "no activity yet: said in words, not drawn as empty bars"
+    );
     assert!(!dashboard.contains("<script>"), "no inline scripts");
 
     // The program page now shows the link with its disclosure.
@@ -126,7 +129,7 @@ async fn vendor_console_settings_tiers_review_payouts_and_funnel() {
         .as_str()
         .unwrap()
         .to_string();
-    let (browser, _) = signed_in_browser(&app, &shop.manager.email).await;
+    let (browser, _) = app.browser_session(&shop.manager.email).await;
 
     // Settings and tiers: current values and the webhook secret.
     let (status, settings) = page(&browser, &app, "/vendor/acme/program").await;
@@ -134,7 +137,7 @@ async fn vendor_console_settings_tiers_review_payouts_and_funnel() {
     assert!(settings.contains("value=\"https://shop.example/pricing?plan=team\""));
     assert!(settings.contains(&shop.secret()));
     assert!(settings.contains("value=\"certified\""));
-    let csrf = csrf_of(&settings);
+    let csrf = csrf_token_in(&settings);
     let base = [
         ("csrf_token", csrf.as_str()),
         ("currency", "EUR"),
@@ -317,7 +320,7 @@ async fn vendor_console_settings_tiers_review_payouts_and_funnel() {
     app.get(&format!("/r/{code}"), None).await.expect(404);
 
     // Practitioners and other vendors' staff don't get in.
-    let (ana_browser, _) = signed_in_browser(&app, "ana@acme-partner.example").await;
+    let (ana_browser, _) = app.browser_session("ana@acme-partner.example").await;
     let (status, _) = page(&ana_browser, &app, "/vendor/acme/program").await;
     assert_eq!(status, 403);
     let (status, _) = page(&ana_browser, &app, "/vendor/acme/program/payouts").await;
@@ -330,13 +333,13 @@ async fn vendor_creates_its_program_from_the_console() {
     let app = TestApp::start().await;
     let owner = app.user("owner@globex.example", "Owner").await;
     app.vendor("globex", &owner).await;
-    let (browser, _) = signed_in_browser(&app, "owner@globex.example").await;
+    let (browser, _) = app.browser_session("owner@globex.example").await;
     let (status, form) = page(&browser, &app, "/vendor/globex/program").await;
     assert_eq!(status, 200);
     assert!(form.contains("Create the program"));
     let (status, _) = page(&browser, &app, "/vendor/globex/program/payouts").await;
     assert_eq!(status, 404, "no program yet");
-    let csrf = csrf_of(&form);
+    let csrf = csrf_token_in(&form);
     let (status, location, _) = submit(
         &browser,
         &app,

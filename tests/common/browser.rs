@@ -11,7 +11,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 pub struct Browser {
     pub client: Client,
+    pub viewport: Viewport,
     driver: Child,
+    driver_port: u16,
     profile: tempfile::TempDir,
     shots: PathBuf,
     counter: std::sync::atomic::AtomicUsize,
@@ -85,19 +87,30 @@ impl Browser {
         std::fs::create_dir_all(&shots).unwrap();
         Browser {
             client,
+            viewport,
             driver,
+            driver_port: port,
             profile,
             shots,
             counter: Default::default(),
         }
     }
 
-    /// Saves a screenshot named after the step.
+    /// Saves a screenshot named after the step, then checks the page (see [`Browser::check_page`]).
     pub async fn shot(&self, label: &str) {
+        self.screenshot(label).await;
+        self.check_page(label).await;
+    }
+
+    /// Saves a screenshot named after the step, without checking the page.
+    pub async fn screenshot(&self, label: &str) {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let png = self.client.screenshot().await.expect("screenshot");
+        let png = match self.full_page_png().await {
+            Some(png) => png,
+            None => self.client.screenshot().await.expect("screenshot"),
+        };
         let name: String = label
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -105,7 +118,33 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{n:02}-{name}.png")), png).unwrap();
     }
 
-    /// Opens a URL, waits for the page and saves a screenshot.
+    /// The whole page, not just the window, through chromedriver's DevTools passthrough
+    /// (`Page.captureScreenshot` with `captureBeyondViewport`); `None` if that is unavailable.
+    async fn full_page_png(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let session = self.client.session_id().await.ok()??;
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            self.driver_port
+        );
+        let body = serde_json::json!({
+            "cmd": "Page.captureScreenshot",
+            "params": {"format": "png", "captureBeyondViewport": true},
+        });
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let data = answer["value"]["data"].as_str()?;
+        base64::engine::general_purpose::STANDARD.decode(data).ok()
+    }
+
+    /// Opens a URL, waits for the page, saves a screenshot and checks the page.
     pub async fn visit(&self, url: &str, label: &str) {
         self.client.goto(url).await.expect("navigate");
         self.wait_css("body").await;
@@ -127,8 +166,18 @@ impl Browser {
         field.send_keys(value).await.expect("type");
     }
 
+    /// Clicks the element, scrolled to the middle of the window first (as a person would see it;
+    /// sticky bars at the top never cover it).
     pub async fn click(&self, css: &str) {
-        self.wait_css(css).await.click().await.expect("click");
+        let element = self.wait_css(css).await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+                vec![serde_json::to_value(&element).expect("element reference")],
+            )
+            .await
+            .expect("scroll into view");
+        element.click().await.expect("click");
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -178,6 +227,187 @@ impl Browser {
     /// Runs a script and returns its JSON result.
     pub async fn script(&self, js: &str) -> serde_json::Value {
         self.client.execute(js, vec![]).await.expect("script")
+    }
+
+    /// Checks that apply to every page, with the step's name in the failure:
+    /// - the page does not scroll sideways (at 375 px as on a desktop; wide tables scroll inside
+    ///   their `.table-wrap`);
+    /// - every visible form control has a label and every visible button a name;
+    /// - every control marked `aria-invalid` points (`aria-describedby`) at a visible message placed
+    ///   next to it: in the same field or fieldset, or right below it;
+    /// - one `<h1>`, and a title of the form "… · Credo";
+    /// - no raw JSON, stack traces or template leftovers in the visible text.
+    pub async fn check_page(&self, step: &str) {
+        let report = self
+            .script(
+                r#"
+                const visible = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length)
+                  && getComputedStyle(el).visibility !== 'hidden';
+                const controls = [...document.querySelectorAll('input:not([type=hidden]), select, textarea')];
+                const unlabeled = controls
+                  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                    && !el.getAttribute('aria-labelledby'))
+                  .map(el => el.name || el.id || el.outerHTML);
+                const nameless = [...document.querySelectorAll('button, a[href]')]
+                  .filter(el => visible(el) && !el.textContent.trim() && !el.getAttribute('aria-label'))
+                  .map(el => el.outerHTML.slice(0, 120));
+                const far = [];
+                for (const el of document.querySelectorAll('[aria-invalid=true]')) {
+                  const ids = (el.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+                  const messages = ids.map(id => document.getElementById(id)).filter(Boolean);
+                  const shown = messages.filter(m => visible(m) && m.textContent.trim());
+                  const box = el.getBoundingClientRect();
+                  const near = shown.filter(m => {
+                    const groups = [el.closest('.field'), el.closest('fieldset')].filter(Boolean);
+                    if (groups.some(g => g.contains(m))) return true;
+                    const r = m.getBoundingClientRect();
+                    return r.top >= box.top && r.top - box.bottom < 48;
+                  });
+                  if (!near.length) far.push(el.name || el.id);
+                }
+                return {
+                  overflow: document.documentElement.scrollWidth - window.innerWidth,
+                  unlabeled,
+                  nameless,
+                  far,
+                  h1: document.querySelectorAll('h1').length,
+                  title: document.title,
+                  text: document.body.innerText,
+                };
+                "#,
+            )
+            .await;
+        let list = |key: &str| report[key].as_array().cloned().unwrap_or_default();
+        assert!(
+            list("unlabeled").is_empty(),
+            "{step}: unlabeled controls: {}",
+            report["unlabeled"]
+        );
+        assert!(
+            list("nameless").is_empty(),
+            "{step}: buttons or links without a name: {}",
+            report["nameless"]
+        );
+        assert!(
+            list("far").is_empty(),
+            "{step}: invalid fields without their error message next to them: {}",
+            report["far"]
+        );
+        assert!(
+            report["overflow"].as_i64().unwrap_or(0) <= 0,
+            "{step}: the page scrolls sideways by {} px at {:?} size",
+            report["overflow"],
+            self.viewport
+        );
+        assert_eq!(report["h1"], 1, "{step}: a page has exactly one <h1>");
+        let title = report["title"].as_str().unwrap_or_default();
+        assert!(
+            title.ends_with(" · Credo") && title.len() > " · Credo".len(),
+            "{step}: page title {title:?}"
+        );
+        let text = report["text"].as_str().unwrap_or_default();
+        for leak in [
+            "{\"",
+            "panicked",
+            "stack backtrace",
+            "RUST_BACKTRACE",
+            "{{",
+            "{%",
+        ] {
+            assert!(
+                !text.contains(leak),
+                "{step}: raw internals ({leak}) on the page:\n{text}"
+            );
+        }
+    }
+
+    /// Focuses the first element matching `css` the way a keyboard user gets there (a Tab press,
+    /// then focus moving to it) and asserts the focus is visible: `:focus-visible` matches and
+    /// the element shows an outline or a focus ring.
+    pub async fn assert_focus_visible(&self, css: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        self.wait_css(css).await;
+        let tab = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down {
+                value: Key::Tab.into(),
+            })
+            .then(KeyAction::Up {
+                value: Key::Tab.into(),
+            });
+        self.client.perform_actions(tab).await.expect("press Tab");
+        let shown = self
+            .client
+            .execute(
+                r#"const el = document.querySelector(arguments[0]); el.focus();
+                   const s = getComputedStyle(el);
+                   return document.activeElement === el && el.matches(':focus-visible')
+                     && (s.boxShadow !== 'none' || (s.outlineStyle !== 'none' && s.outlineWidth !== '0px'));"#,
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .expect("focus script");
+        assert_eq!(
+            shown,
+            serde_json::Value::Bool(true),
+            "keyboard focus on {css} is not visible"
+        );
+    }
+
+    /// Puts `text` into a field at once, as pasting does (typing long JSON key by key is slow).
+    pub async fn paste(&self, css: &str, text: &str) {
+        self.wait_css(css).await;
+        self.client
+            .execute(
+                r#"const el = document.querySelector(arguments[0]); el.focus(); el.value = arguments[1];
+                   el.dispatchEvent(new Event('input', {bubbles: true}));"#,
+                vec![serde_json::json!(css), serde_json::json!(text)],
+            )
+            .await
+            .expect("paste");
+    }
+
+    /// An attribute of the first element matching `css`.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.wait_css(css)
+            .await
+            .attr(name)
+            .await
+            .expect("attribute")
+    }
+
+    /// Whether an element matching `css` is on the page now (no waiting).
+    pub async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// Clicks a button that asks `window.confirm` first, and accepts the dialog.
+    pub async fn click_and_confirm(&self, css: &str) {
+        self.click(css).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.client.accept_alert().await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "no confirmation dialog after {css}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Signs in through the login form and waits for the dashboard.
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
+        self.visit(&format!("{base}/login"), "sign-in").await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form.form button[type=submit]").await;
+        self.wait_css("nav form[action='/logout']").await;
+    }
+
+    /// Signs out with the header's button.
+    pub async fn sign_out(&self) {
+        self.click("nav form[action='/logout'] button[type=submit]")
+            .await;
+        self.wait_css("nav a[href='/login']").await;
     }
 
     pub async fn close(mut self) {

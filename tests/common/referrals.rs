@@ -406,42 +406,6 @@ pub async fn commission_status(app: &TestApp, shop: &Shop, id: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// A cookie-keeping browser signed in through the login form, and its CSRF token.
-pub async fn signed_in_browser(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let browser = app.browser();
-    let page = browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    let answer = browser
-        .post(app.url("/login"))
-        .form(&[
-            ("email", email),
-            ("password", super::PASSWORD),
-            ("csrf_token", csrf.as_str()),
-            ("next", "/dashboard"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 303, "sign-in failed");
-    (browser, csrf)
-}
-
-/// The CSRF token a page's forms carry.
-pub fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page has a form with a CSRF token")
-        .to_string()
-}
-
 /// GET a page with the browser: `(status, body)`.
 pub async fn page(browser: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let answer = browser.get(app.url(path)).send().await.unwrap();

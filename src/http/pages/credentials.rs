@@ -261,7 +261,8 @@ struct CredentialPage {
     id: String,
     holder: String,
     achievement: String,
-    description: String,
+    /// The achievement's description (the exam's Markdown), as safe HTML.
+    description_html: String,
     criteria: String,
     issuer_name: String,
     issuer_url: String,
@@ -310,7 +311,7 @@ async fn credential_page(
         ctx: PageContext::new(&req, user),
         holder: shown.holder,
         achievement: shown.achievement,
-        description: shown.description,
+        description_html: crate::exams::render_markdown(&shown.description),
         criteria: shown.criteria,
         issuer_name: shown.issuer_name,
         issuer_url: shown.issuer_url,
@@ -563,11 +564,10 @@ pub struct CredentialRowView {
 fn row_view(row: CredentialListing, now: NaiveDateTime) -> CredentialRowView {
     CredentialRowView {
         status: service::stored_status(row.revoked_at, row.valid_until, now),
-        issued: row.valid_from.date().format("%Y-%m-%d").to_string(),
-        expires: row.valid_until.map_or_else(
-            || "never".to_string(),
-            |t| t.date().format("%Y-%m-%d").to_string(),
-        ),
+        issued: super::human_date(row.valid_from),
+        expires: row
+            .valid_until
+            .map_or_else(|| "never".to_string(), super::human_date),
         superseded: row.superseded_by.is_some(),
         reason: row.revocation_reason,
         holder: row.holder_name,

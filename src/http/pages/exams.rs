@@ -21,7 +21,7 @@ use crate::exams::service::{
     StatisticsReport, VoucherInput,
 };
 use crate::exams::store::ExamRow;
-use crate::exams::{format_percent, render_markdown, BankError, ExamError, PresentedQuestion};
+use crate::exams::{render_markdown, BankError, ExamError, PresentedQuestion};
 use crate::http::api::exams::{start_for, BANK_LIMIT};
 use crate::http::auth::csrf_matches;
 use crate::http::extract::read_body;
@@ -54,8 +54,14 @@ fn page_error(e: ExamError) -> PageError {
     ApiError::from(e).into()
 }
 
+/// A score for people: `100`, `87.5`, `72.25` (no trailing zeros; the `%` sign is the template's).
+fn percent_text(basis_points: u32) -> String {
+    let text = crate::exams::format_percent(basis_points);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn when(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    super::human_time(t)
 }
 
 // ------------------------------------------------------------------------------------------- catalog
@@ -277,7 +283,7 @@ fn take_view(ctx: PageContext, view: AttemptView, questions: Vec<PresentedQuesti
         exam_href: format!("/exams/{}/{}", view.exam.vendor, view.exam.slug),
         exam_title: view.exam.title.clone(),
         deadline: chrono::NaiveDateTime::parse_from_str(&view.deadline, "%Y-%m-%dT%H:%M:%SZ")
-            .map(|t| t.format("%H:%M UTC on %Y-%m-%d").to_string())
+            .map(|t| t.format("%H:%M UTC on %-d %b %Y").to_string())
             .unwrap_or_else(|_| view.deadline.clone()),
         remaining_seconds: view.remaining_seconds,
         remaining_text: remaining_text(view.remaining_seconds),
@@ -444,10 +450,10 @@ fn result_view(
         ctx,
         exam_title: exam.title.clone(),
         exam_href: format!("/exams/{}/{}", exam.vendor, exam.slug),
-        score: format_percent(result.score_bp),
+        score: percent_text(result.score_bp),
         pass_percent: result.pass_percent,
         passed: result.passed,
-        graded_at: result.graded_at.replace('T', " ").replace('Z', " UTC"),
+        graded_at: super::human_time_text(&result.graded_at),
         domains: result
             .domains
             .iter()
@@ -455,7 +461,7 @@ fn result_view(
                 title: d.title.clone(),
                 correct: d.correct,
                 total: d.total,
-                percent: format_percent(d.score_bp),
+                percent: percent_text(d.score_bp),
             })
             .collect(),
         review,
@@ -503,7 +509,7 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
             deadline: when(a.deadline),
             score: a
                 .score_bp
-                .map(|bp| format_percent(u32::try_from(bp).unwrap_or(0)))
+                .map(|bp| percent_text(u32::try_from(bp).unwrap_or(0)))
                 .unwrap_or_default(),
             passed: a.passed == Some(true),
             href: if a.status == "open" {
@@ -552,6 +558,8 @@ struct VendorExamsPage {
     errors: FieldErrors,
     /// Problems of the uploaded file, each with its line.
     bank_errors: Vec<BankError>,
+    /// The input the bank came from (`file` or `text`): its problems are listed next to it.
+    bank_source: &'static str,
 }
 
 fn pass_rate(passed: usize, graded: usize) -> String {
@@ -598,6 +606,7 @@ async fn vendor_exams_view(
         text: String::new(),
         errors: FieldErrors::new(),
         bank_errors: Vec::new(),
+        bank_source: "text",
     })
 }
 
@@ -824,6 +833,7 @@ async fn vendor_upload(
         }
         Err(ExamError::Bank(errors)) => {
             page.bank_errors = errors.errors;
+            page.bank_source = if file.is_some() { "file" } else { "text" };
             // Keep pasted text so it can be fixed in place.
             if file.is_none() {
                 page.text = pasted;
@@ -946,7 +956,7 @@ async fn vendor_exam_view(
                 candidate: r.candidate,
                 email: r.email,
                 graded: r.graded_at.map(when).unwrap_or_default(),
-                score: format_percent(u32::try_from(r.score_bp).unwrap_or(0)),
+                score: percent_text(u32::try_from(r.score_bp).unwrap_or(0)),
                 passed: r.passed,
                 by_deadline: r.graded_by.as_deref() == Some("deadline_job"),
             })
@@ -1162,6 +1172,15 @@ async fn vendor_statistics_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_are_shown_without_trailing_zeros() {
+        assert_eq!(percent_text(10_000), "100");
+        assert_eq!(percent_text(8_750), "87.5");
+        assert_eq!(percent_text(7_225), "72.25");
+        assert_eq!(percent_text(0), "0");
+        assert_eq!(percent_text(5), "0.05");
+    }
 
     #[test]
     fn multipart_bodies_are_split_into_fields_and_files() {

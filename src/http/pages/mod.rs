@@ -19,6 +19,7 @@ use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
+use chrono::NaiveDateTime;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
@@ -34,6 +35,8 @@ pub struct PageContext {
     pub user: Option<SessionUser>,
     pub csrf: String,
     pub notices: Vec<String>,
+    /// The request's path: the header marks the section a page belongs to.
+    pub path: String,
 }
 
 impl PageContext {
@@ -42,8 +45,35 @@ impl PageContext {
             user,
             csrf: csrf_token(req),
             notices: Vec::new(),
+            path: req.path().to_string(),
         }
     }
+
+    /// Whether the page is `prefix` or below it (`/exams` for `/exams/acme/cloud`).
+    pub fn in_section(&self, prefix: &str) -> bool {
+        self.path == prefix
+            || self
+                .path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// A date for people: `23 Nov 2026`.
+pub fn human_date(t: NaiveDateTime) -> String {
+    t.format("%-d %b %Y").to_string()
+}
+
+/// A moment for people: `23 Nov 2026, 13:29 UTC`.
+pub fn human_time(t: NaiveDateTime) -> String {
+    t.format("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+/// [`human_time`] of an API timestamp (`2026-11-23T13:29:00Z`); other text is returned as is.
+pub fn human_time_text(text: &str) -> String {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
+        .map(human_time)
+        .unwrap_or_else(|_| text.to_string())
 }
 
 /// The vendor named in the path if the signed-in person may act on it as `role`: unknown
@@ -136,6 +166,7 @@ impl ResponseError for PageError {
             user: None,
             csrf: String::new(),
             notices: Vec::new(),
+            path: String::new(),
         };
         match self {
             PageError::SignIn { next } => see_other(&format!("/login?next={}", urlencode(next))),
@@ -300,5 +331,39 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
                 .map(Form)
                 .map_err(|e| PageError::BadRequest(format!("the form could not be read: {e}")))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_times_read_as_words() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 3)
+            .unwrap()
+            .and_hms_opt(9, 5, 7)
+            .unwrap();
+        assert_eq!(human_date(t), "3 Nov 2026");
+        assert_eq!(human_time(t), "3 Nov 2026, 09:05 UTC");
+        assert_eq!(
+            human_time_text("2026-11-03T09:05:07Z"),
+            "3 Nov 2026, 09:05 UTC"
+        );
+        assert_eq!(human_time_text("soon"), "soon");
+    }
+
+    #[test]
+    fn sections_match_whole_path_segments() {
+        let ctx = |path: &str| PageContext {
+            user: None,
+            csrf: String::new(),
+            notices: Vec::new(),
+            path: path.to_string(),
+        };
+        assert!(ctx("/exams").in_section("/exams"));
+        assert!(ctx("/exams/acme/cloud").in_section("/exams"));
+        assert!(!ctx("/examsx").in_section("/exams"));
+        assert!(!ctx("/").in_section("/exams"));
     }
 }

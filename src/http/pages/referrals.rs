@@ -17,7 +17,6 @@ use super::{
 use crate::accounts::{Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 use crate::charts::{funnel_chart, Bar};
-use crate::clock::rfc3339_seconds;
 use crate::db::DbError;
 use crate::http::api::accounts::vendor_for;
 use crate::http::api::referrals::{enroll_user, mark_payout_paid, public_program_for};
@@ -192,12 +191,9 @@ impl CommissionRow {
     }
 }
 
-/// `2026-11-23T10:00:00Z` → `2026-11-23 10:00 UTC` for people.
+/// `2026-11-23T10:00:00Z` → `23 Nov 2026, 10:00 UTC` for people.
 fn rfc3339_seconds_text(text: &str) -> String {
-    match (text.get(..10), text.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => text.to_string(),
-    }
+    super::human_time_text(text)
 }
 
 struct DashEnrollment {
@@ -221,6 +217,10 @@ struct DashEnrollment {
     paid: String,
     recent: Vec<CommissionRow>,
     funnel: String,
+    /// Any click, customer or invoice yet (else the page says so instead of drawing empty bars).
+    has_activity: bool,
+    /// Any commission yet, in any state.
+    has_commissions: bool,
 }
 
 fn share_text(e: &EnrollmentView) -> String {
@@ -288,7 +288,7 @@ async fn referrals_dashboard(
         .enumerate()
         .map(|(index, m)| {
             let e = &m.enrollment;
-            let statuses = [
+            let statuses: Vec<StatusRow> = [
                 ("Pending (in hold period)", "pending", "pending"),
                 ("Under review", "held", "held"),
                 ("Approved", "approved", "approved"),
@@ -321,6 +321,8 @@ async fn referrals_dashboard(
                 clicks: m.clicks,
                 customers: m.customers,
                 invoices: m.invoices,
+                has_activity: m.clicks + m.customers + m.invoices > 0,
+                has_commissions: statuses.iter().any(|s| s.count > 0),
                 statuses,
                 balance: format_amount(m.balance_minor, &e.currency),
                 balance_negative: m.balance_minor < 0,
@@ -699,6 +701,15 @@ struct VendorProgramPage {
     saved: bool,
 }
 
+impl VendorProgramPage {
+    /// Whether the form came back with any mistake: a field, the tier list or one tier row.
+    fn invalid(&self) -> bool {
+        !self.errors.is_empty()
+            || self.tiers_error.is_some()
+            || self.rows.iter().any(|row| row.error.is_some())
+    }
+}
+
 #[derive(Default, Clone)]
 struct ProgramFormView {
     currency: String,
@@ -1072,7 +1083,7 @@ async fn vendor_advocates(
                 code: a.enrollment.referral_code,
                 tier: a.enrollment.tier_code,
                 status: a.enrollment.status,
-                enrolled: rfc3339_seconds_text(&rfc3339_seconds(a.enrollment.enrolled_at)),
+                enrolled: super::human_date(a.enrollment.enrolled_at),
                 clicks: f.map_or(0, |f| f.clicks),
                 customers: f.map_or(0, |f| f.customers),
                 invoices: f.map_or(0, |f| f.invoices),
@@ -1163,7 +1174,7 @@ async fn vendor_events(
             let effect: serde_json::Value =
                 serde_json::from_str(&e.effect).unwrap_or(serde_json::Value::Null);
             EventLine {
-                received: rfc3339_seconds_text(&rfc3339_seconds(e.received_at)),
+                received: super::human_time(e.received_at),
                 source: e.source.clone(),
                 external_event_id: e.external_event_id.clone(),
                 kind: e.kind.clone(),

@@ -11,7 +11,6 @@ use super::{
 };
 use crate::accounts::{self, AccountError, SessionUser, Vendor, VendorInput, VendorRole};
 use crate::app::AppState;
-use crate::clock::rfc3339_seconds;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
 
@@ -24,12 +23,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(revoke_key);
 }
 
-/// Links to each domain's console pages for one vendor.
-fn sections(vendor_slug: &str) -> Vec<(String, &'static str)> {
-    let mut links = super::exams::vendor_console_links(vendor_slug);
-    links.extend(super::credentials::vendor_console_links(vendor_slug));
-    links.extend(super::referrals::vendor_console_links(vendor_slug));
-    links
+/// One group of console links on the hub: a heading, what it is for, and its pages.
+struct Section {
+    heading: &'static str,
+    about: &'static str,
+    links: Vec<(String, &'static str)>,
+}
+
+/// Links to each domain's console pages for one vendor, grouped by the role that may open them:
+/// examiners see exams and credentials, program managers the advocate program (owners and
+/// operators both), so nobody is shown a link that only answers "not allowed".
+fn sections(user: &SessionUser, vendor: &Vendor) -> Vec<Section> {
+    let mut sections = Vec::new();
+    if user.has_vendor_role(&vendor.id, VendorRole::Examiner) {
+        let mut links = super::exams::vendor_console_links(&vendor.slug);
+        links.extend(super::credentials::vendor_console_links(&vendor.slug));
+        sections.push(Section {
+            heading: "Exams and credentials",
+            about: "Banks, versions, vouchers, results and item statistics; the credentials issued and their revocation.",
+            links,
+        });
+    }
+    if user.has_vendor_role(&vendor.id, VendorRole::ProgramManager) {
+        sections.push(Section {
+            heading: "Advocate program",
+            about: "Tiers and terms, advocates, billing events, commissions, payouts and the referral funnel.",
+            links: super::referrals::vendor_console_links(&vendor.slug),
+        });
+    }
+    sections
 }
 
 fn account_errors(e: AccountError) -> Result<FieldErrors, PageError> {
@@ -173,7 +195,7 @@ struct KeyRow {
 struct HubPage {
     ctx: PageContext,
     vendor: Vendor,
-    sections: Vec<(String, &'static str)>,
+    sections: Vec<Section>,
     staff: Vec<(String, String, String)>,
     is_owner: bool,
     keys: Vec<KeyRow>,
@@ -248,10 +270,10 @@ async fn hub_page(
         .map(|k| KeyRow {
             id: k.id,
             name: k.name,
-            created: rfc3339_seconds(k.created_at),
+            created: super::human_time(k.created_at),
             last_used: k
                 .last_used_at
-                .map(rfc3339_seconds)
+                .map(super::human_time)
                 .unwrap_or_else(|| "never".into()),
             revoked: k.revoked_at.is_some(),
         })
@@ -259,8 +281,8 @@ async fn hub_page(
     Ok(render_with_status(
         extras.status,
         &HubPage {
+            sections: sections(&user, &vendor),
             ctx: PageContext::new(req, Some(user)),
-            sections: sections(&vendor.slug),
             vendor,
             staff,
             is_owner,
