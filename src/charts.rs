@@ -66,9 +66,11 @@ pub fn funnel_chart(title: &str, steps: &[Bar], width: u32) -> String {
     let first = steps.first().map_or(0, |step| step.value);
     let value_texts: Vec<String> = steps
         .iter()
+        // A share of the first step only means something when the step is part of it: customers
+        // bound by referral code never clicked, so they can outnumber clicks.
         .map(|step| match percent_of(step.value, first) {
-            Some(percent) => format!("{} ({percent}%)", step.value),
-            None => step.value.to_string(),
+            Some(percent) if step.value <= first => format!("{} ({percent}%)", step.value),
+            _ => step.value.to_string(),
         })
         .collect();
     let row_count = u32::try_from(steps.len()).unwrap_or(u32::MAX);
@@ -567,6 +569,14 @@ mod tests {
         assert!(svg.contains("viewBox=\"0 0 480 160\"")); // 32 + 4 × 30 + 8
         check_well_formed(&svg)?;
         Ok(())
+    }
+
+    #[test]
+    fn funnel_steps_larger_than_the_first_show_no_share() {
+        let svg = funnel_chart("Funnel", &bars(&[("Clicks", 1), ("Customers", 2)]), 480);
+        assert!(svg.contains(">1 (100%)<"));
+        assert!(svg.contains(">2<"), "{svg}");
+        assert!(!svg.contains("200%"));
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub struct ExamStatistics {
 /// `k/(k−1) · (1 − mean over attempts of Σ p_i·q_i over the items it saw / var(total))`, with `p_i` from all
 /// attempts that saw item i and population variances. When every attempt saw the same items this is exactly
 /// the textbook KR-20. `None` when fewer than two attempts, forms of different lengths, `k < 2`, or zero
-/// variance of totals.
+/// variance of totals. With random forms and few attempts the estimate can pass 1, which no reliability
+/// can; it is reported as 1 then (the textbook coefficient never exceeds 1).
 pub fn item_statistics(matrix: &ResponseMatrix) -> ExamStatistics {
     let attempt_count = matrix.attempts.len();
     let seen = |attempt: usize| {
@@ -208,7 +209,7 @@ fn kr20(matrix: &ResponseMatrix, items: &[ItemStatistics], totals: &[f64]) -> Op
         return None;
     }
     let mean_pq = sum_pq / attempt_count as f64;
-    Some(k / (k - 1.0) * (1.0 - mean_pq / variance))
+    Some((k / (k - 1.0) * (1.0 - mean_pq / variance)).min(1.0))
 }
 
 fn mean(values: &[f64]) -> Option<f64> {
@@ -399,6 +400,16 @@ mod tests {
         // KR-20 = 2 · (1 − (33/72)/0.1875) = 2 · (1 − 22/9) = −26/9.
         close(stats.kr20, -26.0 / 9.0);
         close(stats.sem, (0.1875f64 * (1.0 + 26.0 / 9.0)).sqrt());
+    }
+
+    #[test]
+    fn kr20_of_random_forms_never_passes_one() {
+        let (y, n, u) = (Some(true), Some(false), None);
+        // Totals 2, 0, 1 (variance 2/3); p = 1/2, 0, 1 → Σpq per attempt 1/4, 1/4, 0 (mean 1/6).
+        // Raw estimate 2 · (1 − (1/6)/(2/3)) = 1.5: more than any reliability can be.
+        let stats = item_statistics(&matrix(&[&[y, u, y], &[n, n, u], &[u, n, y]]));
+        close(stats.kr20, 1.0);
+        close(stats.sem, 0.0);
     }
 
     #[test]
