@@ -26,7 +26,7 @@ use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::exams::service::{self as exams, BankSource, VoucherInput};
-use crate::exams::{parse_bank, Bank};
+use crate::exams::{parse_bank, Bank, PresentedQuestion};
 use crate::referrals::recorder::{ClickRecorder, Visit};
 use crate::referrals::service::{
     self as referrals, BindOutcome, CustomerInput, EnrollInput, Enrollee, EventInput, ProgramInput,
@@ -295,27 +295,38 @@ fn embedded_bank(exam_slug: &str) -> Result<Bank, DemoError> {
 
 /// Answers from the bank's key for the questions of a form, in order: correct ones, except that
 /// every `wrong_every`-th question (0: none) gets a wrong choice, for a believable score.
+/// The demo candidate knows the bank: it finds each choice's handle by the choice's text.
 pub fn answers_for(
     bank: &Bank,
-    question_ids: &[String],
+    shown: &[PresentedQuestion],
     wrong_every: usize,
 ) -> Vec<(String, Vec<String>)> {
-    question_ids
+    shown
         .iter()
         .enumerate()
-        .filter_map(|(index, id)| {
+        .filter_map(|(index, presented)| {
+            let id = &presented.id;
             let question = bank.question(id)?;
+            let handle = |choice: &crate::exams::Choice| {
+                let text = crate::exams::render_text_inline(&choice.text, question.stem_format);
+                presented
+                    .choices
+                    .iter()
+                    .find(|shown| shown.text_html == text)
+                    .map(|shown| shown.id.clone())
+            };
             let correct: Vec<String> = question
                 .choices
                 .iter()
                 .filter(|c| c.correct)
-                .map(|c| c.id.clone())
+                .filter_map(handle)
                 .collect();
             let wrong = question
                 .choices
                 .iter()
                 .find(|c| !c.correct)
-                .map(|c| vec![c.id.clone()]);
+                .and_then(handle)
+                .map(|h| vec![h]);
             let miss = wrong_every > 0 && index % wrong_every == wrong_every - 1;
             let choices = match wrong {
                 Some(wrong) if miss => wrong,
@@ -668,8 +679,7 @@ impl Seeder<'_> {
         let started = self.step(&format!("start an attempt at {exam}"), at, |c, at| {
             exams::start_attempt(c, user, VENDOR_SLUG, exam, voucher, at)
         })?;
-        let ids: Vec<String> = started.questions.iter().map(|q| q.id.clone()).collect();
-        let answers = answers_for(&bank, &ids, wrong_every);
+        let answers = answers_for(&bank, &started.questions, wrong_every);
         let at = self.ago(days, 1);
         self.step(&format!("answer the {exam} questions"), at, |c, at| {
             for (minute, (question, choices)) in answers.iter().enumerate() {
@@ -910,6 +920,20 @@ mod tests {
         assert!(embedded_bank("nope").is_err());
     }
 
+    /// The demo's answers (handles) as the bank's choice ids, for grading without a database.
+    fn bank_ids(
+        form: &crate::exams::Form,
+        answers: Vec<(String, Vec<String>)>,
+    ) -> std::collections::HashMap<String, Vec<String>> {
+        answers
+            .into_iter()
+            .map(|(question, handles)| {
+                let ids = form.choice_ids_of(&question, &handles).unwrap();
+                (question, ids)
+            })
+            .collect()
+    }
+
     #[test]
     fn demo_answers_pass_every_form_with_a_believable_score() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -917,9 +941,10 @@ mod tests {
             let bank = embedded_bank(slug).unwrap();
             for _ in 0..20 {
                 let form = crate::exams::draw_form(&bank, &mut rng).unwrap();
-                let ids: Vec<String> = form.items.iter().map(|i| i.question_id.clone()).collect();
-                let answers: std::collections::HashMap<String, Vec<String>> =
-                    answers_for(&bank, &ids, wrong_every).into_iter().collect();
+                let answers = bank_ids(
+                    &form,
+                    answers_for(&bank, &form.present(&bank).unwrap(), wrong_every),
+                );
                 assert_eq!(answers.len(), 40);
                 let graded =
                     crate::exams::grade(&bank, &form, &answers, bank.exam.pass_percent).unwrap();
@@ -930,8 +955,7 @@ mod tests {
                 );
             }
             let form = crate::exams::draw_form(&bank, &mut rng).unwrap();
-            let ids: Vec<String> = form.items.iter().map(|i| i.question_id.clone()).collect();
-            let answers = answers_for(&bank, &ids, 0).into_iter().collect();
+            let answers = bank_ids(&form, answers_for(&bank, &form.present(&bank).unwrap(), 0));
             let graded = crate::exams::grade(&bank, &form, &answers, 70).unwrap();
             assert_eq!(
                 graded.score_basis_points, 10_000,

@@ -40,8 +40,8 @@ async fn questions_on_page(browser: &Browser) -> Vec<String> {
 
 /// Clicks the labels of the right answers to one question (the known key of the test bank) and
 /// waits for the page to say they are saved.
-async fn answer_by_clicking(browser: &Browser, question: &str) {
-    for choice in ex::key(question) {
+async fn answer_by_clicking(browser: &Browser, app: &TestApp, attempt: &str, question: &str) {
+    for choice in ex::handles(app, attempt, question, &ex::key(question)).await {
         let input = format!("section[data-question='{question}'] input[value='{choice}']");
         let id = browser.attr(&input, "id").await.expect("choice id");
         browser.click(&format!("label[for='{id}']")).await;
@@ -194,7 +194,7 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
     assert_eq!(questions.len(), 4, "two domains drawing two questions each");
     let (first, rest) = questions.split_at(2);
     for q in first {
-        answer_by_clicking(&browser, q).await;
+        answer_by_clicking(&browser, &app, &attempt, q).await;
     }
     let answered = browser.text("[data-answered-count]").await;
     assert_eq!(answered, "2 of 4 answered");
@@ -219,7 +219,7 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
             .map(|v| v.as_str().unwrap().to_string())
             .collect();
         server.sort();
-        let mut key: Vec<String> = ex::key(q).iter().map(|s| s.to_string()).collect();
+        let mut key = ex::handles(&app, &attempt, q, &ex::key(q)).await;
         key.sort();
         assert_eq!(server, key, "the server has the answer to {q}");
     }
@@ -229,14 +229,14 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
     browser.client.refresh().await.unwrap();
     browser.wait_css("#exam-form").await;
     for q in first {
-        let mut key: Vec<String> = ex::key(q).iter().map(|s| s.to_string()).collect();
+        let mut key = ex::handles(&app, &attempt, q, &ex::key(q)).await;
         key.sort();
         assert_eq!(checked(&browser, q).await, key, "{q} kept after a reload");
     }
     timer_in_view(&browser, "section.question:last-of-type").await;
     browser.shot("exam-reloaded").await;
     for q in rest {
-        answer_by_clicking(&browser, q).await;
+        answer_by_clicking(&browser, &app, &attempt, q).await;
     }
     timer_in_view(&browser, "#exam-form").await;
     browser.shot("exam-answered").await;

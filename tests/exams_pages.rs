@@ -154,7 +154,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
     let url = app.url(&format!("/api/v1/attempts/{attempt}/answers/{}", ids[0]));
     let without = client
         .put(&url)
-        .json(&json!({"choices": ex::key(&ids[0])}))
+        .json(&json!({"choices": ex::handles(&app, &attempt, &ids[0], &ex::key(&ids[0])).await}))
         .send()
         .await
         .unwrap();
@@ -162,7 +162,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
     let with = client
         .put(&url)
         .header("X-CSRF-Token", &csrf)
-        .json(&json!({"choices": ex::key(&ids[0])}))
+        .json(&json!({"choices": ex::handles(&app, &attempt, &ids[0], &ex::key(&ids[0])).await}))
         .send()
         .await
         .unwrap();
@@ -174,7 +174,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
         ("action".into(), "save".into()),
     ];
     for id in &ids {
-        for choice in ex::key(id) {
+        for choice in ex::handles(&app, &attempt, id, &ex::key(id)).await {
             fields.push((format!("q_{id}"), choice.to_string()));
         }
     }
@@ -189,7 +189,7 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
     let (_, page) = get(&client, &app, &format!("{attempt_path}?saved=1")).await;
     assert!(page.contains("Your answers are saved."));
     for id in &ids {
-        for choice in ex::key(id) {
+        for choice in ex::handles(&app, &attempt, id, &ex::key(id)).await {
             assert!(
                 page.contains(&format!("name=\"q_{id}\" value=\"{choice}\" checked")),
                 "{id}/{choice} not checked"
@@ -282,6 +282,7 @@ async fn start_problems_and_the_deadline_show_as_pages() {
     .await;
     assert_eq!(started.status(), 303);
     let attempt_path = location(&started);
+    let attempt = attempt_path.trim_start_matches("/attempts/").to_string();
     let again = post_form(
         &client,
         &app,
@@ -316,7 +317,7 @@ async fn start_problems_and_the_deadline_show_as_pages() {
         ("csrf_token".to_string(), csrf.clone()),
         ("action".to_string(), "save".to_string()),
     ];
-    for choice in ex::key(&first) {
+    for choice in ex::handles(&app, &attempt, &first, &ex::key(&first)).await {
         fields.push((format!("q_{first}"), choice.to_string()));
     }
     let saved = client
@@ -327,7 +328,7 @@ async fn start_problems_and_the_deadline_show_as_pages() {
         .unwrap();
     assert_eq!(saved.status(), 303);
     app.state.clock.advance(chrono::Duration::minutes(6));
-    for choice in ex::key(&second) {
+    for choice in ex::handles(&app, &attempt, &second, &ex::key(&second)).await {
         fields.push((format!("q_{second}"), choice.to_string()));
     }
     let late = client

@@ -3,18 +3,24 @@
 
 use std::collections::HashSet;
 
+use hmac::{Hmac, Mac};
 use rand::seq::{index, SliceRandom};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use super::markdown::{render_text, render_text_inline};
 use super::model::{Bank, Question, QuestionKind};
-use super::FormError;
+use super::{AnswerError, FormError};
 
 /// The questions of one attempt in the order shown; stored as JSON with the attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Form {
     pub items: Vec<FormItem>,
+    /// This attempt's secret (hex), from which the choice handles the candidate sees are derived; never sent
+    /// to the client. Forms recorded before handles existed have none: their choices keep the bank's ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,10 +86,62 @@ pub fn draw_form(bank: &Bank, rng: &mut impl Rng) -> Result<Form, FormError> {
         }
     }
     items.shuffle(rng);
-    Ok(Form { items })
+    let handle_key: [u8; 16] = rng.gen();
+    Ok(Form {
+        items,
+        handle_key: Some(hex::encode(handle_key)),
+    })
 }
 
 impl Form {
+    /// The handle the candidate's client uses for a choice: an HMAC of the bank ids under this attempt's key,
+    /// so it tells nothing about the bank (not the id, not the file order, not correctness) and differs
+    /// between attempts.
+    pub fn choice_handle(&self, question_id: &str, choice_id: &str) -> String {
+        let Some(key) = &self.handle_key else {
+            return choice_id.to_owned();
+        };
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(question_id.as_bytes());
+        mac.update(&[0]);
+        mac.update(choice_id.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+
+    /// Handles from the client mapped back to the bank's choice ids of that question. A value that is no
+    /// handle of it is refused, bank ids included (they could be guessed). A question not on the form keeps
+    /// its handles, so validation reports the question.
+    pub fn choice_ids_of(
+        &self,
+        question_id: &str,
+        handles: &[String],
+    ) -> Result<Vec<String>, AnswerError> {
+        let Some(item) = self.item(question_id) else {
+            return Ok(handles.to_vec());
+        };
+        handles
+            .iter()
+            .map(|handle| {
+                item.choice_order
+                    .iter()
+                    .find(|id| &self.choice_handle(question_id, id) == handle)
+                    .cloned()
+                    .ok_or_else(|| AnswerError::UnknownChoice {
+                        question: question_id.to_owned(),
+                        choice: handle.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// The handles of bank choice ids of a question (saved answers shown back to the client).
+    pub fn choice_handles_of(&self, question_id: &str, ids: &[String]) -> Vec<String> {
+        ids.iter()
+            .map(|id| self.choice_handle(question_id, id))
+            .collect()
+    }
+
     pub fn item(&self, question_id: &str) -> Option<&FormItem> {
         self.items
             .iter()
@@ -123,7 +181,7 @@ impl Form {
                                 }
                             })?;
                             Ok(PresentedChoice {
-                                id: choice.id.clone(),
+                                id: self.choice_handle(&question.id, &choice.id),
                                 text_html: render_text_inline(&choice.text, question.stem_format),
                             })
                         })
@@ -297,8 +355,52 @@ pub(crate) mod tests {
                 "id": "q-0-0",
                 "type": "true_false",
                 "stem": "<p>Question 0-0 with <code>code</code> and &lt;i&gt;html&lt;/i&gt;</p>\n",
-                "choices": [{"id": "true", "text": "True"}, {"id": "false", "text": "False"}]
+                "choices": [
+                    {"id": form.choice_handle("q-0-0", "true"), "text": "True"},
+                    {"id": form.choice_handle("q-0-0", "false"), "text": "False"}
+                ]
             }])
+        );
+    }
+
+    #[test]
+    fn handles_map_back_refuse_bank_ids_and_old_forms_keep_bank_ids() {
+        let bank = build_bank(&[(vec![(QuestionKind::Single, 4, 1)], 1)]);
+        let form = draw_form(&bank, &mut StdRng::seed_from_u64(3)).unwrap();
+        let item = &form.items[0];
+        let question = item.question_id.as_str();
+        let handles = form.choice_handles_of(question, &item.choice_order);
+        assert_eq!(
+            form.choice_ids_of(question, &handles),
+            Ok(item.choice_order.clone())
+        );
+        for (handle, id) in handles.iter().zip(&item.choice_order) {
+            assert_ne!(handle, id);
+            assert_eq!(handle.len(), 16);
+        }
+        let guessed = vec![item.choice_order[0].clone()];
+        assert!(matches!(
+            form.choice_ids_of(question, &guessed),
+            Err(AnswerError::UnknownChoice { .. })
+        ));
+        // Another attempt's form names the same choices differently.
+        let other = draw_form(&bank, &mut StdRng::seed_from_u64(4)).unwrap();
+        assert_ne!(
+            other.choice_handles_of(question, &item.choice_order),
+            handles
+        );
+        // A form recorded before handles existed keeps the bank's ids.
+        let old = Form {
+            handle_key: None,
+            ..form.clone()
+        };
+        assert_eq!(
+            old.choice_handles_of(question, &item.choice_order),
+            item.choice_order
+        );
+        assert_eq!(
+            old.choice_ids_of(question, &item.choice_order),
+            Ok(item.choice_order.clone())
         );
     }
 

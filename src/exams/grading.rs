@@ -306,6 +306,7 @@ mod tests {
                     choice_order: q.choices.iter().rev().map(|c| c.id.clone()).collect(),
                 })
                 .collect(),
+            handle_key: None,
         }
     }
 

@@ -972,9 +972,10 @@ pub fn save_answers(
     let attempt = answerable_attempt(conn, user_id, attempt_id, now)?;
     let bank = load_bank(conn, &attempt.version_id)?;
     let form = parse_form(&attempt)?;
-    for (question_id, choices) in answers {
-        validate_answer(&bank, &form, question_id, choices)?;
-        let json = serde_json::to_string(choices)
+    for (question_id, handles) in answers {
+        let choices = form.choice_ids_of(question_id, handles)?;
+        validate_answer(&bank, &form, question_id, &choices)?;
+        let json = serde_json::to_string(&choices)
             .map_err(|e| ExamError::Internal(format!("serializing an answer: {e}")))?;
         store::upsert_answer(conn, attempt_id, question_id, &json, now)?;
     }
@@ -1285,6 +1286,14 @@ pub fn attempt_view(
     } else {
         None
     };
+    // The client names choices by this attempt's handles, never by the bank's ids.
+    let answers = answers
+        .into_iter()
+        .map(|(question_id, ids)| {
+            let handles = form.choice_handles_of(&question_id, &ids);
+            (question_id, handles)
+        })
+        .collect();
     Ok(AttemptView {
         id: attempt.id.clone(),
         exam: ExamRef {

@@ -225,6 +225,49 @@ pub fn question_ids(started: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The attempt's recorded form, read from the database (what a test that knows the bank may use to find
+/// the handles the client sees; the client itself never receives it).
+pub async fn recorded_form(app: &TestApp, attempt: &str) -> Option<credo::exams::Form> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        form: String,
+    }
+    let attempt = attempt.to_string();
+    let row = app
+        .state
+        .db(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT form FROM attempts WHERE id = $1")
+                .bind::<diesel::sql_types::Text, _>(attempt)
+                .get_results::<Row>(conn)
+                .map_err(credo::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .pop()?;
+    Some(serde_json::from_str(&row.form).expect("a recorded form"))
+}
+
+/// The handles of an attempt for the bank's choice ids of a question; ids that are no choice of it stay as
+/// given (so tests can send unknown values).
+pub async fn handles(app: &TestApp, attempt: &str, question: &str, ids: &[&str]) -> Vec<String> {
+    let form = recorded_form(app, attempt).await;
+    ids.iter()
+        .map(|id| match form.as_ref() {
+            Some(form)
+                if form
+                    .item(question)
+                    .is_some_and(|item| item.choice_order.iter().any(|c| c == id)) =>
+            {
+                form.choice_handle(question, id)
+            }
+            _ => id.to_string(),
+        })
+        .collect()
+}
+
+/// Saves an answer given by the bank's choice ids (translated to the attempt's handles).
 pub async fn answer(
     app: &TestApp,
     user: &User,
@@ -232,6 +275,7 @@ pub async fn answer(
     question: &str,
     choices: &[&str],
 ) -> Answer {
+    let choices = handles(app, attempt, question, choices).await;
     app.put(
         &format!("/api/v1/attempts/{attempt}/answers/{question}"),
         Some(&user.token),
