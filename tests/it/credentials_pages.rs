@@ -2,10 +2,8 @@
 //! and upload), the vendor's credential list with revocation, the dashboard section, and who may
 //! revoke through the API.
 
-mod common;
-
-use common::credentials::{self as cred, certify, credential_json};
-use common::{csrf_token_in, TestApp};
+use crate::common::credentials::{self as cred, certify, credential_json};
+use crate::common::{csrf_token_in, TestApp};
 use serde_json::json;
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {

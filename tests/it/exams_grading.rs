@@ -2,11 +2,9 @@
 //! credential id is stored with the result; its failure rolls the grading back), and item statistics from
 //! real attempts equal hand-computed values.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::exams::{self as ex, BankSpec};
+use crate::common::exams::{self as ex, BankSpec};
 use credo::exams::service::{self, GradedBy};
 use credo::exams::{ExamError, PassedExam};
 use serde_json::json;

@@ -184,10 +184,6 @@ impl Browser {
         self.wait_css(css).await.text().await.expect("text")
     }
 
-    pub async fn source(&self) -> String {
-        self.client.source().await.expect("page source")
-    }
-
     pub async fn current_path(&self) -> String {
         self.client
             .current_url()
@@ -374,11 +370,6 @@ impl Browser {
             .attr(name)
             .await
             .expect("attribute")
-    }
-
-    /// Whether an element matching `css` is on the page now (no waiting).
-    pub async fn has(&self, css: &str) -> bool {
-        self.client.find(Locator::Css(css)).await.is_ok()
     }
 
     /// Clicks a button that asks `window.confirm` first, and accepts the dialog.

@@ -1,14 +1,12 @@
 //! The whole certification path through the public interfaces, on both backends:
 //! bank upload → attempt → pass → credential mailed → verify valid → revoke → verify revoked.
 
-mod common;
-
-use common::exams::{pass_exam, publish, vendor_with_examiner, BankSpec};
+use crate::common::exams::{pass_exam, publish, vendor_with_examiner, BankSpec};
 use serde_json::{json, Value};
 
 #[actix_web::test]
 async fn bank_to_revoked_credential() {
-    let app = common::exams::start_app().await;
+    let app = crate::common::exams::start_app().await;
     let vendor = vendor_with_examiner(&app, "acme").await;
     publish(&app, &vendor, &BankSpec::free("acme-basics")).await;
     let holder = app
@@ -89,10 +87,10 @@ async fn bank_to_revoked_credential() {
 /// fees never earn anything.
 #[actix_web::test]
 async fn passing_and_revoking_move_the_referral_tier() {
+    use crate::common::referrals::{event, me, program_body, rfc3339};
     use chrono::Duration;
-    use common::referrals::{event, me, program_body, rfc3339};
 
-    let app = common::exams::start_app().await;
+    let app = crate::common::exams::start_app().await;
     let vendor = vendor_with_examiner(&app, "acme").await;
     publish(&app, &vendor, &BankSpec::paid("acme-basics", 15_000)).await;
     let program = app
@@ -155,7 +153,7 @@ async fn passing_and_revoking_move_the_referral_tier() {
         .expect(201)
         .json();
     let voucher = codes["codes"][0].as_str().unwrap();
-    let started = common::exams::start(
+    let started = crate::common::exams::start(
         &app,
         &advocate,
         "acme",
@@ -165,17 +163,17 @@ async fn passing_and_revoking_move_the_referral_tier() {
     .await
     .expect(201)
     .json();
-    let all = common::exams::question_ids(&started);
+    let all = crate::common::exams::question_ids(&started);
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    common::exams::answer_all(&app, &advocate, &started, &refs).await;
-    let result = common::exams::submit(&app, &advocate, started["id"].as_str().unwrap())
+    crate::common::exams::answer_all(&app, &advocate, &started, &refs).await;
+    let result = crate::common::exams::submit(&app, &advocate, started["id"].as_str().unwrap())
         .await
         .expect(200)
         .json();
     let credential_id = result["credential_id"].as_str().unwrap().to_string();
     assert_eq!(me(&app, &advocate).await["tier"], "certified");
     assert_eq!(
-        common::exams::count_rows(&app, "SELECT COUNT(*) AS n FROM commissions").await,
+        crate::common::exams::count_rows(&app, "SELECT COUNT(*) AS n FROM commissions").await,
         1
     );
 

@@ -3,10 +3,8 @@
 //! by form post, the autosave API call with the CSRF header), the score report, the dashboard section, and
 //! the vendor pages (bank upload with errors by line, vouchers, statistics).
 
-mod common;
-
-use common::exams::{self as ex, BankSpec};
-use common::TestApp;
+use crate::common::exams::{self as ex, BankSpec};
+use crate::common::TestApp;
 use serde_json::json;
 
 async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {

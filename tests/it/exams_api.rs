@@ -2,10 +2,8 @@
 //! autosave, deadline, grading once), entitlements (vouchers, manual orders), the retake policy, revenue and
 //! authorization.
 
-mod common;
-
-use common::eventually;
-use common::exams::{self as ex, BankSpec};
+use crate::common::eventually;
+use crate::common::exams::{self as ex, BankSpec};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -1,10 +1,8 @@
 //! Issuing credentials (as grading calls it), issuer keys and DID documents, status lists,
 //! superseding, key rotation, expiry reminders and the referral-tier query.
 
-mod common;
-
-use common::credentials::{self as cred, certify, check, credential_json, verify};
-use common::TestApp;
+use crate::common::credentials::{self as cred, certify, check, credential_json, verify};
+use crate::common::TestApp;
 use serde_json::json;
 
 #[actix_web::test]
@@ -301,7 +299,7 @@ async fn key_rotation_keeps_old_credentials_valid_and_signs_new_ones_with_the_ne
     let old = credential_json(&app, &certify(&app, &exam, &holder).await).await;
 
     // Rotate with the CLI against the same database.
-    let out = std::process::Command::new(common::credo_binary())
+    let out = std::process::Command::new(crate::common::credo_binary())
         .args(["keys", "rotate", "--vendor", "acme"])
         .env("CREDO_DATABASE_URL", &app.database_url)
         .env("CREDO_DATA_DIR", app.dir.path().join("cli"))
@@ -314,7 +312,7 @@ async fn key_rotation_keeps_old_credentials_valid_and_signs_new_ones_with_the_ne
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let listed = std::process::Command::new(common::credo_binary())
+    let listed = std::process::Command::new(crate::common::credo_binary())
         .args(["keys", "list", "--vendor", "acme"])
         .env("CREDO_DATABASE_URL", &app.database_url)
         .env("CREDO_DATA_DIR", app.dir.path().join("cli"))
@@ -414,7 +412,7 @@ async fn expiry_reminders_are_sent_once_per_threshold_and_skip_revoked_or_supers
 
     // 355 days: the 14-day reminder, once.
     app.state.clock.advance(chrono::Duration::days(45));
-    common::eventually(
+    crate::common::eventually(
         "the 14-day reminder",
         std::time::Duration::from_secs(10),
         || async { (reminders_to(&app, &holder.email).len() == 2).then_some(()) },

@@ -1,10 +1,8 @@
 //! The billing-event inbox: idempotency under concurrency, the signed webhook, rounding through
 //! the API, and bad input that must be a 4xx problem, never a 5xx.
 
-mod common;
-
-use common::referrals::*;
-use common::TestApp;
+use crate::common::referrals::*;
+use crate::common::TestApp;
 use serde_json::{json, Value};
 
 async fn advocate_with_customer(app: &TestApp, shop: &Shop) {

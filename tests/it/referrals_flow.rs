@@ -1,13 +1,11 @@
 //! Referral network through the HTTP API: clicks and redirects, customer binding, commissions,
 //! approval, self-referral review, refunds, clawbacks, payouts and the funnel.
 
-mod common;
-
 use std::time::Duration as StdDuration;
 
+use crate::common::referrals::*;
+use crate::common::{eventually, TestApp};
 use chrono::Duration;
-use common::referrals::*;
-use common::{eventually, TestApp};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -435,7 +433,12 @@ async fn binding_window_first_binding_wins_and_unknown_references() {
     app.stop().await;
 }
 
-async fn bound_customer(app: &TestApp, shop: &Shop, user: &common::User, customer: &str) -> String {
+async fn bound_customer(
+    app: &TestApp,
+    shop: &Shop,
+    user: &crate::common::User,
+    customer: &str,
+) -> String {
     let code = enroll(app, shop, user).await["referral_code"]
         .as_str()
         .unwrap()

@@ -1,9 +1,7 @@
 //! Accounts through the HTTP API: registration with a real mail round trip, validation, roles,
 //! vendor isolation, API keys, rate limits, CSRF, password reset and logout.
 
-mod common;
-
-use common::{TestApp, PASSWORD};
+use crate::common::{TestApp, PASSWORD};
 use serde_json::json;
 
 #[actix_web::test]

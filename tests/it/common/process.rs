@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 pub struct ChildServer {
     pub base: String,
-    pub port: u16,
     child: Option<Child>,
     pub log_path: PathBuf,
 }
@@ -53,7 +52,6 @@ impl ChildServer {
         let child = command.spawn().expect("start credo serve");
         let mut server = ChildServer {
             base,
-            port,
             child: Some(child),
             log_path,
         };

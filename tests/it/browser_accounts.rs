@@ -3,10 +3,8 @@
 //! mailed link — on a desktop window and at 375 px.
 //! Every page passes `Browser::check_page` (run by each `visit` and `shot`).
 
-mod common;
-
-use common::browser::{Browser, Viewport};
-use common::{TestApp, PASSWORD};
+use crate::common::browser::{Browser, Viewport};
+use crate::common::{TestApp, PASSWORD};
 
 async fn journey(test_name: &str, viewport: Viewport) {
     let app = TestApp::start().await;

@@ -1,10 +1,8 @@
 //! Verification behind its doors: `POST /api/v1/verify` (tampering, revoked, expired, foreign
 //! keys, unavailable status lists, bad input) and `credo verify` offline from saved files.
 
-mod common;
-
-use common::credentials::{self as cred, certify, check, credential_json, verify};
-use common::TestApp;
+use crate::common::credentials::{self as cred, certify, check, credential_json, verify};
+use crate::common::TestApp;
 use credo::credentials::IssuerKey;
 use serde_json::{json, Value};
 
@@ -362,7 +360,7 @@ async fn bad_input_gets_4xx_problems_never_5xx() {
 }
 
 fn run_verify(args: &[&std::path::Path]) -> (i32, String, String) {
-    let out = std::process::Command::new(common::credo_binary())
+    let out = std::process::Command::new(crate::common::credo_binary())
         .arg("verify")
         .args(args)
         .env_clear()

@@ -12,9 +12,7 @@ use credo::db::{new_id, DbConn, DbError};
 
 /// A vendor running an advocate program.
 pub struct Shop {
-    pub vendor: String,
     pub vendor_id: String,
-    pub owner: User,
     pub manager: User,
     pub key: String,
     pub program: Value,
@@ -80,9 +78,7 @@ pub async fn shop_with(app: &TestApp, slug: &str, adjust: impl FnOnce(&mut Value
         .expect(200)
         .json();
     Shop {
-        vendor: slug.to_string(),
         vendor_id: vendor_id(app, slug).await,
-        owner,
         manager,
         key,
         program,

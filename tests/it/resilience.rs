@@ -1,13 +1,11 @@
 //! Crashes, SMTP outages, several nodes and logs — with `credo serve` as a real child process
 //! where the question is about processes.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::process::{ChildConfig, ChildServer};
-use common::{eventually, fresh_database, SmtpServer, TestApp, PASSWORD};
+use crate::common::process::{ChildConfig, ChildServer};
+use crate::common::{eventually, fresh_database, SmtpServer, TestApp, PASSWORD};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -271,7 +269,7 @@ fn secrets_never_reach_the_logs() {
     );
 
     // An operator, a vendor and an API key, used once.
-    let status = std::process::Command::new(common::credo_binary())
+    let status = std::process::Command::new(crate::common::credo_binary())
         .args([
             "admin",
             "create-user",

@@ -16,14 +16,12 @@
 //! `target/screenshots/<test>/` and passes `Browser::check_page` (labels, no sideways scrolling,
 //! errors next to their fields, one heading, a title, no raw internals).
 
-mod common;
-
 use std::time::Duration;
 
-use common::browser::{Browser, Viewport};
-use common::exams::{self as ex, BankSpec};
-use common::referrals::{self as rf, Shop};
-use common::{eventually, TestApp, PASSWORD};
+use crate::common::browser::{Browser, Viewport};
+use crate::common::exams::{self as ex, BankSpec};
+use crate::common::referrals::{self as rf, Shop};
+use crate::common::{eventually, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 /// The question ids shown on the exam-taking page, in order.
@@ -374,7 +372,7 @@ async fn employer_journey(test: &str, viewport: Viewport) {
     let pat = app.user("pat@example.org", "Pat Practitioner").await;
     let result = ex::pass_exam(&app, &pat, "acme", "cloud").await;
     let credential_id = result["credential_id"].as_str().unwrap().to_string();
-    let credential = common::credentials::credential_json(&app, &credential_id).await;
+    let credential = crate::common::credentials::credential_json(&app, &credential_id).await;
     let browser = Browser::start(test, viewport).await;
 
     // The verify page from the header; nothing pasted is an error next to the field.
@@ -606,9 +604,7 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
         .expect(200)
         .json();
     let shop = Shop {
-        vendor: "acme".into(),
         vendor_id: rf::vendor_id(&app, "acme").await,
-        owner,
         manager: manager.clone(),
         key,
         program,

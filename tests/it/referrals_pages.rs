@@ -3,12 +3,10 @@
 //! vendor's program console (settings and tiers with field errors, advocates, events,
 //! commissions with hold review, payouts with mark-paid, funnel chart).
 
-mod common;
-
 use std::time::Duration as StdDuration;
 
-use common::referrals::*;
-use common::{csrf_token_in, eventually, TestApp};
+use crate::common::referrals::*;
+use crate::common::{csrf_token_in, eventually, TestApp};
 use serde_json::json;
 
 #[actix_web::test]

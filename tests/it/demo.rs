@@ -3,13 +3,11 @@
 //! certificate that verifies as valid and a referral dashboard with every commission state; a
 //! restart serves the same data without seeding again. A failed seeding stores nothing.
 
-mod common;
-
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::process::{ChildConfig, ChildServer};
-use common::{csrf_token_in, fresh_database, SmtpServer, TestApp};
+use crate::common::process::{ChildConfig, ChildServer};
+use crate::common::{csrf_token_in, fresh_database, SmtpServer, TestApp};
 use serde_json::{json, Value};
 
 const BLOCK_START: &str = "Credo demo data is ready";
@@ -300,7 +298,7 @@ fn serve_demo_seeds_an_empty_database_once_and_everything_it_prints_works() {
 }
 
 fn credo(args: &[&str], data_dir: &std::path::Path, database_url: &str) -> Output {
-    Command::new(common::credo_binary())
+    Command::new(crate::common::credo_binary())
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -2,11 +2,9 @@
 //! cannot be passed by rules that ignore the questions, because the client only ever sees per-attempt
 //! handles for the choices, in a shuffled order.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::exams as ex;
+use crate::common::exams as ex;
 use serde_json::{json, Value};
 
 const QUESTIONS: usize = 40;

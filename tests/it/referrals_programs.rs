@@ -2,13 +2,11 @@
 //! credentials (issued, revoked, expired), exam purchases never count, and nothing in the schema
 //! or the API pays for recruiting.
 
-mod common;
-
 use std::time::Duration as StdDuration;
 
+use crate::common::referrals::*;
+use crate::common::{eventually, TestApp};
 use chrono::Duration;
-use common::referrals::*;
-use common::{eventually, TestApp};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -284,7 +282,12 @@ async fn enrollment_needs_the_current_terms_is_free_and_idempotent() {
     app.stop().await;
 }
 
-async fn enroll_with(app: &TestApp, shop: &Shop, user: &common::User, version: &str) -> Value {
+async fn enroll_with(
+    app: &TestApp,
+    shop: &Shop,
+    user: &crate::common::User,
+    version: &str,
+) -> Value {
     app.post(
         &format!("/api/v1/programs/{}/enrollments", shop.id()),
         Some(&user.token),

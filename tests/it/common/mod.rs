@@ -5,7 +5,6 @@
 //! The backend comes from `CREDO_TEST_DB` (`sqlite`, the default, or `postgres` with
 //! `CREDO_TEST_PG_URL` naming a server where the tests may create databases). The README's test
 //! command runs the whole suite once per backend.
-#![allow(dead_code)]
 
 pub mod browser;
 pub mod credentials;

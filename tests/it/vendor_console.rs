@@ -1,9 +1,7 @@
 //! The vendor console pages: operators create vendors, owners manage staff and API keys; other
 //! people are kept out.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 
 #[actix_web::test]
 async fn owners_manage_staff_and_api_keys_from_the_console() {

@@ -1,12 +1,10 @@
 //! `credo bank validate` and `credo bank import` as child processes.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::credo_binary;
-use common::exams as ex;
+use crate::common::credo_binary;
+use crate::common::exams as ex;
 
 fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

@@ -1,8 +1,6 @@
 //! Exam test helpers: a small bank whose answer key the tests know, a vendor with an examiner, uploads,
 //! and answering an attempt right or wrong.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 
 use super::{Answer, TestApp, User};
@@ -352,15 +350,6 @@ pub async fn count_rows(app: &TestApp, sql: &str) -> i64 {
         })
         .await
         .unwrap()
-}
-
-/// `{question id: position}` of a started attempt.
-pub fn positions(started: &Value) -> HashMap<String, usize> {
-    question_ids(started)
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| (id, i))
-        .collect()
 }
 
 /// Signs in again (sessions last hours; tests move the clock by days).

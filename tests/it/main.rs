@@ -1,0 +1,24 @@
+//! The integration tests, one binary (crates.io style): each module is one area, run through the
+//! HTTP API, the pages, the CLI or a real browser. `common` starts the real app per test.
+
+mod common;
+
+mod accounts;
+mod browser_accounts;
+mod browser_journeys;
+mod credentials_issue;
+mod credentials_pages;
+mod credentials_verify;
+mod demo;
+mod exams_api;
+mod exams_cli;
+mod exams_grading;
+mod exams_integrity;
+mod exams_pages;
+mod journey;
+mod referrals_events;
+mod referrals_flow;
+mod referrals_pages;
+mod referrals_programs;
+mod resilience;
+mod vendor_console;
