@@ -544,17 +544,23 @@ fn bank_validate(files: &[PathBuf]) -> ExitCode {
             continue;
         }
         match service::validate_bank_file(&name, &text) {
-            Ok(bank) => println!(
-                "{name}: ok: exam {} \"{}\", {} question(s) in {} domain(s), {} per form",
-                bank.exam.slug,
-                bank.exam.title,
-                bank.questions.len(),
-                bank.domains.len(),
-                bank.domains
-                    .iter()
-                    .map(|d| d.questions_per_form)
-                    .sum::<u32>()
-            ),
+            Ok((bank, warnings)) => {
+                for warning in &warnings {
+                    println!("{}", warning_line(warning));
+                }
+                println!(
+                    "{name}: ok: exam {} \"{}\", {} question(s) in {} domain(s), {} per form, {} warning(s)",
+                    bank.exam.slug,
+                    bank.exam.title,
+                    bank.questions.len(),
+                    bank.domains.len(),
+                    bank.domains
+                        .iter()
+                        .map(|d| d.questions_per_form)
+                        .sum::<u32>(),
+                    warnings.len()
+                )
+            }
             Err(errors) => {
                 invalid += 1;
                 println!("{errors}");
@@ -638,7 +644,7 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
                 exam_slug: exam,
             }
         } else {
-            if let Ok(bank) = service::validate_bank_file(&name, &text) {
+            if let Ok((bank, _)) = service::validate_bank_file(&name, &text) {
                 println!(
                     "{step}: {} question(s) in {} domain(s) are valid; storing…",
                     bank.questions.len(),

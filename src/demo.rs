@@ -295,7 +295,8 @@ fn embedded_bank(exam_slug: &str) -> Result<Bank, DemoError> {
 
 /// Answers from the bank's key for the questions of a form, in order: correct ones, except that
 /// every `wrong_every`-th question (0: none) gets a wrong choice, for a believable score.
-/// The demo candidate knows the bank: it finds each choice's handle by the choice's text.
+/// The demo candidate knows the bank: it finds each question by its stem and each choice's handle by the
+/// choice's text (the attempt names both by handles).
 pub fn answers_for(
     bank: &Bank,
     shown: &[PresentedQuestion],
@@ -305,8 +306,10 @@ pub fn answers_for(
         .iter()
         .enumerate()
         .filter_map(|(index, presented)| {
-            let id = &presented.id;
-            let question = bank.question(id)?;
+            let question = bank.questions.iter().find(|question| {
+                crate::exams::render_text(&question.stem, question.stem_format)
+                    == presented.stem_html
+            })?;
             let handle = |choice: &crate::exams::Choice| {
                 let text = crate::exams::render_text_inline(&choice.text, question.stem_format);
                 presented
@@ -332,7 +335,7 @@ pub fn answers_for(
                 Some(wrong) if miss => wrong,
                 _ => correct,
             };
-            Some((id.clone(), choices))
+            Some((presented.id.clone(), choices))
         })
         .collect()
 }
@@ -927,7 +930,8 @@ mod tests {
     ) -> std::collections::HashMap<String, Vec<String>> {
         answers
             .into_iter()
-            .map(|(question, handles)| {
+            .map(|(handle, handles)| {
+                let question = form.question_id_of(&handle).unwrap().to_owned();
                 let ids = form.choice_ids_of(&question, &handles).unwrap();
                 (question, ids)
             })

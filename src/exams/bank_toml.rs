@@ -8,6 +8,7 @@ use std::ops::Range;
 use toml::de::{DeArray, DeTable, DeValue};
 use toml::Spanned;
 
+use super::lint::QuestionLines;
 use super::model::{
     is_known_currency, is_valid_id, Bank, Choice, Domain, ExamMeta, Price, Question, QuestionKind,
     RetakePolicy, TextFormat,
@@ -16,6 +17,14 @@ use super::{BankError, BankErrors};
 
 /// Parses and validates one bank file. `file_name` is only used in messages.
 pub fn parse_bank(file_name: &str, text: &str) -> Result<Bank, BankErrors> {
+    parse_bank_located(file_name, text).map(|(bank, _)| bank)
+}
+
+/// [`parse_bank`] with the line each question starts on (for lint warnings).
+pub fn parse_bank_located(
+    file_name: &str,
+    text: &str,
+) -> Result<(Bank, QuestionLines), BankErrors> {
     let mut report = Report::new(file_name, text);
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
@@ -37,17 +46,18 @@ pub fn parse_bank(file_name: &str, text: &str) -> Result<Bank, BankErrors> {
     };
     let bank = read_bank(&mut report, &root);
     if report.errors.is_empty() {
-        Ok(bank)
+        Ok((bank, report.question_lines))
     } else {
         Err(report.finish())
     }
 }
 
-/// Collects errors with their lines.
+/// Collects errors with their lines, and where each question starts.
 struct Report<'a> {
     file: &'a str,
     line_starts: Vec<usize>,
     errors: Vec<BankError>,
+    question_lines: QuestionLines,
 }
 
 impl<'a> Report<'a> {
@@ -59,6 +69,7 @@ impl<'a> Report<'a> {
             file,
             line_starts,
             errors: Vec::new(),
+            question_lines: QuestionLines::new(),
         }
     }
 
@@ -678,6 +689,11 @@ fn read_questions(report: &mut Report, tables: Vec<Table>, domains: &[Domain]) -
         }
         let question = read_question(report, &table, domains);
         if let Some(question) = question {
+            let line = report.line_of(table.span.start);
+            report
+                .question_lines
+                .entry(question.id.clone())
+                .or_insert(line);
             if !seen.insert(question.id.clone()) {
                 if let Some(id_value) = table.get("id") {
                     report.at(

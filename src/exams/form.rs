@@ -34,6 +34,7 @@ pub struct FormItem {
 /// explanations, so answer keys cannot leak through it. Serializes as the API's `{id, type, stem, choices}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresentedQuestion {
+    /// This attempt's handle of the question (see [`Form::question_handle`]).
     pub id: String,
     #[serde(rename = "type")]
     pub kind: QuestionKind,
@@ -45,6 +46,7 @@ pub struct PresentedQuestion {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresentedChoice {
+    /// This attempt's handle of the choice (see [`Form::choice_handle`]).
     pub id: String,
     /// Safe inline HTML.
     #[serde(rename = "text")]
@@ -94,19 +96,42 @@ pub fn draw_form(bank: &Bank, rng: &mut impl Rng) -> Result<Form, FormError> {
 }
 
 impl Form {
+    /// Hex of the first 8 bytes of an HMAC of `parts` under this attempt's key; `None` for forms recorded
+    /// before handles existed.
+    fn handle_of(&self, parts: &[&[u8]]) -> Option<String> {
+        let key = self.handle_key.as_ref()?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
+            .expect("HMAC takes a key of any length");
+        for part in parts {
+            mac.update(part);
+        }
+        Some(hex::encode(&mac.finalize().into_bytes()[..8]))
+    }
+
     /// The handle the candidate's client uses for a choice: an HMAC of the bank ids under this attempt's key,
     /// so it tells nothing about the bank (not the id, not the file order, not correctness) and differs
     /// between attempts.
     pub fn choice_handle(&self, question_id: &str, choice_id: &str) -> String {
-        let Some(key) = &self.handle_key else {
-            return choice_id.to_owned();
-        };
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(question_id.as_bytes());
-        mac.update(&[0]);
-        mac.update(choice_id.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..8])
+        self.handle_of(&[question_id.as_bytes(), &[0], choice_id.as_bytes()])
+            .unwrap_or_else(|| choice_id.to_owned())
+    }
+
+    /// The handle the candidate's client uses for a question (in JSON, form field names, element ids and
+    /// autosave URLs), made like choice handles. The leading 0x01 byte keeps question and choice handles
+    /// apart: ids never contain it.
+    pub fn question_handle(&self, question_id: &str) -> String {
+        self.handle_of(&[&[1], question_id.as_bytes()])
+            .unwrap_or_else(|| question_id.to_owned())
+    }
+
+    /// The bank id of the question a client's handle names; anything else, the bank id included, is no
+    /// question of this attempt.
+    pub fn question_id_of(&self, handle: &str) -> Result<&str, AnswerError> {
+        self.items
+            .iter()
+            .map(|item| item.question_id.as_str())
+            .find(|id| self.question_handle(id) == handle)
+            .ok_or_else(|| AnswerError::NotOnForm(handle.to_owned()))
     }
 
     /// Handles from the client mapped back to the bank's choice ids of that question. A value that is no
@@ -128,7 +153,7 @@ impl Form {
                     .find(|id| &self.choice_handle(question_id, id) == handle)
                     .cloned()
                     .ok_or_else(|| AnswerError::UnknownChoice {
-                        question: question_id.to_owned(),
+                        question: self.question_handle(question_id),
                         choice: handle.clone(),
                     })
             })
@@ -187,7 +212,7 @@ impl Form {
                         })
                         .collect::<Result<Vec<_>, FormError>>()?;
                 Ok(PresentedQuestion {
-                    id: question.id.clone(),
+                    id: self.question_handle(&question.id),
                     kind: question.kind,
                     stem_html: render_text(&question.stem, question.stem_format),
                     choices,
@@ -336,9 +361,15 @@ pub(crate) mod tests {
             prop_assert_eq!(&restored, &form);
             prop_assert_eq!(&restored.present(&bank).unwrap(), &shown);
             prop_assert_eq!(
-                shown.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(),
-                form.items.iter().map(|i| i.question_id.as_str()).collect::<Vec<_>>()
+                shown.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+                form.items.iter().map(|i| form.question_handle(&i.question_id)).collect::<Vec<_>>()
             );
+            for item in &form.items {
+                let handle = form.question_handle(&item.question_id);
+                prop_assert_ne!(&handle, &item.question_id);
+                prop_assert_eq!(form.question_id_of(&handle), Ok(item.question_id.as_str()));
+                prop_assert!(form.question_id_of(&item.question_id).is_err());
+            }
             let json = serde_json::to_string(&shown).unwrap();
             prop_assert!(!json.contains("correct") && !json.contains("secret"), "{}", json);
         }
@@ -352,7 +383,7 @@ pub(crate) mod tests {
         assert_eq!(
             json,
             serde_json::json!([{
-                "id": "q-0-0",
+                "id": form.question_handle("q-0-0"),
                 "type": "true_false",
                 "stem": "<p>Question 0-0 with <code>code</code> and &lt;i&gt;html&lt;/i&gt;</p>\n",
                 "choices": [
@@ -401,6 +432,14 @@ pub(crate) mod tests {
         assert_eq!(
             old.choice_ids_of(question, &item.choice_order),
             Ok(item.choice_order.clone())
+        );
+        assert_eq!(old.question_handle(question), question);
+        assert_eq!(old.question_id_of(question), Ok(question));
+        // Question handles differ from choice handles and between attempts.
+        assert!(!handles.contains(&form.question_handle(question)));
+        assert_ne!(
+            other.question_handle(question),
+            form.question_handle(question)
         );
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use super::lint::QuestionLines;
 use super::model::{Choice, Domain, Question, QuestionKind, TextFormat};
 use super::{BankError, BankErrors};
 
@@ -18,6 +19,8 @@ pub struct GiftImport {
     /// replace it.
     pub domains: Vec<Domain>,
     pub warnings: Vec<BankError>,
+    /// The line each imported question starts on.
+    pub question_lines: QuestionLines,
 }
 
 /// The domain of questions that come before any `$CATEGORY`.
@@ -35,6 +38,7 @@ pub fn parse_gift(file_name: &str, text: &str) -> Result<GiftImport, BankErrors>
         question_count: 0,
         warnings: Vec::new(),
         errors: Vec::new(),
+        question_lines: QuestionLines::new(),
     };
     for block in blocks(text) {
         parser.block(&block);
@@ -44,6 +48,7 @@ pub fn parse_gift(file_name: &str, text: &str) -> Result<GiftImport, BankErrors>
             questions: parser.questions,
             domains: parser.domains,
             warnings: parser.warnings,
+            question_lines: parser.question_lines,
         })
     } else {
         parser.errors.sort_by_key(|error| error.line);
@@ -224,6 +229,7 @@ struct GiftParser<'a> {
     question_count: usize,
     warnings: Vec<BankError>,
     errors: Vec<BankError>,
+    question_lines: QuestionLines,
 }
 
 impl GiftParser<'_> {
@@ -433,6 +439,7 @@ impl GiftParser<'_> {
         };
 
         let final_id = self.unique_id(id, start_line);
+        self.question_lines.insert(final_id.clone(), start_line);
         let domain = match &self.current_domain {
             Some(domain) => domain.clone(),
             None => {

@@ -170,27 +170,29 @@ pub fn validate_answer(
     question_id: &str,
     choices: &[String],
 ) -> Result<(), AnswerError> {
-    let not_on_form = || AnswerError::NotOnForm(question_id.to_owned());
+    // Errors go to the candidate's client: they name the question and choices by this attempt's handles.
+    let question_handle = || form.question_handle(question_id);
+    let not_on_form = || AnswerError::NotOnForm(question_handle());
     let item = form.item(question_id).ok_or_else(not_on_form)?;
     let question = bank.question(question_id).ok_or_else(not_on_form)?;
     let mut seen = HashSet::new();
     for choice in choices {
         if !item.choice_order.contains(choice) || question.choice(choice).is_none() {
             return Err(AnswerError::UnknownChoice {
-                question: question_id.to_owned(),
-                choice: choice.clone(),
+                question: question_handle(),
+                choice: form.choice_handle(question_id, choice),
             });
         }
         if !seen.insert(choice.as_str()) {
             return Err(AnswerError::DuplicateChoice {
-                question: question_id.to_owned(),
-                choice: choice.clone(),
+                question: question_handle(),
+                choice: form.choice_handle(question_id, choice),
             });
         }
     }
     if question.kind != QuestionKind::Multiple && choices.len() > 1 {
         return Err(AnswerError::TooManyChoices {
-            question: question_id.to_owned(),
+            question: question_handle(),
             given: choices.len(),
         });
     }

@@ -1,11 +1,12 @@
-//! Exams: bank files (TOML, Moodle GIFT), the normalized bank model, form assembly, grading, item statistics
-//! and safe rendering of question text — all pure (no database, no HTTP, no file I/O) — plus `store` (every
+//! Exams: bank files (TOML, Moodle GIFT), the normalized bank model, bank linting, form assembly, grading,
+//! item statistics and safe rendering of question text — all pure (no database, no HTTP, no file I/O) — plus `store` (every
 //! query of the exam tables) and `service` (the use cases, each run by its caller in one transaction).
 
 pub mod bank_toml;
 pub mod form;
 pub mod gift;
 pub mod grading;
+pub mod lint;
 pub mod markdown;
 pub mod model;
 pub mod service;
@@ -20,13 +21,14 @@ use serde::{Deserialize, Serialize};
 use crate::db::DbError;
 use crate::validation::FieldError;
 
-pub use bank_toml::parse_bank;
+pub use bank_toml::{parse_bank, parse_bank_located};
 pub use form::{draw_form, Form, FormItem, PresentedChoice, PresentedQuestion};
 pub use gift::{parse_gift, GiftImport, GENERAL_DOMAIN};
 pub use grading::{
     format_percent, grade, percent_json_number, validate_answer, DomainScore, GradeResult,
     ItemScore,
 };
+pub use lint::{lint_bank, QuestionLines};
 pub use markdown::{
     escape_html, render_markdown, render_markdown_inline, render_text, render_text_inline,
     sanitize_html,

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::store::{self, AttemptHistory, AttemptRow, ExamMetaColumns, ExamRow, NewVersion};
 use super::{
-    draw_form, grade, item_statistics, parse_bank, parse_gift, percent_json_number, render_text,
-    render_text_inline, validate_answer, AttemptResponses, Bank, BankError, BankErrors,
-    DomainScore, ExamError, ExamMeta, Form, GiftImport, ItemFlag, PresentedQuestion, Price,
-    QuestionKind, ResponseMatrix, RetakePolicy,
+    draw_form, grade, item_statistics, lint_bank, parse_bank_located, parse_gift,
+    percent_json_number, render_text, render_text_inline, validate_answer, AttemptResponses, Bank,
+    BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, GiftImport, ItemFlag,
+    PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
 };
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
@@ -209,19 +209,21 @@ pub fn gift_bank(
             retake: RetakePolicy::default(),
         },
     };
-    Ok((
-        Bank {
-            exam,
-            domains,
-            questions: import.questions,
-        },
-        warnings,
-    ))
+    let bank = Bank {
+        exam,
+        domains,
+        questions: import.questions,
+    };
+    warnings.extend(lint_bank(file, &bank, &import.question_lines));
+    Ok((bank, warnings))
 }
 
-/// Parses a TOML bank file without touching the database (`credo bank validate`).
-pub fn validate_bank_file(name: &str, text: &str) -> Result<Bank, BankErrors> {
-    parse_bank(name, text)
+/// Parses a TOML bank file without touching the database (`credo bank validate`, imports), with the lint
+/// warnings for text that gives answers away.
+pub fn validate_bank_file(name: &str, text: &str) -> Result<(Bank, Vec<BankError>), BankErrors> {
+    let (bank, lines) = parse_bank_located(name, text)?;
+    let warnings = lint_bank(name, &bank, &lines);
+    Ok((bank, warnings))
 }
 
 /// Imports a bank for a vendor: parses and validates it (TOML, or GIFT into an exam), then stores it as a new
@@ -235,7 +237,7 @@ pub fn import_bank(
     now: NaiveDateTime,
 ) -> Result<ImportOutcome, ExamError> {
     let (bank, mut warnings) = match *source {
-        BankSource::Toml { name, text } => (parse_bank(name, text)?, Vec::new()),
+        BankSource::Toml { name, text } => validate_bank_file(name, text)?,
         BankSource::Gift {
             name,
             text,
@@ -972,7 +974,8 @@ pub fn save_answers(
     let attempt = answerable_attempt(conn, user_id, attempt_id, now)?;
     let bank = load_bank(conn, &attempt.version_id)?;
     let form = parse_form(&attempt)?;
-    for (question_id, handles) in answers {
+    for (question_handle, handles) in answers {
+        let question_id = form.question_id_of(question_handle)?;
         let choices = form.choice_ids_of(question_id, handles)?;
         validate_answer(&bank, &form, question_id, &choices)?;
         let json = serde_json::to_string(&choices)
@@ -1286,12 +1289,12 @@ pub fn attempt_view(
     } else {
         None
     };
-    // The client names choices by this attempt's handles, never by the bank's ids.
+    // The client names questions and choices by this attempt's handles, never by the bank's ids.
     let answers = answers
         .into_iter()
         .map(|(question_id, ids)| {
             let handles = form.choice_handles_of(&question_id, &ids);
-            (question_id, handles)
+            (form.question_handle(&question_id), handles)
         })
         .collect();
     Ok(AttemptView {
@@ -1334,7 +1337,7 @@ fn review_of(
             .iter()
             .filter_map(|id| question.choice(id))
             .map(|choice| ReviewChoice {
-                id: choice.id.clone(),
+                id: form.choice_handle(&question.id, &choice.id),
                 text: render_text_inline(&choice.text, format),
                 correct: choice.correct,
                 chosen: chosen.contains(&choice.id),
@@ -1346,7 +1349,7 @@ fn review_of(
             .collect();
         let points_milli = points.get(&question.id).copied().unwrap_or(0);
         review.push(ReviewQuestion {
-            id: question.id.clone(),
+            id: form.question_handle(&question.id),
             kind: question.kind,
             domain: question.domain.clone(),
             stem: render_text(&question.stem, format),
@@ -2027,7 +2030,7 @@ pub fn exam_results(
 }
 
 /// A form answer for a question whose kind the page needs (radio or checkbox): the taking page submits every
-/// question; this maps the posted `q_<id>` fields to answers for [`save_answers`].
+/// question; this maps the posted `q_<handle>` fields to answers for [`save_answers`].
 pub fn answers_from_fields(
     question_ids: &[String],
     fields: &[(String, String)],
@@ -2047,8 +2050,9 @@ pub fn answers_from_fields(
         .collect()
 }
 
-/// The question ids of an open attempt's form, in order (for the taking page's form handler).
-pub fn form_question_ids(
+/// The question handles of an attempt's form, in order (for the taking page's form handler, whose fields
+/// are named `q_<handle>`).
+pub fn form_question_handles(
     conn: &mut DbConn,
     user_id: &str,
     attempt_id: &str,
@@ -2056,10 +2060,11 @@ pub fn form_question_ids(
     let attempt = store::find_attempt(conn, attempt_id)?
         .filter(|attempt| attempt.user_id == user_id)
         .ok_or(ExamError::NotFound("attempt"))?;
-    Ok(parse_form(&attempt)?
+    let form = parse_form(&attempt)?;
+    Ok(form
         .items
-        .into_iter()
-        .map(|item| item.question_id)
+        .iter()
+        .map(|item| form.question_handle(&item.question_id))
         .collect())
 }
 

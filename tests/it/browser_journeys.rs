@@ -24,7 +24,7 @@ use crate::common::referrals::{self as rf, Shop};
 use crate::common::{eventually, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
-/// The question ids shown on the exam-taking page, in order.
+/// The question handles shown on the exam-taking page, in order.
 async fn questions_on_page(browser: &Browser) -> Vec<String> {
     browser
         .script("return [...document.querySelectorAll('section.question')].map(s => s.dataset.question);")
@@ -36,10 +36,11 @@ async fn questions_on_page(browser: &Browser) -> Vec<String> {
         .collect()
 }
 
-/// Clicks the labels of the right answers to one question (the known key of the test bank) and
+/// Clicks the labels of the right answers to one question (by its handle; the known key of the test bank) and
 /// waits for the page to say they are saved.
 async fn answer_by_clicking(browser: &Browser, app: &TestApp, attempt: &str, question: &str) {
-    for choice in ex::handles(app, attempt, question, &ex::key(question)).await {
+    let id = ex::question_id_of(app, attempt, question).await;
+    for choice in ex::handles(app, attempt, &id, &ex::key(&id)).await {
         let input = format!("section[data-question='{question}'] input[value='{choice}']");
         let id = browser.attr(&input, "id").await.expect("choice id");
         browser.click(&format!("label[for='{id}']")).await;
@@ -217,7 +218,8 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
             .map(|v| v.as_str().unwrap().to_string())
             .collect();
         server.sort();
-        let mut key = ex::handles(&app, &attempt, q, &ex::key(q)).await;
+        let id = ex::question_id_of(&app, &attempt, q).await;
+        let mut key = ex::handles(&app, &attempt, &id, &ex::key(&id)).await;
         key.sort();
         assert_eq!(server, key, "the server has the answer to {q}");
     }
@@ -227,7 +229,8 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
     browser.client.refresh().await.unwrap();
     browser.wait_css("#exam-form").await;
     for q in first {
-        let mut key = ex::handles(&app, &attempt, q, &ex::key(q)).await;
+        let id = ex::question_id_of(&app, &attempt, q).await;
+        let mut key = ex::handles(&app, &attempt, &id, &ex::key(&id)).await;
         key.sort();
         assert_eq!(checked(&browser, q).await, key, "{q} kept after a reload");
     }

@@ -415,8 +415,9 @@ async fn an_attempt_never_shows_answer_keys_and_grades_by_domain() {
     assert_eq!(open["questions"], started["questions"]);
 
     // Answers: validated, saved one at a time, replaced.
-    let ids = ex::question_ids(&started);
+    let ids = ex::question_ids(&app, &started).await;
     let first = &ids[0];
+    let first_handle = ex::question_handle(&app, &attempt, first).await;
     ex::answer(&app, &pat, &attempt, first, &["nope"])
         .await
         .expect(422);
@@ -444,12 +445,12 @@ async fn an_attempt_never_shows_answer_keys_and_grades_by_domain() {
         .await
         .json();
     assert_eq!(
-        saved["answers"][first],
+        saved["answers"][&first_handle],
         json!(ex::handles(&app, &attempt, first, &ex::key(first)).await)
     );
     // Malformed bodies are 4xx, never 500.
     app.put(
-        &format!("/api/v1/attempts/{attempt}/answers/{first}"),
+        &format!("/api/v1/attempts/{attempt}/answers/{first_handle}"),
         Some(&pat.token),
         json!({"choices": "right"}),
     )
@@ -492,7 +493,18 @@ async fn an_attempt_never_shows_answer_keys_and_grades_by_domain() {
     assert_eq!(graded["result"]["score_percent"], json!(50.0));
     let review = graded["review"].as_array().unwrap();
     assert_eq!(review.len(), 4);
-    if let Some(b1) = review.iter().find(|q| q["id"] == "b1") {
+    // Review names questions and choices by the attempt's handles, like everything else the client saw.
+    let review_ids: Vec<&Value> = review.iter().map(|q| &q["id"]).collect();
+    let shown_ids: Vec<&Value> = started["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| &q["id"])
+        .collect();
+    assert_eq!(review_ids, shown_ids);
+    if ids.iter().any(|id| id == "b1") {
+        let b1 = ex::question_handle(&app, &attempt, "b1").await;
+        let b1 = review.iter().find(|q| q["id"] == b1.as_str()).unwrap();
         assert!(b1["explanation"]
             .as_str()
             .unwrap()
@@ -614,7 +626,7 @@ async fn the_deadline_is_enforced_and_the_job_grades_overdue_attempts() {
         .expect(201)
         .json();
     let attempt = started["id"].as_str().unwrap().to_string();
-    let ids = ex::question_ids(&started);
+    let ids = ex::question_ids(&app, &started).await;
     // Two right answers saved before the deadline.
     for id in &ids[..2] {
         ex::answer(&app, &pat, &attempt, id, &ex::key(id))

@@ -6,12 +6,12 @@ use std::process::{Command, Output};
 use crate::common::credo_binary;
 use crate::common::exams as ex;
 
-fn manifest(path: &str) -> PathBuf {
+pub(crate) fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 /// Runs `credo` in `dir` with nothing from the environment but PATH and `env`.
-fn credo(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+pub(crate) fn credo(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
     let mut command = Command::new(credo_binary());
     command
         .args(args)
@@ -24,7 +24,7 @@ fn credo(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
     command.output().expect("run credo")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

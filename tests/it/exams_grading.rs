@@ -22,7 +22,7 @@ async fn a_pass_calls_the_hook_in_the_grading_transaction() {
         .expect(201)
         .json();
     let attempt = started["id"].as_str().unwrap().to_string();
-    let all: Vec<String> = ex::question_ids(&started);
+    let all: Vec<String> = ex::question_ids(&app, &started).await;
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     ex::answer_all(&app, &pat, &started, &refs).await;
     let (id, links, now) = (

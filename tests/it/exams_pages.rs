@@ -127,8 +127,16 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
         page.contains("data-remaining=\"1800\"") || page.contains("data-remaining=\"1799\""),
         "timer"
     );
-    assert!(page.contains("type=\"checkbox\" name=\"q_a1\""));
-    assert!(page.contains("type=\"radio\" name=\"q_b1\"") || !page.contains("q_b1"));
+    // Fields are named by the attempt's question handles; `a1` (multiple) is on every form of this bank.
+    let a1 = ex::question_handle(&app, &attempt, "a1").await;
+    assert!(page.contains(&format!("type=\"checkbox\" name=\"q_{a1}\"")));
+    for bank_id in ["a1", "a2", "b1", "b2", "b3"] {
+        assert!(
+            !page.contains(&format!("\"q_{bank_id}\""))
+                && !page.contains(&format!("=\"{bank_id}\"")),
+            "the bank id {bank_id} reached the taking page"
+        );
+    }
     assert!(page.contains("<label class=\"choice\" for=\"q-1-1\">"));
     for secret in ["SECRET", "correct", "explanation"] {
         assert!(
@@ -141,15 +149,13 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
         .get(&format!("/api/v1/attempts/{attempt}"), Some(&pat.token))
         .await
         .json();
-    let ids: Vec<String> = view["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = ex::question_ids(&app, &view).await;
 
     // Autosave path: the API with the session cookie needs the CSRF header.
-    let url = app.url(&format!("/api/v1/attempts/{attempt}/answers/{}", ids[0]));
+    let first_handle = ex::question_handle(&app, &attempt, &ids[0]).await;
+    let url = app.url(&format!(
+        "/api/v1/attempts/{attempt}/answers/{first_handle}"
+    ));
     let without = client
         .put(&url)
         .json(&json!({"choices": ex::handles(&app, &attempt, &ids[0], &ex::key(&ids[0])).await}))
@@ -172,8 +178,9 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
         ("action".into(), "save".into()),
     ];
     for id in &ids {
+        let handle = ex::question_handle(&app, &attempt, id).await;
         for choice in ex::handles(&app, &attempt, id, &ex::key(id)).await {
-            fields.push((format!("q_{id}"), choice.to_string()));
+            fields.push((format!("q_{handle}"), choice.to_string()));
         }
     }
     let saved = client
@@ -187,9 +194,10 @@ async fn from_the_catalog_to_the_score_report_without_javascript() {
     let (_, page) = get(&client, &app, &format!("{attempt_path}?saved=1")).await;
     assert!(page.contains("Your answers are saved."));
     for id in &ids {
+        let handle = ex::question_handle(&app, &attempt, id).await;
         for choice in ex::handles(&app, &attempt, id, &ex::key(id)).await {
             assert!(
-                page.contains(&format!("name=\"q_{id}\" value=\"{choice}\" checked")),
+                page.contains(&format!("name=\"q_{handle}\" value=\"{choice}\" checked")),
                 "{id}/{choice} not checked"
             );
         }
@@ -309,14 +317,18 @@ async fn start_problems_and_the_deadline_show_as_pages() {
         )
         .await
         .json();
-    let first = view["questions"][0]["id"].as_str().unwrap().to_string();
-    let second = view["questions"][1]["id"].as_str().unwrap().to_string();
+    let shown = ex::question_ids(&app, &view).await;
+    let (first, second) = (&shown[0], &shown[1]);
+    let (first_handle, second_handle) = (
+        ex::question_handle(&app, &attempt, first).await,
+        ex::question_handle(&app, &attempt, second).await,
+    );
     let mut fields = vec![
         ("csrf_token".to_string(), csrf.clone()),
         ("action".to_string(), "save".to_string()),
     ];
-    for choice in ex::handles(&app, &attempt, &first, &ex::key(&first)).await {
-        fields.push((format!("q_{first}"), choice.to_string()));
+    for choice in ex::handles(&app, &attempt, first, &ex::key(first)).await {
+        fields.push((format!("q_{first_handle}"), choice.to_string()));
     }
     let saved = client
         .post(app.url(&attempt_path))
@@ -326,8 +338,8 @@ async fn start_problems_and_the_deadline_show_as_pages() {
         .unwrap();
     assert_eq!(saved.status(), 303);
     app.state.clock.advance(chrono::Duration::minutes(6));
-    for choice in ex::handles(&app, &attempt, &second, &ex::key(&second)).await {
-        fields.push((format!("q_{second}"), choice.to_string()));
+    for choice in ex::handles(&app, &attempt, second, &ex::key(second)).await {
+        fields.push((format!("q_{second_handle}"), choice.to_string()));
     }
     let late = client
         .post(app.url(&attempt_path))
@@ -361,7 +373,7 @@ async fn start_problems_and_the_deadline_show_as_pages() {
 }
 
 /// A `multipart/form-data` body as a browser sends the upload form.
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str)>) -> (String, Vec<u8>) {
+pub(crate) fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str)>) -> (String, Vec<u8>) {
     let boundary = "----credo-test-boundary-7MA4YWxk";
     let mut body = String::new();
     for (name, value) in fields {

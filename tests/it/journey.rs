@@ -163,7 +163,7 @@ async fn passing_and_revoking_move_the_referral_tier() {
     .await
     .expect(201)
     .json();
-    let all = crate::common::exams::question_ids(&started);
+    let all = crate::common::exams::question_ids(&app, &started).await;
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     crate::common::exams::answer_all(&app, &advocate, &started, &refs).await;
     let result = crate::common::exams::submit(&app, &advocate, started["id"].as_str().unwrap())

@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod browser_accounts;
+mod browser_integrity;
 mod browser_journeys;
 mod credentials_issue;
 mod credentials_pages;
@@ -14,6 +15,7 @@ mod exams_api;
 mod exams_cli;
 mod exams_grading;
 mod exams_integrity;
+mod exams_lint;
 mod exams_pages;
 mod journey;
 mod referrals_events;

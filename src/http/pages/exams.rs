@@ -350,7 +350,7 @@ async fn take_submit(
     let (user_id, id) = (user.id.clone(), attempt_id.clone());
     let saved = state
         .tx(move |conn| {
-            let ids = service::form_question_ids(conn, &user_id, &id)?;
+            let ids = service::form_question_handles(conn, &user_id, &id)?;
             let answers = service::answers_from_fields(&ids, &fields);
             service::save_answers(conn, &user_id, &id, &answers, now)
         })

@@ -213,14 +213,34 @@ pub async fn start(app: &TestApp, user: &User, vendor: &str, exam: &str, body: V
     .await
 }
 
-/// The question ids of a started attempt, in the order shown.
-pub fn question_ids(started: &Value) -> Vec<String> {
-    started["questions"]
-        .as_array()
-        .expect("questions")
-        .iter()
-        .map(|q| q["id"].as_str().unwrap().to_string())
+/// The bank ids of a started attempt's questions, in the order shown, read from the recorded form (the
+/// client itself only sees handles).
+pub async fn question_ids(app: &TestApp, started: &Value) -> Vec<String> {
+    let attempt = started["id"].as_str().expect("attempt id");
+    recorded_form(app, attempt)
+        .await
+        .expect("a recorded form")
+        .items
+        .into_iter()
+        .map(|item| item.question_id)
         .collect()
+}
+
+/// The attempt's handle of a question given by its bank id; a value that is no question of the form stays
+/// as given (so tests can send unknown questions).
+pub async fn question_handle(app: &TestApp, attempt: &str, question: &str) -> String {
+    match recorded_form(app, attempt).await {
+        Some(form) if form.item(question).is_some() => form.question_handle(question),
+        _ => question.to_string(),
+    }
+}
+
+/// The bank id of the question an attempt's handle names.
+pub async fn question_id_of(app: &TestApp, attempt: &str, handle: &str) -> String {
+    let form = recorded_form(app, attempt).await.expect("a recorded form");
+    form.question_id_of(handle)
+        .expect("a question handle of the attempt")
+        .to_string()
 }
 
 /// The attempt's recorded form, read from the database (what a test that knows the bank may use to find
@@ -265,7 +285,7 @@ pub async fn handles(app: &TestApp, attempt: &str, question: &str, ids: &[&str])
         .collect()
 }
 
-/// Saves an answer given by the bank's choice ids (translated to the attempt's handles).
+/// Saves an answer given by the bank's question and choice ids (translated to the attempt's handles).
 pub async fn answer(
     app: &TestApp,
     user: &User,
@@ -274,6 +294,7 @@ pub async fn answer(
     choices: &[&str],
 ) -> Answer {
     let choices = handles(app, attempt, question, choices).await;
+    let question = question_handle(app, attempt, question).await;
     app.put(
         &format!("/api/v1/attempts/{attempt}/answers/{question}"),
         Some(&user.token),
@@ -285,7 +306,7 @@ pub async fn answer(
 /// Answers the listed questions right and every other question wrong.
 pub async fn answer_all(app: &TestApp, user: &User, started: &Value, right: &[&str]) {
     let attempt = started["id"].as_str().unwrap();
-    for id in question_ids(started) {
+    for id in question_ids(app, started).await {
         let choices = if right.contains(&id.as_str()) {
             key(&id)
         } else {
@@ -310,7 +331,7 @@ pub async fn pass_exam(app: &TestApp, user: &User, vendor: &str, exam: &str) -> 
         .await
         .expect(201)
         .json();
-    let all: Vec<String> = question_ids(&started);
+    let all: Vec<String> = question_ids(app, &started).await;
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     answer_all(app, user, &started, &refs).await;
     submit(app, user, started["id"].as_str().unwrap())
