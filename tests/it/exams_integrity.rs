@@ -260,7 +260,10 @@ async fn right_and_wrong_choices_look_alike_in_json_markup_order_and_save_respon
     }
     assert_eq!(right_shapes.len(), 1, "{right_shapes:?}");
     assert_eq!(right_shapes, wrong_shapes);
-    assert_eq!(right_shapes.iter().next().unwrap(), r#"{"id":"#","text":"T"}"#);
+    assert_eq!(
+        right_shapes.iter().next().unwrap(),
+        r##"{"id":"#","text":"T"}"##
+    );
 
     // Order: the bank lists the right choice first; each attempt shuffles, so the right choice is found at
     // every position and first in far fewer than half of the questions (expected: a quarter).
@@ -352,7 +355,18 @@ async fn right_and_wrong_choices_look_alike_in_json_markup_order_and_save_respon
             .headers
             .iter()
             .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
-            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
+            .map(|(name, value)| {
+                let value = value.to_str().unwrap_or("");
+                // A fresh CSRF cookie per response: compare its name, size and attributes.
+                let value = match value.split_once(';') {
+                    Some((cookie, attributes)) if name == "set-cookie" => {
+                        let (cookie_name, token) = cookie.split_once('=').unwrap_or((cookie, ""));
+                        format!("{cookie_name}=<{} bytes>;{attributes}", token.len())
+                    }
+                    _ => value.to_string(),
+                };
+                (name.to_string(), value)
+            })
             .collect();
         headers.sort();
         (answer.status, headers, answer.text.clone())
@@ -452,7 +466,7 @@ async fn keys_appear_only_in_the_review_after_grading_and_only_when_allowed() {
     no_key("the graded attempt", &graded.text);
     assert_eq!(graded.json()["result"]["score_percent"], json!(50.0));
     let result = page(format!("/attempts/{attempt}/result")).await;
-    assert!(result.contains("50.00&nbsp;%"), "{result}");
+    assert!(result.contains("20 of 40"), "{result}");
     no_key("the result page", &result);
 
     // An exam with review: nothing while open; after grading the review shows the key for the first time.
