@@ -529,7 +529,7 @@ fn bank_validate(files: &[PathBuf]) -> ExitCode {
                         println!("{}", warning_line(warning));
                     }
                     println!(
-                        "{name}: ok: {} question(s) in {} domain(s), {} skipped or adjusted",
+                        "{name}: ok: {} question(s) in {} domain(s), {} warning(s) (skipped or adjusted questions, text that gives answers away)",
                         bank.questions.len(),
                         bank.domains.len(),
                         warnings.len()
