@@ -216,11 +216,7 @@ pub fn render(template: &impl Template) -> HttpResponse {
 
 /// Redirect after a POST (303), to a local path only.
 pub fn see_other(location: &str) -> HttpResponse {
-    let location = if location.starts_with('/') && !location.starts_with("//") {
-        location
-    } else {
-        "/"
-    };
+    let location = crate::links::safe_next(location).unwrap_or("/");
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
