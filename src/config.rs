@@ -704,7 +704,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.limits.login_per_minute, 9);
-        let err = load(&[("CREDO_TRUSTED_PROXIES", "lb.local")], Overrides::default()).unwrap_err();
+        let err = load(
+            &[("CREDO_TRUSTED_PROXIES", "lb.local")],
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("trusted_proxies"), "{err}");
     }
 

@@ -566,14 +566,7 @@ impl Seeder<'_> {
         let at = self.ago(95, 0);
         let password = self.password;
         let ada = self.step("create the practitioner's account", at, |c, at| {
-            accounts::create_verified_user(
-                c,
-                ADVOCATE.email,
-                password,
-                ADVOCATE.name,
-                false,
-                at,
-            )
+            accounts::create_verified_user(c, ADVOCATE.email, password, ADVOCATE.name, false, at)
         })?;
         let postgres = self.pass_exam(&ada, POSTGRES_EXAM, Some(&redeemed_voucher), 92, 9)?;
         let at = self.ago(88, 0);

@@ -106,7 +106,9 @@ impl Strikes {
         let level = self.level(key, now);
         let limit = f64::from(self.per_minute);
         if level + 1.0 > limit {
-            Err(Duration::from_secs_f64((level + 1.0 - limit) * 60.0 / limit))
+            Err(Duration::from_secs_f64(
+                (level + 1.0 - limit) * 60.0 / limit,
+            ))
         } else {
             Ok(())
         }
@@ -288,7 +290,10 @@ mod tests {
             drop(limits.login_attempt("1.1.1.1", "ada").unwrap());
         }
         assert!(limits.login_attempt("1.1.1.1", "ada").is_err());
-        assert!(limits.login_attempt("1.1.1.1", "bob").is_err(), "per address");
+        assert!(
+            limits.login_attempt("1.1.1.1", "bob").is_err(),
+            "per address"
+        );
     }
 
     #[test]

@@ -195,7 +195,9 @@ mod tests {
             }
         }
         assert!(busy > 0, "nothing was turned away");
-        assert!(verify_sign_in("correct horse battery", Some(stored)).await.unwrap());
+        assert!(verify_sign_in("correct horse battery", Some(stored))
+            .await
+            .unwrap());
         assert!(!verify_sign_in("correct horse battery", None).await.unwrap());
     }
 }

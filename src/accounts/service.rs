@@ -230,8 +230,10 @@ pub fn sign_in_candidate(
     );
     errors.check(!password.is_empty(), "password", "enter your password");
     errors.finish().map_err(AccountError::Validation)?;
-    Ok(store::find_user_by_email(conn, &email.trim().to_lowercase())?
-        .map(|user| (user.id, user.password_hash)))
+    Ok(
+        store::find_user_by_email(conn, &email.trim().to_lowercase())?
+            .map(|user| (user.id, user.password_hash)),
+    )
 }
 
 /// Starts a session for an account whose password was just checked. The account is read again

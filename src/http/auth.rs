@@ -126,6 +126,11 @@ impl FromRequest for CurrentUser {
 /// The caller's address as rate limits and click hashing key it ([`crate::net`]): the socket
 /// peer, or — only when the peer is a configured trusted proxy — the forwarded address; IPv6 by /64.
 pub fn client_address(req: &HttpRequest) -> String {
+    client_ip(req).map_or_else(|| "unknown".to_string(), crate::net::limit_key)
+}
+
+/// The caller's IP address (see [`client_address`]).
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
     let header_values = |name: &str| -> Vec<&str> {
         req.headers()
             .get_all(name)
@@ -147,5 +152,4 @@ pub fn client_address(req: &HttpRequest) -> String {
         &x_forwarded_for,
         trusted,
     )
-    .map_or_else(|| "unknown".to_string(), crate::net::limit_key)
 }

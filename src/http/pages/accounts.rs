@@ -418,9 +418,11 @@ async fn reset_confirm_submit(
     let now = state.clock.now();
     let token = form.token.clone();
     let outcome = match password::hash_new(&form.password).await {
-        Ok(hash) => state
-            .tx(move |conn| accounts::confirm_password_reset(conn, &form.token, &hash, now))
-            .await,
+        Ok(hash) => {
+            state
+                .tx(move |conn| accounts::confirm_password_reset(conn, &form.token, &hash, now))
+                .await
+        }
         Err(e) => Err(e.into()),
     };
     match outcome {
