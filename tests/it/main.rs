@@ -4,6 +4,7 @@
 mod common;
 
 mod abuse;
+mod abuse_openapi;
 mod accounts;
 mod browser_accounts;
 mod browser_journeys;
