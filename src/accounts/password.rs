@@ -1,8 +1,10 @@
 //! Password rules and argon2id hashing. Hashing is CPU-bound and deliberately slow, so it never runs
 //! inside a database transaction (callers hash first, then open the transaction with a
 //! [`PasswordHash`]) and only a bounded number run at once: a process-wide semaphore sized to the
-//! cores, of which sign-ins may hold all but one, so a burst of logins leaves room for
-//! registrations and the rest of the site. Excess waits [`QUEUE_WAIT`], then is turned away.
+//! cores, of which sign-ins may hold all but one. Sign-in checks — the part anyone can flood with
+//! wrong passwords — run on their own threads at the lowest CPU priority, so a burst of logins
+//! takes spare CPU only and leaves registrations and the rest of the site as fast as before.
+//! Excess waits [`QUEUE_WAIT`], then is turned away.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -89,9 +91,13 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_unchecked(&crate::secrets::random_token()).unwrap_or_default())
 }
 
+type SignInJob = Box<dyn FnOnce() + Send>;
+
 struct Slots {
     all: Semaphore,
     sign_in: Semaphore,
+    /// Feeds the low-priority sign-in threads (as many as `sign_in` permits, so jobs never queue).
+    sign_in_jobs: std::sync::Mutex<std::sync::mpsc::Sender<SignInJob>>,
 }
 
 fn slots() -> &'static Slots {
@@ -99,11 +105,61 @@ fn slots() -> &'static Slots {
     SLOTS.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let all = cores.max(2);
+        let (sender, receiver) = std::sync::mpsc::channel::<SignInJob>();
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        for n in 0..all - 1 {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("credo-sign-in-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a sign-in thread");
+            }
+        }
         Slots {
             all: Semaphore::new(all),
             sign_in: Semaphore::new(all - 1),
+            sign_in_jobs: std::sync::Mutex::new(sender),
         }
     })
+}
+
+/// Gives the calling thread the lowest CPU priority (nice 19 on Linux; elsewhere nothing).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the current thread, no memory is shared with them.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 19);
+    }
+}
+
+/// Runs `work` on a low-priority sign-in thread.
+async fn on_sign_in_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PasswordError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: SignInJob = Box::new(move || {
+        let _ = done.send(work());
+    });
+    slots()
+        .sign_in_jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(job)
+        .map_err(|_| PasswordError::Failed("the sign-in threads stopped".into()))?;
+    result
+        .await
+        .map_err(|_| PasswordError::Failed("a sign-in check was dropped".into()))
 }
 
 /// Runs `work` on the blocking pool once a slot is free (sign-ins also need a sign-in slot).
@@ -127,9 +183,13 @@ async fn bounded<T: Send + 'static>(
         .await
         .map_err(|_| PasswordError::Busy)?
         .map_err(|e| PasswordError::Failed(e.to_string()))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| PasswordError::Failed(e.to_string()))
+    if sign_in {
+        on_sign_in_thread(work).await
+    } else {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| PasswordError::Failed(e.to_string()))
+    }
 }
 
 /// Checks the policy and hashes a new password (registration, reset, accounts made by staff).

@@ -4,6 +4,7 @@
 mod common;
 
 mod abuse;
+mod abuse_load;
 mod abuse_openapi;
 mod accounts;
 mod browser_accounts;
