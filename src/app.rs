@@ -63,10 +63,7 @@ impl AppState {
             verifier: Arc::new(verifier),
             links,
             session_keys: SessionKeys::new(&master_key.derive("session-jwt")),
-            limits: Arc::new(RateLimits::new(
-                config.login_attempts_per_minute,
-                config.registrations_per_hour,
-            )),
+            limits: Arc::new(RateLimits::new(&config.limits)),
             metrics: Arc::new(Metrics::new()),
             clicks: Arc::new(ClickRecorder::new(
                 master_key.derive("referral-click-hash"),

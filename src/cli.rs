@@ -344,8 +344,11 @@ fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
                 .map_err(|e| format!("reading the password from standard input: {e}"))?;
             let password = password.trim_end_matches(['\r', '\n']);
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            // Hashed before the transaction, so no write lock waits on argon2.
+            let password = crate::accounts::password::hash(password)
+                .map_err(|e| describe_account_error(e.into()))?;
             let id = db::transaction(&mut conn, |c| {
-                crate::accounts::create_verified_user(c, &email, password, &name, operator, now)
+                crate::accounts::create_verified_user(c, &email, &password, &name, operator, now)
             })
             .map_err(describe_account_error)?;
             println!(

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use url::Url;
 
+use ipnet::IpNet;
+
 use crate::db::{DatabaseTarget, SqliteSync};
+use crate::ratelimit::LimitSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -50,6 +53,34 @@ struct Settings {
     mail_retry_base_ms: Option<u64>,
     status_list_ttl_seconds: Option<u32>,
     click_flush_ms: Option<u64>,
+    rate_limit_login_per_minute: Option<u32>,
+    rate_limit_login_account_per_minute: Option<u32>,
+    rate_limit_register_per_hour: Option<u32>,
+    rate_limit_public_work_per_minute: Option<u32>,
+    rate_limit_verify_per_minute: Option<u32>,
+    rate_limit_verify_api_key_per_minute: Option<u32>,
+    rate_limit_redirect_per_minute: Option<u32>,
+    rate_limit_mail_recipient_per_hour: Option<u32>,
+    trusted_proxies: Option<CidrList>,
+    metrics_allow: Option<CidrList>,
+    metrics_token: Option<String>,
+}
+
+/// A CIDR list as one string (`"10.0.0.0/8, ::1"`, as in the environment) or a TOML array.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CidrList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl CidrList {
+    fn parse(self) -> Result<Vec<ipnet::IpNet>, String> {
+        match self {
+            CidrList::Text(text) => crate::net::parse_cidrs(&text),
+            CidrList::List(items) => crate::net::parse_cidrs(&items.join(",")),
+        }
+    }
 }
 
 /// Names of the settings, as used in the TOML file and (upper-cased, `CREDO_` prefix) in the env.
@@ -73,6 +104,17 @@ const SETTING_NAMES: &[&str] = &[
     "mail_retry_base_ms",
     "status_list_ttl_seconds",
     "click_flush_ms",
+    "rate_limit_login_per_minute",
+    "rate_limit_login_account_per_minute",
+    "rate_limit_register_per_hour",
+    "rate_limit_public_work_per_minute",
+    "rate_limit_verify_per_minute",
+    "rate_limit_verify_api_key_per_minute",
+    "rate_limit_redirect_per_minute",
+    "rate_limit_mail_recipient_per_hour",
+    "trusted_proxies",
+    "metrics_allow",
+    "metrics_token",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -107,8 +149,13 @@ pub struct Config {
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub session_hours: u32,
-    pub login_attempts_per_minute: u32,
-    pub registrations_per_hour: u32,
+    pub limits: LimitSettings,
+    /// Peers whose `Forwarded`/`X-Forwarded-For` headers are believed (load balancers).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Addresses that may read `/metrics` without a token.
+    pub metrics_allow: Vec<IpNet>,
+    /// Bearer token that opens `/metrics` from anywhere.
+    pub metrics_token: Option<String>,
     pub reminder_days: Vec<u32>,
     pub resolve_remote_dids: bool,
     pub job_interval_ms: u64,
@@ -132,6 +179,9 @@ impl std::fmt::Debug for Config {
             .field("master_key", &self.master_key.as_ref().map(|_| "…"))
             .field("log_format", &self.log_format)
             .field("pool_size", &self.pool_size)
+            .field("limits", &self.limits)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
 }
@@ -361,6 +411,43 @@ impl Config {
             ));
         }
 
+        // The older names keep working; the `rate_limit_*` names win when both are set.
+        let defaults = LimitSettings::default();
+        let limits = LimitSettings {
+            login_per_minute: s
+                .rate_limit_login_per_minute
+                .or(s.login_attempts_per_minute)
+                .unwrap_or(defaults.login_per_minute),
+            login_account_per_minute: s
+                .rate_limit_login_account_per_minute
+                .unwrap_or(defaults.login_account_per_minute),
+            register_per_hour: s
+                .rate_limit_register_per_hour
+                .or(s.registrations_per_hour)
+                .unwrap_or(defaults.register_per_hour),
+            public_work_per_minute: s
+                .rate_limit_public_work_per_minute
+                .unwrap_or(defaults.public_work_per_minute),
+            verify_per_minute: s
+                .rate_limit_verify_per_minute
+                .unwrap_or(defaults.verify_per_minute),
+            verify_api_key_per_minute: s
+                .rate_limit_verify_api_key_per_minute
+                .unwrap_or(defaults.verify_api_key_per_minute),
+            redirect_per_minute: s
+                .rate_limit_redirect_per_minute
+                .unwrap_or(defaults.redirect_per_minute),
+            mail_recipient_per_hour: s
+                .rate_limit_mail_recipient_per_hour
+                .unwrap_or(defaults.mail_recipient_per_hour),
+        };
+        let cidrs = |key: &str, list: Option<CidrList>| {
+            list.map_or(Ok(Vec::new()), CidrList::parse)
+                .map_err(|m| invalid(key, m))
+        };
+        let trusted_proxies = cidrs("trusted_proxies", s.trusted_proxies)?;
+        let metrics_allow = cidrs("metrics_allow", s.metrics_allow)?;
+
         Ok(Config {
             bind,
             database,
@@ -371,16 +458,10 @@ impl Config {
             pool_size: positive("pool_size", s.pool_size, 8)?,
             sqlite_synchronous: s.sqlite_synchronous.unwrap_or(SqliteSync::Normal),
             session_hours: positive("session_hours", s.session_hours, 12)?,
-            login_attempts_per_minute: positive(
-                "login_attempts_per_minute",
-                s.login_attempts_per_minute,
-                10,
-            )?,
-            registrations_per_hour: positive(
-                "registrations_per_hour",
-                s.registrations_per_hour,
-                30,
-            )?,
+            limits,
+            trusted_proxies,
+            metrics_allow,
+            metrics_token: s.metrics_token.filter(|t| !t.is_empty()),
             reminder_days,
             resolve_remote_dids: s.resolve_remote_dids.unwrap_or(false),
             job_interval_ms: s.job_interval_ms.unwrap_or(1000).max(10),
@@ -418,6 +499,14 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
         "mail_retry_base_ms",
         "status_list_ttl_seconds",
         "click_flush_ms",
+        "rate_limit_login_per_minute",
+        "rate_limit_login_account_per_minute",
+        "rate_limit_register_per_hour",
+        "rate_limit_public_work_per_minute",
+        "rate_limit_verify_per_minute",
+        "rate_limit_verify_api_key_per_minute",
+        "rate_limit_redirect_per_minute",
+        "rate_limit_mail_recipient_per_hour",
     ];
     if TYPED.contains(&name) {
         if let Ok(table) = format!("v = {raw}").parse::<toml::Table>() {
@@ -581,6 +670,46 @@ mod tests {
             Overrides::default(),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn rate_limits_are_settings_and_old_names_keep_working() {
+        let c = load(&[], Overrides::default()).unwrap();
+        assert_eq!(c.limits, LimitSettings::default());
+        let c = load(
+            &[
+                ("CREDO_LOGIN_ATTEMPTS_PER_MINUTE", "4"),
+                ("CREDO_REGISTRATIONS_PER_HOUR", "7"),
+                ("CREDO_RATE_LIMIT_VERIFY_PER_MINUTE", "0"),
+                ("CREDO_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.limits.login_per_minute,
+                c.limits.register_per_hour,
+                c.limits.verify_per_minute
+            ),
+            (4, 7, 0)
+        );
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let c = load(
+            &[
+                ("CREDO_LOGIN_ATTEMPTS_PER_MINUTE", "4"),
+                ("CREDO_RATE_LIMIT_LOGIN_PER_MINUTE", "9"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.limits.login_per_minute, 9);
+        let err = load(
+            &[("CREDO_TRUSTED_PROXIES", "lb.local")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
     }
 
     #[test]

@@ -349,6 +349,9 @@ pub fn seed_if_empty(state: &AppState) -> Result<Outcome, DemoError> {
         .get()
         .map_err(|e| DemoError::new("connect to the database", e.to_string()))?;
     let now = state.clock.now();
+    // Hashed once, before the transaction (every demo account shares it).
+    let password = accounts::password::hash(DEMO_PASSWORD)
+        .map_err(|e| DemoError::new("hash the demo password", e.to_string()))?;
     db::transaction(&mut conn, |conn| {
         let users = accounts::store::count_users(conn)?;
         if users > 0 {
@@ -357,6 +360,7 @@ pub fn seed_if_empty(state: &AppState) -> Result<Outcome, DemoError> {
         let mut seeder = Seeder {
             conn,
             state,
+            password: &password,
             now,
             last: now - Duration::days(365),
         };
@@ -367,6 +371,8 @@ pub fn seed_if_empty(state: &AppState) -> Result<Outcome, DemoError> {
 struct Seeder<'a> {
     conn: &'a mut DbConn,
     state: &'a AppState,
+    /// The hash of [`DEMO_PASSWORD`].
+    password: &'a accounts::password::PasswordHash,
     now: NaiveDateTime,
     /// The time of the previous step: the story only moves forward.
     last: NaiveDateTime,
@@ -433,11 +439,12 @@ impl Seeder<'_> {
         {
             let at = self.ago(120, index as i64);
             let name = format!("create the {} account", account.role);
+            let password = self.password;
             ids.push(self.step(&name, at, |c, at| {
                 accounts::create_verified_user(
                     c,
                     account.email,
-                    DEMO_PASSWORD,
+                    password,
                     account.name,
                     account.role == OPERATOR.role,
                     at,
@@ -560,15 +567,9 @@ impl Seeder<'_> {
 
         // Day -95 to -88: Ada registers, redeems a voucher, passes the PostgreSQL exam and enrolls.
         let at = self.ago(95, 0);
+        let password = self.password;
         let ada = self.step("create the practitioner's account", at, |c, at| {
-            accounts::create_verified_user(
-                c,
-                ADVOCATE.email,
-                DEMO_PASSWORD,
-                ADVOCATE.name,
-                false,
-                at,
-            )
+            accounts::create_verified_user(c, ADVOCATE.email, password, ADVOCATE.name, false, at)
         })?;
         let postgres = self.pass_exam(&ada, POSTGRES_EXAM, Some(&redeemed_voucher), 92, 9)?;
         let at = self.ago(88, 0);

@@ -17,6 +17,7 @@ pub mod links;
 pub mod mail;
 pub mod metrics;
 pub mod money;
+pub mod net;
 pub mod ratelimit;
 pub mod referrals;
 pub mod secrets;

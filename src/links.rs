@@ -1,4 +1,5 @@
-//! Absolute URLs of public pages, built from the configured base URL (mails, credentials, QR codes).
+//! Absolute URLs of public pages, built from the configured base URL (mails, credentials, QR codes),
+//! and the one check for places the site redirects to ([`safe_next`]).
 
 use url::Url;
 
@@ -94,9 +95,83 @@ impl Links {
     }
 }
 
+/// `target` if it is a path on this site, else `None`. Every redirect target taken from a request
+/// (`next`, form fields) passes here. Refused, also after any number of percent-decodings: anything
+/// not starting with one `/` (schemes, `//host`, `/\host`), control characters (browsers strip tabs
+/// and newlines, so `/\t/evil` becomes `//evil`), backslashes, and anything a URL parser would read
+/// as another host or with user info.
+pub fn safe_next(target: &str) -> Option<&str> {
+    const PROBE: &str = "http://credo.invalid/";
+    let probe = Url::parse(PROBE).ok()?;
+    let mut current = std::borrow::Cow::Borrowed(target);
+    // Each round decodes once more; a target that still changes after a few rounds is refused.
+    for _ in 0..4 {
+        let text = current.as_ref();
+        let refused = !text.starts_with('/')
+            || text.starts_with("//")
+            || text.chars().any(|c| c.is_control() || c == '\\')
+            || probe.join(text).map_or(true, |u| {
+                u.host_str() != probe.host_str()
+                    || u.scheme() != probe.scheme()
+                    || !u.username().is_empty()
+                    || u.password().is_some()
+            });
+        if refused {
+            return None;
+        }
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+        if decoded == text {
+            return Some(target);
+        }
+        current = std::borrow::Cow::Owned(decoded.into_owned());
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_paths_are_safe_targets() {
+        for good in [
+            "/dashboard",
+            "/exams/acme/cloud?tab=1",
+            "/attempts/0193/result#top",
+            "/c/x%20y",
+            "/search?q=a%2Fb",
+        ] {
+            assert_eq!(safe_next(good), Some(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn hostile_targets_are_refused() {
+        for bad in [
+            "",
+            "dashboard",
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%0a/evil.example",
+            "/%0d%0a/evil.example",
+            "/%2F%2Fevil.example",
+            "%2F%2Fevil.example",
+            "/%252F%252Fevil.example",
+            "/%5Cevil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/%00/evil.example",
+            " /evil",
+            "http:/evil.example",
+            "//user@evil.example",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn tokens_are_query_encoded() {

@@ -80,7 +80,7 @@ impl MasterKey {
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(io_err)?;
+                create_private_dir(data_dir).map_err(io_err)?;
                 let key = Self::generate();
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
@@ -134,6 +134,19 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Creates a directory (and its parents) readable by this user only (0700 on Unix): the data
+/// directory holds the database, the master key and mailed links.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,19 +168,18 @@ mod tests {
     }
 
     #[test]
-    fn key_file_is_created_once_with_mode_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = MasterKey::load_or_create(dir.path()).unwrap();
-        let second = MasterKey::load_or_create(dir.path()).unwrap();
+    fn key_file_is_created_once_with_mode_0600_in_a_0700_dir() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        let first = MasterKey::load_or_create(&dir).unwrap();
+        let second = MasterKey::load_or_create(&dir).unwrap();
         assert_eq!(first.bytes(), second.bytes());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(MasterKey::FILE_NAME))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.join(MasterKey::FILE_NAME)), 0o600);
+            assert_eq!(mode(&dir), 0o700);
         }
     }
 

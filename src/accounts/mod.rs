@@ -37,8 +37,22 @@ pub enum AccountError {
     Conflict(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Hashing was busy or failed (policy problems are `Validation`).
+    #[error(transparent)]
+    Password(password::PasswordError),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<password::PasswordError> for AccountError {
+    fn from(e: password::PasswordError) -> Self {
+        match e {
+            password::PasswordError::Policy(message) => {
+                AccountError::Validation(crate::validation::field_error("password", message))
+            }
+            other => AccountError::Password(other),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for AccountError {

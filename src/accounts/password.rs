@@ -1,11 +1,50 @@
-//! Password rules and argon2id hashing.
+//! Password rules and argon2id hashing. Hashing is CPU-bound and deliberately slow, so it never runs
+//! inside a database transaction (callers hash first, then open the transaction with a
+//! [`PasswordHash`]) and only a bounded number run at once: a process-wide semaphore sized to the
+//! cores, of which sign-ins may hold all but one. Sign-in checks — the part anyone can flood with
+//! wrong passwords — run on their own threads at the lowest CPU priority, so a burst of logins
+//! takes spare CPU only and leaves registrations and the rest of the site as fast as before.
+//! Excess waits [`QUEUE_WAIT`], then is turned away.
 
-use argon2::password_hash::phc::PasswordHash;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash as Phc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use tokio::sync::Semaphore;
 
 pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 1024;
+/// How long a password check waits for a free hashing slot before the caller is told to retry.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The password breaks the policy (the message says how).
+    #[error("{0}")]
+    Policy(String),
+    #[error("too many password checks are running; try again in a moment")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// An argon2id hash of a password that passed the policy. Only this module makes one, so a use case
+/// that stores a password cannot be handed plain text to hash inside its transaction.
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(…)")
+    }
+}
 
 /// Checks length in characters; the bound on top keeps hashing time bounded.
 pub fn check_policy(password: &str) -> Result<(), String> {
@@ -21,17 +60,23 @@ pub fn check_policy(password: &str) -> Result<(), String> {
     }
 }
 
-/// argon2id with the crate's defaults (OWASP's recommended parameters), PHC string format.
-pub fn hash(password: &str) -> Result<String, String> {
+/// argon2id with the crate's defaults (OWASP's recommended parameters), PHC string format. Runs on
+/// the calling thread: for the command line and demo seeding; request handlers use [`hash_new`].
+pub fn hash(password: &str) -> Result<PasswordHash, PasswordError> {
+    check_policy(password).map_err(PasswordError::Policy)?;
+    hash_unchecked(password).map(PasswordHash)
+}
+
+fn hash_unchecked(password: &str) -> Result<String, PasswordError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| format!("password hashing failed: {e}"))
+        .map_err(|e| PasswordError::Failed(e.to_string()))
 }
 
 /// Constant-time verification against a stored PHC hash; a malformed hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
+    match Phc::new(stored) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
@@ -42,8 +87,129 @@ pub fn verify(password: &str, stored: &str) -> bool {
 /// A valid hash of a random password, verified against when the account does not exist so that
 /// a failed login takes the same time whether or not the address is registered.
 pub fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash(&crate::secrets::random_token()).unwrap_or_default())
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_unchecked(&crate::secrets::random_token()).unwrap_or_default())
+}
+
+type SignInJob = Box<dyn FnOnce() + Send>;
+
+struct Slots {
+    all: Semaphore,
+    sign_in: Semaphore,
+    /// Feeds the low-priority sign-in threads (as many as `sign_in` permits, so jobs never queue).
+    sign_in_jobs: std::sync::Mutex<std::sync::mpsc::Sender<SignInJob>>,
+}
+
+fn slots() -> &'static Slots {
+    static SLOTS: OnceLock<Slots> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let all = cores.max(2);
+        let (sender, receiver) = std::sync::mpsc::channel::<SignInJob>();
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        for n in 0..all - 1 {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("credo-sign-in-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a sign-in thread");
+            }
+        }
+        Slots {
+            all: Semaphore::new(all),
+            sign_in: Semaphore::new(all - 1),
+            sign_in_jobs: std::sync::Mutex::new(sender),
+        }
+    })
+}
+
+/// Gives the calling thread the lowest CPU priority (nice 19 on Linux; elsewhere nothing).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the current thread, no memory is shared with them.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 19);
+    }
+}
+
+/// Runs `work` on a low-priority sign-in thread.
+async fn on_sign_in_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PasswordError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: SignInJob = Box::new(move || {
+        let _ = done.send(work());
+    });
+    slots()
+        .sign_in_jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(job)
+        .map_err(|_| PasswordError::Failed("the sign-in threads stopped".into()))?;
+    result
+        .await
+        .map_err(|_| PasswordError::Failed("a sign-in check was dropped".into()))
+}
+
+/// Runs `work` on the blocking pool once a slot is free (sign-ins also need a sign-in slot).
+async fn bounded<T: Send + 'static>(
+    sign_in: bool,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PasswordError> {
+    let slots = slots();
+    let deadline = tokio::time::Instant::now() + QUEUE_WAIT;
+    let _sign_in = if sign_in {
+        Some(
+            tokio::time::timeout_at(deadline, slots.sign_in.acquire())
+                .await
+                .map_err(|_| PasswordError::Busy)?
+                .map_err(|e| PasswordError::Failed(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let _slot = tokio::time::timeout_at(deadline, slots.all.acquire())
+        .await
+        .map_err(|_| PasswordError::Busy)?
+        .map_err(|e| PasswordError::Failed(e.to_string()))?;
+    if sign_in {
+        on_sign_in_thread(work).await
+    } else {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| PasswordError::Failed(e.to_string()))
+    }
+}
+
+/// Checks the policy and hashes a new password (registration, reset, accounts made by staff).
+pub async fn hash_new(password: &str) -> Result<PasswordHash, PasswordError> {
+    check_policy(password).map_err(PasswordError::Policy)?;
+    let password = password.to_string();
+    bounded(false, move || hash_unchecked(&password))
+        .await?
+        .map(PasswordHash)
+}
+
+/// Checks a sign-in password against the stored hash, or against [`dummy_hash`] when there is no
+/// account, so both take the same time.
+pub async fn verify_sign_in(password: &str, stored: Option<String>) -> Result<bool, PasswordError> {
+    let password = password.to_string();
+    bounded(true, move || {
+        let matches = verify(&password, stored.as_deref().unwrap_or(dummy_hash()));
+        matches && stored.is_some()
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -53,11 +219,12 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_and_verify() {
         let h = hash("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(verify("correct horse battery", &h));
-        assert!(!verify("correct horse batterz", &h));
+        assert!(h.as_str().starts_with("$argon2id$"), "{h:?}");
+        assert!(verify("correct horse battery", h.as_str()));
+        assert!(!verify("correct horse batterz", h.as_str()));
         assert!(!verify("anything", "not a hash"));
         assert!(!verify("anything", dummy_hash()));
+        assert!(matches!(hash("short"), Err(PasswordError::Policy(_))));
     }
 
     #[test]
@@ -67,5 +234,30 @@ mod tests {
         assert!(check_policy("short").is_err());
         assert!(check_policy("long enough!").is_ok());
         assert!(check_policy(&"x".repeat(MAX_LENGTH + 1)).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_the_slots_run_and_excess_is_turned_away() {
+        let stored = hash("correct horse battery").unwrap().0;
+        // Far more sign-ins than can finish within the queue wait: some are turned away, none fails.
+        let tasks: Vec<_> = (0..400)
+            .map(|_| {
+                let stored = stored.clone();
+                tokio::spawn(async move { verify_sign_in("wrong password!", Some(stored)).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(matches) => assert!(!matches),
+                Err(PasswordError::Busy) => busy += 1,
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert!(busy > 0, "nothing was turned away");
+        assert!(verify_sign_in("correct horse battery", Some(stored))
+            .await
+            .unwrap());
+        assert!(!verify_sign_in("correct horse battery", None).await.unwrap());
     }
 }

@@ -3,12 +3,14 @@
 use chrono::{Duration, NaiveDateTime};
 use serde::Deserialize;
 
+use super::password::PasswordHash;
 use super::session::{Claims, SessionKeys};
 use super::store::{self, NewUser, TokenLookup, TokenPurpose};
 use super::{AccountError, ApiKeyCaller, Principal, SessionUser, User, Vendor, VendorRole};
-use crate::db::{is_unique_violation, DbConn};
+use crate::db::{is_unique_violation, new_id, DbConn};
 use crate::links::Links;
 use crate::mail;
+use crate::ratelimit::{Limit, RateLimits};
 use crate::secrets::{random_token, sha256_hex};
 use crate::validation::{field_error, normalize_email, FieldErrors};
 
@@ -42,13 +44,9 @@ fn check_display_name(errors: &mut FieldErrors, name: &str) {
     errors.check(chars <= 100, "display_name", "use at most 100 characters");
 }
 
-/// Creates an unverified account and queues the verification mail in the same transaction.
-pub fn register(
-    conn: &mut DbConn,
-    input: &RegisterInput,
-    links: &Links,
-    now: NaiveDateTime,
-) -> Result<Registered, AccountError> {
+/// Checks every field of a registration at once; the normalized address on success. Called before
+/// the password is hashed (outside any transaction) and again by [`register`].
+pub fn check_registration(input: &RegisterInput) -> Result<String, AccountError> {
     let mut errors = FieldErrors::new();
     let email = normalize_email(&input.email)
         .map_err(|m| errors.add("email", m))
@@ -58,32 +56,74 @@ pub fn register(
     }
     check_display_name(&mut errors, &input.display_name);
     errors.finish().map_err(AccountError::Validation)?;
-    let email = email.unwrap_or_default();
+    Ok(email.unwrap_or_default())
+}
 
-    if store::find_user_by_email(conn, &email)?.is_some() {
-        return Err(AccountError::EmailTaken);
-    }
-    let hash = super::password::hash(&input.password).map_err(AccountError::Internal)?;
-    let id = store::insert_user(
-        conn,
-        NewUser {
-            email: &email,
-            display_name: input.display_name.trim(),
-            password_hash: &hash,
-            is_operator: false,
-            verified_at: None,
-        },
-        now,
-    )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            AccountError::EmailTaken
-        } else {
-            e.into()
+/// Creates an unverified account and queues the verification mail in the same transaction. An
+/// address that has an account gets a mail saying so (with the way to reset the password) and the
+/// caller the same answer as for a new one — with an id that names nothing — so registration
+/// cannot be used to learn who has an account. `limits` caps the mails per recipient.
+pub fn register(
+    conn: &mut DbConn,
+    input: &RegisterInput,
+    password: &PasswordHash,
+    links: &Links,
+    limits: &RateLimits,
+    now: NaiveDateTime,
+) -> Result<Registered, AccountError> {
+    let email = check_registration(input)?;
+    let name = input.display_name.trim();
+    let existing = |conn: &mut DbConn| -> Result<Registered, AccountError> {
+        if let Some(user) = store::find_user_by_email(conn, &email)? {
+            if may_mail(limits, &user.email) {
+                mail::enqueue(
+                    conn,
+                    &mail::templates::registration_exists(
+                        &user.email,
+                        &user.display_name,
+                        &links.url("/login"),
+                        &links.url("/password-reset"),
+                    ),
+                    now,
+                )?;
+            }
         }
-    })?;
-    send_verification(conn, &id, &email, input.display_name.trim(), links, now)?;
+        Ok(Registered {
+            id: new_id(),
+            email: email.clone(),
+        })
+    };
+    if store::find_user_by_email(conn, &email)?.is_some() {
+        return existing(conn);
+    }
+    let inserted = crate::db::transaction(conn, |conn| {
+        store::insert_user(
+            conn,
+            NewUser {
+                email: &email,
+                display_name: name,
+                password_hash: password.as_str(),
+                is_operator: false,
+                verified_at: None,
+            },
+            now,
+        )
+    });
+    let id = match inserted {
+        Ok(id) => id,
+        // Registered at the same moment by another request: answer as for any existing address.
+        Err(e) if is_unique_violation(&e) => return existing(conn),
+        Err(e) => return Err(e.into()),
+    };
+    if may_mail(limits, &email) {
+        send_verification(conn, &id, &email, name, links, now)?;
+    }
     Ok(Registered { id, email })
+}
+
+/// Whether one more mail that anyone can trigger may go to `recipient` now.
+fn may_mail(limits: &RateLimits, recipient: &str) -> bool {
+    limits.check(Limit::MailRecipient, recipient).is_ok()
 }
 
 fn send_verification(
@@ -117,6 +157,7 @@ pub fn resend_verification(
     conn: &mut DbConn,
     email: &str,
     links: &Links,
+    limits: &RateLimits,
     now: NaiveDateTime,
 ) -> Result<(), AccountError> {
     let Ok(email) = normalize_email(email) else {
@@ -126,7 +167,7 @@ pub fn resend_verification(
         )));
     };
     if let Some(user) = store::find_user_by_email(conn, &email)? {
-        if user.email_verified_at.is_none() {
+        if user.email_verified_at.is_none() && may_mail(limits, &user.email) {
             send_verification(conn, &user.id, &user.email, &user.display_name, links, now)?;
         }
     }
@@ -174,14 +215,13 @@ pub struct LoginOutcome {
     pub user_id: String,
 }
 
-pub fn login(
+/// The account id and stored hash a sign-in with `email` checks against, if there is an account.
+/// Read without a transaction: the password is checked afterwards, outside any.
+pub fn sign_in_candidate(
     conn: &mut DbConn,
-    keys: &SessionKeys,
     email: &str,
     password: &str,
-    session_hours: u32,
-    now: NaiveDateTime,
-) -> Result<LoginOutcome, AccountError> {
+) -> Result<Option<(String, String)>, AccountError> {
     let mut errors = FieldErrors::new();
     errors.check(
         !email.trim().is_empty(),
@@ -190,17 +230,22 @@ pub fn login(
     );
     errors.check(!password.is_empty(), "password", "enter your password");
     errors.finish().map_err(AccountError::Validation)?;
+    Ok(
+        store::find_user_by_email(conn, &email.trim().to_lowercase())?
+            .map(|user| (user.id, user.password_hash)),
+    )
+}
 
-    let user = store::find_user_by_email(conn, &email.trim().to_lowercase())?;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.as_str())
-        .unwrap_or(super::password::dummy_hash());
-    let matches = super::password::verify(password, hash);
-    let user = match user {
-        Some(user) if matches => user,
-        _ => return Err(AccountError::InvalidCredentials),
-    };
+/// Starts a session for an account whose password was just checked. The account is read again
+/// here, in the session's transaction, so its state (confirmed address) is current.
+pub fn start_session(
+    conn: &mut DbConn,
+    keys: &SessionKeys,
+    user_id: &str,
+    session_hours: u32,
+    now: NaiveDateTime,
+) -> Result<LoginOutcome, AccountError> {
+    let user = store::find_user(conn, user_id)?.ok_or(AccountError::InvalidCredentials)?;
     if user.email_verified_at.is_none() {
         return Err(AccountError::EmailNotVerified);
     }
@@ -279,11 +324,13 @@ pub fn request_password_reset(
     conn: &mut DbConn,
     email: &str,
     links: &Links,
+    limits: &RateLimits,
     now: NaiveDateTime,
 ) -> Result<(), AccountError> {
     let email =
         normalize_email(email).map_err(|m| AccountError::Validation(field_error("email", m)))?;
-    if let Some(user) = store::find_user_by_email(conn, &email)? {
+    let user = store::find_user_by_email(conn, &email)?;
+    if let Some(user) = user.filter(|u| may_mail(limits, &u.email)) {
         let token = random_token();
         store::insert_email_token(
             conn,
@@ -306,15 +353,14 @@ pub fn request_password_reset(
     Ok(())
 }
 
-/// Sets a new password from a mailed token and signs the person out everywhere.
+/// Sets a new password (hashed by the caller before this transaction) from a mailed token, makes
+/// every other reset link of the account useless, and signs the person out everywhere.
 pub fn confirm_password_reset(
     conn: &mut DbConn,
     token: &str,
-    new_password: &str,
+    new_password: &PasswordHash,
     now: NaiveDateTime,
 ) -> Result<(), AccountError> {
-    super::password::check_policy(new_password)
-        .map_err(|m| AccountError::Validation(field_error("password", m)))?;
     let user_id =
         match store::take_email_token(
             conn,
@@ -328,19 +374,20 @@ pub fn confirm_password_reset(
                 "this reset link is not valid, was used already or has expired; ask for a new one",
             ))),
         };
-    let hash = super::password::hash(new_password).map_err(AccountError::Internal)?;
-    store::set_password_hash(conn, &user_id, &hash, now)?;
+    store::set_password_hash(conn, &user_id, new_password.as_str(), now)?;
+    store::use_up_email_tokens(conn, &user_id, TokenPurpose::PasswordReset, now)?;
     // Following the mailed link proves the address too.
     store::set_email_verified(conn, &user_id, now)?;
     store::revoke_user_sessions(conn, &user_id, now)?;
     Ok(())
 }
 
-/// Creates an account from the command line (operators, demo data): verified at once.
+/// Creates an account from the command line (operators, demo data): verified at once. The password
+/// is hashed by the caller before the transaction.
 pub fn create_verified_user(
     conn: &mut DbConn,
     email: &str,
-    password: &str,
+    password: &PasswordHash,
     display_name: &str,
     is_operator: bool,
     now: NaiveDateTime,
@@ -349,22 +396,18 @@ pub fn create_verified_user(
     let email = normalize_email(email)
         .map_err(|m| errors.add("email", m))
         .ok();
-    if let Err(m) = super::password::check_policy(password) {
-        errors.add("password", m);
-    }
     check_display_name(&mut errors, display_name);
     errors.finish().map_err(AccountError::Validation)?;
     let email = email.unwrap_or_default();
     if store::find_user_by_email(conn, &email)?.is_some() {
         return Err(AccountError::EmailTaken);
     }
-    let hash = super::password::hash(password).map_err(AccountError::Internal)?;
     Ok(store::insert_user(
         conn,
         NewUser {
             email: &email,
             display_name: display_name.trim(),
-            password_hash: &hash,
+            password_hash: password.as_str(),
             is_operator,
             verified_at: Some(now),
         },

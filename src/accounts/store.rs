@@ -113,6 +113,23 @@ pub fn insert_email_token(
         .map(drop)
 }
 
+/// Marks every unused token of `purpose` of the account used (after a reset, older links die).
+pub fn use_up_email_tokens(
+    conn: &mut DbConn,
+    user_id: &str,
+    purpose: TokenPurpose,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_tokens::table
+            .filter(email_tokens::user_id.eq(user_id))
+            .filter(email_tokens::purpose.eq(purpose.as_str()))
+            .filter(email_tokens::used_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(now))
+    .execute(conn)
+}
+
 /// What a presented mailed token turned out to be.
 pub enum TokenLookup {
     Valid {

@@ -196,12 +196,11 @@ pub fn connect(
 
 fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+        Some(dir) if !dir.as_os_str().is_empty() => crate::secrets::create_private_dir(dir)
+            .map_err(|source| DbError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
-            })
-        }
+            }),
         _ => Ok(()),
     }
 }

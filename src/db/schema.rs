@@ -86,6 +86,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        scrub_after_send -> Bool,
     }
 }
 

@@ -123,10 +123,33 @@ impl FromRequest for CurrentUser {
     }
 }
 
-/// The caller's network address, for rate limits and click hashing. Uses the socket peer: a
-/// forwarded-for header is whatever the client wants it to be.
+/// The caller's address as rate limits and click hashing key it ([`crate::net`]): the socket
+/// peer, or — only when the peer is a configured trusted proxy — the forwarded address; IPv6 by /64.
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+    client_ip(req).map_or_else(|| "unknown".to_string(), crate::net::limit_key)
+}
+
+/// The caller's IP address (see [`client_address`]).
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let header_values = |name: &str| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.config.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let (forwarded, x_forwarded_for) = if trusted.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        (header_values("forwarded"), header_values("x-forwarded-for"))
+    };
+    crate::net::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        &forwarded,
+        &x_forwarded_for,
+        trusted,
+    )
 }

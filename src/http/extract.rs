@@ -1,5 +1,9 @@
 //! Request-body extraction with our own limits and errors: a JSON body that does not fit the
 //! expected shape is a 422 naming the field, never a bare 400 from the framework.
+//!
+//! It is also the one place text input is checked for control characters (NUL above all, which
+//! PostgreSQL refuses to store): JSON strings and keys here, form fields in `pages::Form`, query
+//! parameters and path segments in `middleware::refuse_control_chars` — all with [`is_refused_char`].
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -29,12 +33,77 @@ pub async fn read_body(payload: &mut Payload, limit: usize) -> Result<web::Bytes
     Ok(body.freeze())
 }
 
-/// Parses JSON into `T`, naming the offending field on shape errors.
+/// Control characters no text field takes: all C0 and C1 controls and DEL, except tab, line feed
+/// and carriage return (multi-line text).
+pub fn is_refused_char(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// The field error for text containing a refused control character.
+pub fn control_char_error(field: &str) -> FieldError {
+    FieldError {
+        field: field.to_string(),
+        message: "contains a control character (such as NUL); remove it".into(),
+    }
+}
+
+/// 422 naming `field` when `text` has a refused control character.
+pub fn refuse_control_chars(field: &str, text: &str) -> Result<(), ApiError> {
+    if text.chars().any(is_refused_char) {
+        Err(ApiError::Validation(vec![control_char_error(field)]))
+    } else {
+        Ok(())
+    }
+}
+
+/// The first string (or object key) in `value` with a refused control character, named like
+/// shape errors are (`name`, `items[2].text`).
+fn find_control_char(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) => text.chars().any(is_refused_char).then(|| {
+            if path.is_empty() {
+                "body".into()
+            } else {
+                path.to_string()
+            }
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_control_char(item, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.chars().any(is_refused_char) {
+                Some(join(
+                    &key.chars().filter(|c| !c.is_control()).collect::<String>(),
+                ))
+            } else {
+                find_control_char(item, &join(key))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Parses JSON into `T`, naming the offending field on shape errors and on text with control
+/// characters.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest(
             "the request body is empty; send a JSON object".into(),
         ));
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(field) = find_control_char(&value, "") {
+            return Err(ApiError::Validation(vec![control_char_error(&field)]));
+        }
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
@@ -149,6 +218,28 @@ mod tests {
             "x"
         );
         assert_eq!(field_errors(r#""text""#)[0].field, "body");
+    }
+
+    #[test]
+    fn control_characters_are_refused_naming_the_field() {
+        assert_eq!(
+            field_errors("{\"email\": \"a\\u0000b\", \"age\": 3}")[0].field,
+            "email"
+        );
+        let nested = parse_json::<serde_json::Value>(br#"{"a": [{"b": "x"}, {"b": "\u001b"}]}"#);
+        match nested {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "a[1].b"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_json::<serde_json::Value>(br#"{"k\u0000": 1}"#),
+            Err(ApiError::Validation(_))
+        ));
+        // Multi-line text is fine.
+        parse_json::<serde_json::Value>(br#"{"stem": "line 1\n\tline 2\r\n"}"#).unwrap();
+        assert!(refuse_control_chars("q", "a\u{7f}").is_err());
+        assert!(refuse_control_chars("q", "a\u{85}").is_err());
+        refuse_control_chars("q", "Zoë\n").unwrap();
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! Cross-cutting request handling: access log and metrics, and the CSRF cookie every page needs.
+//! Cross-cutting request handling: access log and metrics, the CSRF cookie every page needs,
+//! control characters in addresses, security headers, and who may read `/metrics`.
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use super::auth::CSRF_COOKIE;
 use crate::app::AppState;
@@ -92,4 +93,45 @@ pub fn csrf_token(req: &HttpRequest) -> String {
     req.cookie(CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .unwrap_or_default()
+}
+
+/// The answer to an address with a control character: a path segment is a 404 (no id has one), a
+/// query parameter a 422 naming it. JSON and form bodies are checked by their extractors.
+fn control_char_answer(req: &HttpRequest) -> Option<HttpResponse> {
+    use super::extract::{control_char_error, is_refused_char};
+    use super::pages::{form_field_with_control_char, not_found_page, PageError};
+    use super::problem::ApiError;
+    let api = req.path().starts_with("/api/");
+    let path = percent_encoding::percent_decode_str(req.path()).decode_utf8_lossy();
+    if path.chars().any(is_refused_char) {
+        return Some(if api {
+            ApiError::NotFound("nothing here: the address contains a control character".into())
+                .error_response()
+        } else {
+            not_found_page(req)
+        });
+    }
+    let field = form_field_with_control_char(req.query_string().as_bytes())?;
+    Some(if api {
+        ApiError::Validation(vec![control_char_error(&field)]).error_response()
+    } else {
+        PageError::Unprocessable(format!(
+            "The address parameter `{field}` {}.",
+            control_char_error(&field).message
+        ))
+        .error_response()
+    })
+}
+
+/// Refuses requests whose path or query holds a control character before any handler runs.
+pub async fn refuse_control_chars(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Some(answer) = control_char_answer(req.request()) {
+        return Ok(req.into_response(answer).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }

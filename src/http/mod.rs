@@ -13,6 +13,7 @@ pub mod problem;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
 use actix_web::{web, App};
 
@@ -21,6 +22,9 @@ use crate::app::AppState;
 /// Content-Security-Policy for every answer: no inline scripts or styles, nothing from elsewhere.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// HSTS for sites served over https (one year; subdomains too).
+const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// The application: used by `credo serve` and by the tests, so both run the same stack.
 pub fn build_app(
@@ -34,18 +38,25 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let mut headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add(("Content-Security-Policy", CSP))
+        // Answers may show secrets (API keys, webhook secrets, tokens): nothing is stored by
+        // browsers or proxies unless a route says otherwise (static assets, DID documents, status
+        // lists set their own `Cache-Control`; default headers never replace a route's).
+        .add((header::CACHE_CONTROL, "no-store"));
+    if state.config.base_url.scheme() == "https" {
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS));
+    }
     App::new()
         .app_data(web::Data::new(state))
         // Bodies are read by our own extractors with per-route limits; this caps everything else.
         .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
+        .wrap(from_fn(middleware::refuse_control_chars))
         .wrap(from_fn(middleware::csrf_cookie))
-        .wrap(
-            DefaultHeaders::new()
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("X-Frame-Options", "DENY"))
-                .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
-                .add(("Content-Security-Policy", CSP)),
-        )
+        .wrap(headers)
         .wrap(Compress::default())
         .wrap(from_fn(middleware::observe))
         .configure(ops::configure)

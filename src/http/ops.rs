@@ -1,8 +1,9 @@
 //! Operations endpoints: liveness, readiness (database reachable), Prometheus metrics, OpenAPI.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use diesel::connection::SimpleConnection;
 
+use super::auth::{client_ip, presented_token, TokenSource};
 use super::problem::ApiError;
 use crate::app::AppState;
 use crate::db::DbError;
@@ -28,11 +29,39 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Who may read `/metrics`: a client address in `metrics_allow` (loopback when that is unset), or
+/// anyone presenting `metrics_token` as a bearer token.
+fn may_read_metrics(state: &AppState, req: &HttpRequest) -> bool {
+    use subtle::ConstantTimeEq;
+    let config = &state.config;
+    let token_ok = match (&config.metrics_token, presented_token(req)) {
+        (Some(expected), Some((given, TokenSource::Bearer))) => {
+            bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+        }
+        _ => false,
+    };
+    let address_ok = client_ip(req).is_some_and(|ip| {
+        if config.metrics_allow.is_empty() {
+            ip.to_canonical().is_loopback()
+        } else {
+            crate::net::is_listed(ip, &config.metrics_allow)
+        }
+    });
+    token_ok || address_ok
+}
+
 #[get("/metrics")]
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if !may_read_metrics(&state, &req) {
+        return Err(ApiError::Forbidden(
+            "metrics are readable from the addresses in CREDO_METRICS_ALLOW (loopback by default) \
+             or with the CREDO_METRICS_TOKEN bearer token"
+                .into(),
+        ));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }
 
 /// The OpenAPI 3.1 description: a base document plus one fragment (`paths`, `schemas`) per domain,

@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::accounts::password::PasswordError;
 use crate::accounts::AccountError;
 use crate::db::DbError;
 use crate::validation::FieldError;
@@ -46,6 +47,12 @@ pub enum ApiError {
         next_attempt_at: String,
         detail: String,
     },
+    /// 503 with `Retry-After`: the server is saturated (password hashing), not broken.
+    #[error("{detail}")]
+    Unavailable {
+        retry_after_secs: u64,
+        detail: String,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -82,6 +89,7 @@ impl ApiError {
             ApiError::Validation(_) => ("validation", "Invalid input"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::NotYet { .. } => ("not-yet", "Not allowed yet"),
+            ApiError::Unavailable { .. } => ("busy", "Service busy"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -114,6 +122,7 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { .. } | ApiError::NotYet { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -139,6 +148,9 @@ impl ResponseError for ApiError {
                 retry_after_secs, ..
             }
             | ApiError::NotYet {
+                retry_after_secs, ..
+            }
+            | ApiError::Unavailable {
                 retry_after_secs, ..
             } => (None, Some(*retry_after_secs)),
             _ => (None, None),
@@ -185,6 +197,19 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Policy(message) => ApiError::validation("password", message),
+            PasswordError::Busy => ApiError::Unavailable {
+                retry_after_secs: 1,
+                detail: e.to_string(),
+            },
+            PasswordError::Failed(m) => ApiError::Internal(m),
+        }
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
@@ -198,6 +223,7 @@ impl From<AccountError> for ApiError {
             AccountError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             AccountError::Conflict(m) => ApiError::Conflict(m),
             AccountError::Internal(m) => ApiError::Internal(m),
+            AccountError::Password(e) => e.into(),
             AccountError::Db(e) => e.into(),
         }
     }

@@ -20,6 +20,9 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub attachments: Vec<Attachment>,
+    /// The body carries a one-time link (verification, password reset): the outbox forgets the
+    /// body once the mail is sent, so the database never keeps a usable token.
+    pub one_time_link: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +73,7 @@ pub fn enqueue(conn: &mut DbConn, mail: &Email, now: NaiveDateTime) -> QueryResu
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),
+            outbox::scrub_after_send.eq(mail.one_time_link),
         ))
         .execute(conn)?;
     Ok(id)

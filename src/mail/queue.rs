@@ -12,6 +12,9 @@ pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_SENT: &str = "sent";
 pub const STATUS_FAILED: &str = "failed";
 
+/// What a sent (or abandoned) mail's body becomes when it held a one-time link.
+pub const SCRUBBED_BODY: &str = "(removed once sent: this mail held a one-time link)";
+
 /// After this many failed attempts a mail is marked failed and left for an operator.
 pub const MAX_ATTEMPTS: i32 = 20;
 
@@ -69,8 +72,35 @@ pub fn claim_due(
     })
 }
 
+/// Forgets the body of a mail that held a one-time link (the metadata stays).
+fn scrub(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::scrub_after_send.eq(true)),
+    )
+    .set(outbox::body_text.eq(SCRUBBED_BODY))
+    .execute(conn)
+    .map(drop)
+}
+
 /// Records a delivery; false if the lease was lost (another worker took the row over).
 pub fn mark_sent(
+    conn: &mut DbConn,
+    id: &str,
+    worker: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    transaction(conn, |conn| {
+        let marked = mark_sent_row(conn, id, worker, now)?;
+        if marked {
+            scrub(conn, id)?;
+        }
+        Ok(marked)
+    })
+}
+
+fn mark_sent_row(
     conn: &mut DbConn,
     id: &str,
     worker: &str,
@@ -128,8 +158,12 @@ pub fn mark_failed_attempt(
         outbox::locked_by.eq(None::<String>),
         outbox::locked_until.eq(None::<NaiveDateTime>),
     ))
-    .execute(conn)
-    .map(drop)
+    .execute(conn)?;
+    if status == STATUS_FAILED {
+        // Given up: nobody will send the link any more, so nobody should read it either.
+        scrub(conn, &mail.id)?;
+    }
+    Ok(())
 }
 
 /// Mails not yet delivered (for `/metrics`).

@@ -41,7 +41,7 @@ impl Sender {
         let id_domain = from.email.domain().to_string();
         let transport = match &config.transport {
             MailTransport::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                crate::secrets::create_private_dir(dir).map_err(|e| {
                     SendError::Setup(format!("mail directory {}: {e}", dir.display()))
                 })?;
                 Transport::Files(AsyncFileTransport::new(dir))

@@ -9,22 +9,31 @@ fn email(to: &str, subject: impl Into<String>, text: String) -> Email {
         subject: subject.into(),
         text,
         attachments: Vec::new(),
+        one_time_link: false,
+    }
+}
+
+/// A mail whose body carries a one-time link.
+fn with_one_time_link(mail: Email) -> Email {
+    Email {
+        one_time_link: true,
+        ..mail
     }
 }
 
 pub fn verify_email(to: &str, name: &str, link: &str) -> Email {
-    email(
+    with_one_time_link(email(
         to,
         "Confirm your e-mail address for Credo",
         format!(
             "Hello {name},\n\nplease confirm your e-mail address by opening this link:\n\n{link}\n\n\
              The link works for 48 hours. If you did not create a Credo account, ignore this mail.\n"
         ),
-    )
+    ))
 }
 
 pub fn password_reset(to: &str, name: &str, link: &str) -> Email {
-    email(
+    with_one_time_link(email(
         to,
         "Reset your Credo password",
         format!(
@@ -32,6 +41,22 @@ pub fn password_reset(to: &str, name: &str, link: &str) -> Email {
              Choose a new one here:\n\n{link}\n\n\
              The link works for one hour and only once. If you did not ask, ignore this mail: \
              your password stays as it is.\n"
+        ),
+    ))
+}
+
+/// Sent instead of a second account when someone registers an address that has one, so the
+/// registration answer itself reveals nothing. No token: the reset page asks for the address.
+pub fn registration_exists(to: &str, name: &str, login: &str, reset: &str) -> Email {
+    email(
+        to,
+        "You already have a Credo account",
+        format!(
+            "Hello {name},\n\nsomeone (hopefully you) tried to register a Credo account with this \
+             address. You already have one, so nothing was created.\n\n\
+             Sign in: {login}\n\
+             Forgot your password? Choose a new one: {reset}\n\n\
+             If this was not you, ignore this mail; your account is unchanged.\n"
         ),
     )
 }

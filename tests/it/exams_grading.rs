@@ -86,6 +86,7 @@ async fn a_pass_calls_the_hook_in_the_grading_transaction() {
                     subject: "issued".into(),
                     text: "hook".into(),
                     attachments: vec![],
+                    one_time_link: false,
                 };
                 credo::mail::enqueue(conn, &mail, passed.graded_at)?;
                 Ok(Some("cred-0001".to_string()))

@@ -3,6 +3,9 @@
 
 mod common;
 
+mod abuse;
+mod abuse_load;
+mod abuse_openapi;
 mod accounts;
 mod browser_accounts;
 mod browser_integrity;

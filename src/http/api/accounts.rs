@@ -6,7 +6,7 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{
-    self, AccountError, MemberInput, Principal, RegisterInput, VendorInput, VendorRole,
+    self, password, AccountError, MemberInput, Principal, RegisterInput, VendorInput, VendorRole,
 };
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
@@ -41,18 +41,31 @@ struct Registered {
     email: String,
 }
 
+/// Registers after the rate limit allows it, hashing the password before the transaction; shared
+/// by the API and the registration page. An address with an account gets the same answer.
+pub async fn register_account(
+    state: &AppState,
+    req: &HttpRequest,
+    input: RegisterInput,
+) -> Result<accounts::Registered, ApiError> {
+    limit(state, Limit::Register, &client_address(req))?;
+    accounts::check_registration(&input)?;
+    let hash = password::hash_new(&input.password).await?;
+    let now = state.clock.now();
+    let links = state.links.clone();
+    let limits = state.limits.clone();
+    Ok(state
+        .tx(move |conn| accounts::register(conn, &input, &hash, &links, &limits, now))
+        .await?)
+}
+
 #[post("/api/v1/auth/register")]
 async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(input): Json<RegisterInput>,
 ) -> Result<HttpResponse, ApiError> {
-    limit(&state, Limit::Register, &client_address(&req))?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let registered = state
-        .tx(move |conn| accounts::register(conn, &input, &links, now))
-        .await?;
+    let registered = register_account(&state, &req, input).await?;
     Ok(HttpResponse::Created().json(Registered {
         id: registered.id,
         email: registered.email,
@@ -94,8 +107,9 @@ async fn resend_verification(
     limit(&state, Limit::PublicWork, &client_address(&req))?;
     let now = state.clock.now();
     let links = state.links.clone();
+    let limits = state.limits.clone();
     state
-        .tx(move |conn| accounts::resend_verification(conn, &input.email, &links, now))
+        .tx(move |conn| accounts::resend_verification(conn, &input.email, &links, &limits, now))
         .await?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -126,20 +140,45 @@ pub fn session_cookie(state: &AppState, token: String, max_age_hours: u32) -> Co
         .finish()
 }
 
-/// Logs in after the rate limits allow it; shared by the API and the login page.
+/// Logs in after the rate limits allow it; shared by the API and the login page. Only failed
+/// passwords count against the limits. The password is checked between two short database
+/// visits, never inside a transaction.
 pub async fn login_with_limits(
     state: &AppState,
     req: &HttpRequest,
     email: String,
     password: String,
 ) -> Result<accounts::LoginOutcome, ApiError> {
-    limit(state, Limit::LoginByAddress, &client_address(req))?;
-    limit(state, Limit::LoginByAccount, &email.trim().to_lowercase())?;
+    let charge = state
+        .limits
+        .login_attempt(&client_address(req), &email.trim().to_lowercase())
+        .map_err(ApiError::too_many)?;
+    let typed = password.clone();
+    let candidate = match state
+        .db(move |conn| accounts::sign_in_candidate(conn, &email, &typed))
+        .await
+    {
+        Ok(candidate) => candidate,
+        Err(e) => {
+            charge.release();
+            return Err(e.into());
+        }
+    };
+    let (user_id, stored) = candidate.unzip();
+    match password::verify_sign_in(&password, stored).await {
+        Ok(true) => charge.release(),
+        Ok(false) => return Err(ApiError::Unauthorized),
+        Err(e) => {
+            charge.release();
+            return Err(e.into());
+        }
+    }
+    let user_id = user_id.unwrap_or_default();
     let now = state.clock.now();
     let keys = state.session_keys.clone();
     let hours = state.config.session_hours;
     Ok(state
-        .tx(move |conn| accounts::login(conn, &keys, &email, &password, hours, now))
+        .tx(move |conn| accounts::start_session(conn, &keys, &user_id, hours, now))
         .await?)
 }
 
@@ -192,8 +231,9 @@ async fn password_reset(
     limit(&state, Limit::PublicWork, &client_address(&req))?;
     let now = state.clock.now();
     let links = state.links.clone();
+    let limits = state.limits.clone();
     state
-        .tx(move |conn| accounts::request_password_reset(conn, &input.email, &links, now))
+        .tx(move |conn| accounts::request_password_reset(conn, &input.email, &links, &limits, now))
         .await?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -212,9 +252,10 @@ async fn password_reset_confirm(
     Json(input): Json<ResetConfirmInput>,
 ) -> Result<HttpResponse, ApiError> {
     limit(&state, Limit::PublicWork, &client_address(&req))?;
+    let hash = password::hash_new(&input.password).await?;
     let now = state.clock.now();
     state
-        .tx(move |conn| accounts::confirm_password_reset(conn, &input.token, &input.password, now))
+        .tx(move |conn| accounts::confirm_password_reset(conn, &input.token, &hash, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Principal, VendorRole};
+use crate::accounts::{Principal, VendorRole, API_KEY_PREFIX};
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
@@ -13,7 +13,9 @@ use crate::credentials::service::{self, CredentialError, CredentialState};
 use crate::credentials::store;
 use crate::credentials::verify::{Check, Status};
 use crate::http::api::accounts::vendor_for;
-use crate::http::auth::{client_address, Caller, CurrentUser};
+use crate::http::auth::{
+    client_address, presented_token, resolve, Caller, CurrentUser, TokenSource,
+};
 use crate::http::extract::{parse_json, read_body, Json};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
@@ -174,10 +176,17 @@ async fn verify(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .limits
-        .check(Limit::Verify, &client_address(&req))
-        .map_err(ApiError::too_many)?;
+    // Verifiers calling with their vendor API key count against the key, with a larger quota.
+    let checked = match presented_token(&req) {
+        Some((token, TokenSource::Bearer)) if token.starts_with(API_KEY_PREFIX) => {
+            match resolve(&state, token).await? {
+                Principal::ApiKey(key) => state.limits.check(Limit::VerifyApiKey, &key.key_id),
+                Principal::User(_) => state.limits.check(Limit::Verify, &client_address(&req)),
+            }
+        }
+        _ => state.limits.check(Limit::Verify, &client_address(&req)),
+    };
+    checked.map_err(ApiError::too_many)?;
     let mut payload = payload.into_inner();
     let body = read_body(&mut payload, VERIFY_LIMIT).await?;
     let credential: serde_json::Value = parse_json(&body)?;

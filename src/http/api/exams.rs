@@ -13,7 +13,7 @@ use crate::db;
 use crate::exams::service::{self, BankSource, ManualOrderInput, MarkPaidInput, VoucherInput};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{Caller, CurrentUser};
-use crate::http::extract::{parse_json, read_body, Json};
+use crate::http::extract::{parse_json, read_body, refuse_control_chars, Json};
 use crate::http::problem::ApiError;
 
 /// Bank uploads may be this large (the shipped banks are under 100 kB).
@@ -109,6 +109,7 @@ async fn upload_bank(
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError::validation("body", "the bank file is not UTF-8 text; save it as UTF-8")
     })?;
+    refuse_control_chars("body", &text)?;
     let query = query.into_inner();
     let now = state.clock.now();
     let outcome = match format {

@@ -1,7 +1,7 @@
 //! Account pages: home, register, sign in/out, e-mail verification, password reset, dashboard.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use serde::Deserialize;
 
@@ -9,9 +9,11 @@ use super::{
     message_page, render, render_with_status, see_other, Form, MaybeUser, PageContext, PageError,
     PageUser,
 };
-use crate::accounts::{self, RegisterInput};
+use crate::accounts::{self, password, RegisterInput};
 use crate::app::AppState;
-use crate::http::api::accounts::{cleared_session_cookie, login_with_limits, session_cookie};
+use crate::http::api::accounts::{
+    cleared_session_cookie, login_with_limits, register_account, session_cookie,
+};
 use crate::http::auth::client_address;
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
@@ -98,19 +100,13 @@ async fn register_submit(
             },
         )
     };
-    if let Err(wait) = state.limits.check(Limit::Register, &client_address(&req)) {
-        let mut errors = FieldErrors::new();
-        errors.add("email", ApiError::too_many(wait).to_string());
-        return Ok(show(errors, StatusCode::TOO_MANY_REQUESTS));
-    }
     let input = RegisterInput {
         email: form.email.clone(),
         password: form.password.clone(),
         display_name: form.display_name.clone(),
     };
-    let now = state.clock.now();
-    let links = state.links.clone();
-    match state.tx(move |conn| accounts::register(conn, &input, &links, now)).await {
+    // An address with an account gets the same page (and a mail saying so).
+    match register_account(&state, &req, input).await {
         Ok(registered) => Ok(message_page(
             PageContext::new(&req, None),
             StatusCode::OK,
@@ -121,13 +117,14 @@ async fn register_submit(
             ),
             Some(("/login", "Go to sign in")),
         )),
-        Err(accounts::AccountError::Validation(list)) => Ok(show(errors_from(list), StatusCode::UNPROCESSABLE_ENTITY)),
-        Err(accounts::AccountError::EmailTaken) => {
+        Err(ApiError::Validation(list)) => Ok(show(errors_from(list), StatusCode::UNPROCESSABLE_ENTITY)),
+        Err(e @ (ApiError::TooManyRequests { .. } | ApiError::Unavailable { .. })) => {
+            let status = e.status_code();
             let mut errors = FieldErrors::new();
-            errors.add("email", "an account with this address exists; sign in or reset your password");
-            Ok(show(errors, StatusCode::CONFLICT))
+            errors.add("email", e.to_string());
+            Ok(show(errors, status))
         }
-        Err(other) => Err(ApiError::from(other).into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -148,13 +145,11 @@ struct NextQuery {
     next: String,
 }
 
-/// Only local paths are accepted as a place to return to after signing in.
+/// Only paths on this site are a place to return to after signing in; anything else is the dashboard.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_string()
-    } else {
-        "/dashboard".to_string()
-    }
+    crate::links::safe_next(next)
+        .unwrap_or("/dashboard")
+        .to_string()
 }
 
 #[get("/login")]
@@ -231,11 +226,11 @@ async fn login_submit(
             true,
             StatusCode::FORBIDDEN,
         )),
-        Err(e @ ApiError::TooManyRequests { .. }) => Ok(page(
+        Err(e @ (ApiError::TooManyRequests { .. } | ApiError::Unavailable { .. })) => Ok(page(
             Some(e.to_string()),
             FieldErrors::new(),
             false,
-            StatusCode::TOO_MANY_REQUESTS,
+            e.status_code(),
         )),
         Err(other) => Err(other.into()),
     }
@@ -322,9 +317,10 @@ async fn resend_verification(
         .map_err(|w| PageError::BadRequest(ApiError::too_many(w).to_string()))?;
     let now = state.clock.now();
     let links = state.links.clone();
+    let limits = state.limits.clone();
     // Invalid addresses get the same answer: this form must not reveal who has an account.
     let _ = state
-        .tx(move |conn| accounts::resend_verification(conn, &form.email, &links, now))
+        .tx(move |conn| accounts::resend_verification(conn, &form.email, &links, &limits, now))
         .await;
     Ok(message_page(
         PageContext::new(&req, None),
@@ -364,9 +360,10 @@ async fn reset_submit(
         .map_err(|w| PageError::BadRequest(ApiError::too_many(w).to_string()))?;
     let now = state.clock.now();
     let links = state.links.clone();
+    let limits = state.limits.clone();
     let email = form.email.clone();
     match state
-        .tx(move |conn| accounts::request_password_reset(conn, &email, &links, now))
+        .tx(move |conn| accounts::request_password_reset(conn, &email, &links, &limits, now))
         .await
     {
         Ok(()) => Ok(message_page(
@@ -420,10 +417,15 @@ async fn reset_confirm_submit(
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
     let token = form.token.clone();
-    match state
-        .tx(move |conn| accounts::confirm_password_reset(conn, &form.token, &form.password, now))
-        .await
-    {
+    let outcome = match password::hash_new(&form.password).await {
+        Ok(hash) => {
+            state
+                .tx(move |conn| accounts::confirm_password_reset(conn, &form.token, &hash, now))
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match outcome {
         Ok(()) => Ok(message_page(
             PageContext::new(&req, None),
             StatusCode::OK,

@@ -24,7 +24,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use super::auth::{csrf_matches, presented_token, resolve, TokenSource, CSRF_FIELD};
-use super::extract::read_body;
+use super::extract::{control_char_error, is_refused_char, read_body};
 use super::middleware::csrf_token;
 use super::problem::ApiError;
 use crate::accounts::{Principal, SessionUser, Vendor, VendorRole};
@@ -101,6 +101,9 @@ pub enum PageError {
     Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
+    /// 422: a field the page cannot take as it is (the message names it).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -157,6 +160,7 @@ impl ResponseError for PageError {
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -183,6 +187,13 @@ impl ResponseError for PageError {
             PageError::BadRequest(m) => {
                 message_page(ctx, StatusCode::BAD_REQUEST, "That did not work", m, None)
             }
+            PageError::Unprocessable(m) => message_page(
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "That did not work",
+                m,
+                None,
+            ),
             PageError::Internal(m) => {
                 tracing::error!(error = %m, "internal error on a page");
                 message_page(
@@ -216,11 +227,7 @@ pub fn render(template: &impl Template) -> HttpResponse {
 
 /// Redirect after a POST (303), to a local path only.
 pub fn see_other(location: &str) -> HttpResponse {
-    let location = if location.starts_with('/') && !location.starts_with("//") {
-        location
-    } else {
-        "/"
-    };
+    let location = crate::links::safe_next(location).unwrap_or("/");
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
@@ -305,7 +312,17 @@ struct CsrfField {
     token: String,
 }
 
-/// An `application/x-www-form-urlencoded` form whose CSRF token matched the browser's cookie.
+/// The first field of an urlencoded form or query string whose name or value has a refused control
+/// character (see [`crate::http::extract::is_refused_char`]).
+pub fn form_field_with_control_char(encoded: &[u8]) -> Option<String> {
+    url::form_urlencoded::parse(encoded).find_map(|(name, value)| {
+        (name.chars().any(is_refused_char) || value.chars().any(is_refused_char))
+            .then(|| name.chars().filter(|c| !c.is_control()).collect())
+    })
+}
+
+/// An `application/x-www-form-urlencoded` form whose CSRF token matched the browser's cookie and
+/// whose fields hold no control characters.
 pub struct Form<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
@@ -325,6 +342,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
                 return Err(PageError::Forbidden(format!(
                     "This form has expired or was not sent from Credo (missing or wrong `{CSRF_FIELD}`). \
                      Go back, reload the page and try again."
+                )));
+            }
+            if let Some(field) = form_field_with_control_char(&body) {
+                return Err(PageError::Unprocessable(format!(
+                    "The field `{field}` {}. Go back and correct it.",
+                    control_char_error(&field).message
                 )));
             }
             serde_html_form::from_bytes(&body)

@@ -315,10 +315,13 @@ impl TestApp {
     async fn create_user(&self, email: &str, name: &str, operator: bool) -> User {
         let now = self.state.clock.now();
         let (e, n) = (email.to_string(), name.to_string());
+        let password = credo::accounts::password::hash_new(PASSWORD)
+            .await
+            .expect("hash");
         let id = self
             .state
             .tx(move |conn| {
-                credo::accounts::create_verified_user(conn, &e, PASSWORD, &n, operator, now)
+                credo::accounts::create_verified_user(conn, &e, &password, &n, operator, now)
             })
             .await
             .expect("create user");

@@ -1,0 +1,1 @@
+ALTER TABLE outbox DROP COLUMN scrub_after_send;
