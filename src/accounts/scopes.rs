@@ -18,7 +18,12 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Credentials, Scope::Exams, Scope::Read, Scope::Referrals];
+    pub const ALL: [Scope; 4] = [
+        Scope::Credentials,
+        Scope::Exams,
+        Scope::Read,
+        Scope::Referrals,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

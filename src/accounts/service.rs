@@ -457,7 +457,9 @@ pub fn staff_vendor(
     if user.is_staff_of(&vendor.id) {
         Ok(vendor)
     } else {
-        Err(AccountError::Forbidden("you are not on this vendor's staff"))
+        Err(AccountError::Forbidden(
+            "you are not on this vendor's staff",
+        ))
     }
 }
 
@@ -501,7 +503,10 @@ pub fn add_member(
 /// Reads a role name, or says which ones exist.
 fn parse_role(text: &str) -> Result<VendorRole, AccountError> {
     VendorRole::parse(text.trim()).ok_or_else(|| {
-        AccountError::Validation(field_error("role", "use owner, examiner or program_manager"))
+        AccountError::Validation(field_error(
+            "role",
+            "use owner, examiner or program_manager",
+        ))
     })
 }
 

@@ -322,7 +322,10 @@ pub fn set_disabled(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
-        .set((users::disabled_at.eq(disabled_at), users::updated_at.eq(now)))
+        .set((
+            users::disabled_at.eq(disabled_at),
+            users::updated_at.eq(now),
+        ))
         .execute(conn)
         .map(drop)
 }
@@ -442,7 +445,11 @@ pub struct NewApiKey<'a> {
     pub scopes: &'a Scopes,
 }
 
-pub fn insert_api_key(conn: &mut DbConn, new: NewApiKey<'_>, now: NaiveDateTime) -> QueryResult<String> {
+pub fn insert_api_key(
+    conn: &mut DbConn,
+    new: NewApiKey<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<String> {
     let id = new_id();
     diesel::insert_into(api_keys::table)
         .values((

@@ -99,7 +99,9 @@ pub fn route_scope(pattern: &str) -> Option<Scope> {
 
 /// Refuses an API key the request's route needs a scope for that the key lacks (403 naming it).
 fn check_scope(req: &HttpRequest, key: &ApiKeyCaller) -> Result<(), ApiError> {
-    let pattern = req.match_pattern().unwrap_or_else(|| req.path().to_string());
+    let pattern = req
+        .match_pattern()
+        .unwrap_or_else(|| req.path().to_string());
     let area = route_scope(&pattern).ok_or_else(|| {
         ApiError::Forbidden(format!(
             "vendor API keys can't call {pattern}; use a person's session"
@@ -182,13 +184,25 @@ mod tests {
     fn every_vendor_route_has_its_area() {
         for (pattern, area) in [
             ("/api/v1/vendors/{vendor}/banks", Scope::Exams),
-            ("/api/v1/vendors/{vendor}/exams/{exam}/vouchers", Scope::Exams),
-            ("/api/v1/vendors/{vendor}/exams/{exam}/statistics", Scope::Exams),
+            (
+                "/api/v1/vendors/{vendor}/exams/{exam}/vouchers",
+                Scope::Exams,
+            ),
+            (
+                "/api/v1/vendors/{vendor}/exams/{exam}/statistics",
+                Scope::Exams,
+            ),
             ("/api/v1/vendors/{vendor}/revenue", Scope::Exams),
             ("/api/v1/vendors/{vendor}/credentials", Scope::Credentials),
-            ("/api/v1/vendors/{vendor}/credentials/{id}/revoke", Scope::Credentials),
+            (
+                "/api/v1/vendors/{vendor}/credentials/{id}/revoke",
+                Scope::Credentials,
+            ),
             ("/api/v1/vendors/{vendor}/program", Scope::Referrals),
-            ("/api/v1/vendors/{vendor}/program/webhook-secret", Scope::Referrals),
+            (
+                "/api/v1/vendors/{vendor}/program/webhook-secret",
+                Scope::Referrals,
+            ),
             ("/api/v1/programs/{program}/events", Scope::Referrals),
             ("/api/v1/payouts/{id}/paid", Scope::Referrals),
         ] {

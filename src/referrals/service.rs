@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::store::{self, CredentialChange, NewCommission, NewCustomer, NewEnrollment, NewEvent};
 use super::{
     codes, disclosure, sealed, selfref, tiers, BillingEvent, Commission, Customer, Enrollment,
-    Payout, Program, ReferralError, TierRule, DISCLOSURE, ENROLLMENT_ACTIVE, ENROLLMENT_SUSPENDED,
-    EVENT_INVOICE_PAID, EVENT_REFUND, KIND_CLAWBACK, KIND_SALE, PAYOUT_PAID, STATUS_APPROVED,
-    STATUS_PAID, STATUS_PENDING, STATUS_REVERSED, WebhookError,
+    Payout, Program, ReferralError, TierRule, WebhookError, DISCLOSURE, ENROLLMENT_ACTIVE,
+    ENROLLMENT_SUSPENDED, EVENT_INVOICE_PAID, EVENT_REFUND, KIND_CLAWBACK, KIND_SALE, PAYOUT_PAID,
+    STATUS_APPROVED, STATUS_PAID, STATUS_PENDING, STATUS_REVERSED,
 };
 use crate::accounts::Vendor;
 use crate::clock::rfc3339_seconds;
@@ -496,8 +496,9 @@ pub struct RotatedSecret {
 }
 
 /// Replaces the program's webhook secret with a fresh one. The replaced secret keeps verifying
-/// until `previous_expires_at` (default: 24 hours from now; `now` ends it at once; at most 30
-/// days), so the sender can switch without losing events; a secret replaced before is dropped.
+/// until `previous_expires_at` (default: 24 hours from now; now or earlier ends it at once; at
+/// most 30 days ahead), so the sender can switch without losing events; a secret replaced
+/// before is dropped.
 pub fn rotate_webhook_secret(
     conn: &mut DbConn,
     program: &Program,
@@ -506,10 +507,10 @@ pub fn rotate_webhook_secret(
     now: NaiveDateTime,
 ) -> Result<RotatedSecret, ReferralError> {
     let until = previous_expires_at.unwrap_or(now + WEBHOOK_OVERLAP_DEFAULT);
-    if until < now || until > now + WEBHOOK_OVERLAP_MAX {
+    if until > now + WEBHOOK_OVERLAP_MAX {
         return Err(ReferralError::field(
             "previous_expires_at",
-            "choose a time between now and 30 days from now (default: 24 hours)",
+            "choose a time at most 30 days from now (default: 24 hours; now ends the old secret at once)",
         ));
     }
     let secret = sealed::generate_secret();

@@ -143,11 +143,11 @@ pub fn rotate_webhook_secret(
             .filter(programs::webhook_secret.eq(sealed_previous)),
     )
     .set((
-            programs::webhook_secret.eq(sealed_secret),
-            programs::previous_webhook_secret.eq(sealed_previous),
-            programs::previous_webhook_expires_at.eq(previous_expires_at),
-            programs::updated_at.eq(now),
-        ))
+        programs::webhook_secret.eq(sealed_secret),
+        programs::previous_webhook_secret.eq(sealed_previous),
+        programs::previous_webhook_expires_at.eq(previous_expires_at),
+        programs::updated_at.eq(now),
+    ))
     .execute(conn)
     .map(|n| n == 1)
 }

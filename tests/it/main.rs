@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access;
 mod accounts;
 mod browser_accounts;
 mod browser_journeys;

@@ -226,16 +226,28 @@ impl From<Member> for StaffRow {
 
 /// The roles offered in the staff forms, with what each may do.
 const ROLE_CHOICES: [(&str, &str); 3] = [
-    ("examiner", "Examiner — exams, vouchers, results, credentials"),
-    ("program_manager", "Program manager — advocate program, payouts"),
+    (
+        "examiner",
+        "Examiner — exams, vouchers, results, credentials",
+    ),
+    (
+        "program_manager",
+        "Program manager — advocate program, payouts",
+    ),
     ("owner", "Owner — everything, staff and API keys"),
 ];
 
 /// The scopes offered when creating an API key, with what each opens.
 const SCOPE_CHOICES: [(Scope, &str); 4] = [
     (Scope::Exams, "exams — banks, vouchers, statistics, revenue"),
-    (Scope::Credentials, "credentials — list and revoke credentials"),
-    (Scope::Referrals, "referrals — program, customers, billing events, payouts"),
+    (
+        Scope::Credentials,
+        "credentials — list and revoke credentials",
+    ),
+    (
+        Scope::Referrals,
+        "referrals — program, customers, billing events, payouts",
+    ),
     (Scope::Read, "read — every GET request, nothing else"),
 ];
 
