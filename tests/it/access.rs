@@ -532,5 +532,24 @@ async fn old_and_new_webhook_secrets_both_verify_during_the_overlap_only_the_new
         .expect(200)
         .json();
     assert_eq!(program["webhook_secret"], newest.as_str());
+
+    // The program's console page rotates too, and says until when the old secret works.
+    let (browser, csrf) = app.browser_session(&manager.email).await;
+    let rotated = browser
+        .post(app.url("/vendor/acme/program/webhook-secret"))
+        .form(&[("overlap_hours", "2"), ("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 303);
+    let location = rotated.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/vendor/acme/program?rotated="));
+    let (status, html) = rf::page(&browser, &app, &location).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Signatures made with the old secret are accepted until"));
+    assert!(!html.contains(&newest), "the page shows the new secret, not the old");
+    send(newest.clone()).await.expect(201);
+    app.state.clock.advance(Duration::hours(2) + Duration::seconds(1));
+    send(newest).await.expect(401);
     app.stop().await;
 }
