@@ -170,6 +170,18 @@ enum AdminCommand {
         #[arg(long, default_value = "https://example.com")]
         url: String,
     },
+    /// Disable an account: it can no longer sign in; its sessions and API keys end at once.
+    DisableAccount {
+        /// The account's e-mail address (or id).
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again (revoked sessions and API keys stay revoked).
+    EnableAccount {
+        /// The account's e-mail address (or id).
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -381,6 +393,25 @@ fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
                 "created vendor {} ({}) owned by {}",
                 vendor.slug, vendor.name, owner_email
             );
+            Ok(())
+        }
+        AdminCommand::DisableAccount { email } => {
+            let user = db::transaction(&mut conn, |c| {
+                crate::accounts::disable_account(c, None, &email, now)
+            })
+            .map_err(describe_account_error)?;
+            println!(
+                "disabled {} <{}>: signed out everywhere, its API keys revoked",
+                user.id, user.email
+            );
+            Ok(())
+        }
+        AdminCommand::EnableAccount { email } => {
+            let user = db::transaction(&mut conn, |c| {
+                crate::accounts::enable_account(c, &email, now)
+            })
+            .map_err(describe_account_error)?;
+            println!("enabled {} <{}>", user.id, user.email);
             Ok(())
         }
     }

@@ -3,6 +3,7 @@
 //! touches the tables; `service` holds the use cases, each run inside one transaction.
 
 pub mod password;
+pub mod scopes;
 pub mod service;
 pub mod session;
 pub mod store;
@@ -15,6 +16,7 @@ use crate::db::schema::{api_keys, users, vendor_members, vendors};
 use crate::db::DbError;
 use crate::validation::FieldError;
 
+pub use scopes::{Scope, Scopes};
 pub use service::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,8 @@ pub enum AccountError {
     InvalidCredentials,
     #[error("confirm your e-mail address first: follow the link we mailed you")]
     EmailNotVerified,
+    #[error("this account is disabled; ask the site's operator to enable it again")]
+    AccountDisabled,
     #[error("sign in first")]
     Unauthenticated,
     #[error("{0}")]
@@ -72,6 +76,7 @@ pub struct User {
     pub email_verified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
 impl std::fmt::Debug for User {
@@ -117,6 +122,9 @@ pub struct ApiKey {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// Stored as names separated by spaces; answered as a list.
+    #[serde(serialize_with = "scopes::serialize_stored")]
+    pub scopes: String,
 }
 
 /// Staff roles within one vendor. An owner may do everything the other roles may.
@@ -182,6 +190,18 @@ impl SessionUser {
         self.is_operator || self.memberships.iter().any(|m| m.vendor_id == vendor_id)
     }
 
+    /// The roles this person holds at the vendor; operators act as owners of every vendor.
+    pub fn roles_at(&self, vendor_id: &str) -> Vec<VendorRole> {
+        if self.is_operator {
+            return vec![VendorRole::Owner];
+        }
+        self.memberships
+            .iter()
+            .filter(|m| m.vendor_id == vendor_id)
+            .map(|m| m.role)
+            .collect()
+    }
+
     /// Operators and vendor staff see the vendor console.
     pub fn is_staff(&self) -> bool {
         self.is_operator || !self.memberships.is_empty()
@@ -193,6 +213,7 @@ impl SessionUser {
 pub struct ApiKeyCaller {
     pub key_id: String,
     pub vendor_id: String,
+    pub scopes: Scopes,
 }
 
 /// Who is calling: a person with a session, or a vendor's system with an API key.

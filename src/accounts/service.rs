@@ -5,8 +5,10 @@ use serde::Deserialize;
 
 use super::password::PasswordHash;
 use super::session::{Claims, SessionKeys};
-use super::store::{self, NewUser, TokenLookup, TokenPurpose};
-use super::{AccountError, ApiKeyCaller, Principal, SessionUser, User, Vendor, VendorRole};
+use super::store::{self, NewApiKey, NewUser, TokenLookup, TokenPurpose};
+use super::{
+    AccountError, ApiKeyCaller, Principal, Scope, Scopes, SessionUser, User, Vendor, VendorRole,
+};
 use crate::db::{is_unique_violation, new_id, DbConn};
 use crate::links::Links;
 use crate::mail;
@@ -249,6 +251,10 @@ pub fn start_session(
     if user.email_verified_at.is_none() {
         return Err(AccountError::EmailNotVerified);
     }
+    // Said only after the password checked out, so it reveals nothing to a guesser.
+    if user.disabled_at.is_some() {
+        return Err(AccountError::AccountDisabled);
+    }
     let expires_at = now + Duration::hours(session_hours.into());
     let session_id = store::insert_session(conn, &user.id, now, expires_at)?;
     let token = keys
@@ -314,6 +320,7 @@ pub fn authenticate_api_key(
         store::touch_api_key(conn, &found.id, now)?;
     }
     Ok(ApiKeyCaller {
+        scopes: Scopes::from_stored(&found.scopes),
         key_id: found.id,
         vendor_id: found.vendor_id,
     })
@@ -482,6 +489,23 @@ pub fn authorize_vendor(
     }
 }
 
+/// The vendor named by `slug` if the person is on its staff in any role (operators: every
+/// vendor). Unknown vendors are 404, other vendors' 403.
+pub fn staff_vendor(
+    conn: &mut DbConn,
+    user: &SessionUser,
+    slug: &str,
+) -> Result<Vendor, AccountError> {
+    let vendor = store::find_vendor_by_slug(conn, slug)?.ok_or(AccountError::NotFound("vendor"))?;
+    if user.is_staff_of(&vendor.id) {
+        Ok(vendor)
+    } else {
+        Err(AccountError::Forbidden(
+            "you are not on this vendor's staff",
+        ))
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemberInput {
@@ -519,24 +543,238 @@ pub fn add_member(
     Ok((user.id, role))
 }
 
-/// Creates an API key and returns `(id, key)`; the key is shown this once and stored hashed.
+/// Reads a role name, or says which ones exist.
+fn parse_role(text: &str) -> Result<VendorRole, AccountError> {
+    VendorRole::parse(text.trim()).ok_or_else(|| {
+        AccountError::Validation(field_error(
+            "role",
+            "use owner, examiner or program_manager",
+        ))
+    })
+}
+
+/// One person on a vendor's staff with every role they hold there.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<VendorRole>,
+}
+
+pub fn list_members(conn: &mut DbConn, vendor: &Vendor) -> Result<Vec<Member>, AccountError> {
+    let mut members: Vec<Member> = Vec::new();
+    for (user_id, email, display_name, role) in store::vendor_staff(conn, &vendor.id)? {
+        let Some(role) = VendorRole::parse(&role) else {
+            continue;
+        };
+        match members.last_mut() {
+            Some(last) if last.user_id == user_id => last.roles.push(role),
+            _ => members.push(Member {
+                user_id,
+                email,
+                display_name,
+                roles: vec![role],
+            }),
+        }
+    }
+    Ok(members)
+}
+
+/// The roles the person holds at the vendor; 404 when they are not on its staff.
+fn roles_of_member(
+    conn: &mut DbConn,
+    vendor: &Vendor,
+    user_id: &str,
+) -> Result<Vec<VendorRole>, AccountError> {
+    let roles = store::member_roles(conn, &vendor.id, user_id)?;
+    if roles.is_empty() {
+        Err(AccountError::NotFound("staff member"))
+    } else {
+        Ok(roles)
+    }
+}
+
+/// Refuses to take the owner role from the vendor's last owner.
+fn keep_an_owner(
+    conn: &mut DbConn,
+    vendor: &Vendor,
+    roles: &[VendorRole],
+    action: &str,
+) -> Result<(), AccountError> {
+    if roles.contains(&VendorRole::Owner) && store::lock_owner_count(conn, &vendor.id)? <= 1 {
+        return Err(AccountError::Conflict(format!(
+            "this person is the last owner of {}; make another staff member owner before you {action} them",
+            vendor.name
+        )));
+    }
+    Ok(())
+}
+
+/// Takes every role at the vendor from a person, and with them their power at once: the API
+/// keys they created for this vendor are revoked, and all their sessions end (they sign in
+/// again, with the roles they still hold elsewhere). The last owner cannot be removed.
+pub fn remove_member(
+    conn: &mut DbConn,
+    vendor: &Vendor,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AccountError> {
+    let roles = roles_of_member(conn, vendor, user_id)?;
+    keep_an_owner(conn, vendor, &roles, "remove")?;
+    store::delete_member(conn, &vendor.id, user_id)?;
+    let keys: Vec<String> = store::live_keys_created_by(conn, user_id, Some(&vendor.id))?
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    store::revoke_api_keys(conn, &keys, now)?;
+    store::revoke_user_sessions(conn, user_id, now)?;
+    Ok(())
+}
+
+/// Gives a staff member exactly one role at the vendor (replacing the ones they held). The last
+/// owner cannot be demoted. Roles are read on every request, so the change holds from the next
+/// one; the person's API keys for this vendor that hold scopes the new role may not grant are
+/// revoked.
+pub fn set_member_role(
+    conn: &mut DbConn,
+    vendor: &Vendor,
+    user_id: &str,
+    role: &str,
+    now: NaiveDateTime,
+) -> Result<VendorRole, AccountError> {
+    let role = parse_role(role)?;
+    let roles = roles_of_member(conn, vendor, user_id)?;
+    if role != VendorRole::Owner {
+        keep_an_owner(conn, vendor, &roles, "demote")?;
+    }
+    store::delete_member(conn, &vendor.id, user_id)?;
+    store::insert_member(conn, &vendor.id, user_id, role, now)?;
+    let allowed = Scopes::grantable_by(&[role]);
+    let too_wide: Vec<String> = store::live_keys_created_by(conn, user_id, Some(&vendor.id))?
+        .into_iter()
+        .filter(|k| !Scopes::from_stored(&k.scopes).is_within(&allowed))
+        .map(|k| k.id)
+        .collect();
+    store::revoke_api_keys(conn, &too_wide, now)?;
+    Ok(role)
+}
+
+/// An account by id or e-mail address (operators know people by their address).
+pub fn find_account(conn: &mut DbConn, account: &str) -> Result<User, AccountError> {
+    let account = account.trim();
+    let found = if account.contains('@') {
+        store::find_user_by_email(conn, &account.to_lowercase())?
+    } else {
+        store::find_user(conn, account)?
+    };
+    found.ok_or(AccountError::NotFound("account"))
+}
+
+/// Disables an account (operators): it can no longer sign in, and all its sessions and the API
+/// keys it created end at once. Operators cannot disable their own account.
+pub fn disable_account(
+    conn: &mut DbConn,
+    operator_id: Option<&str>,
+    account: &str,
+    now: NaiveDateTime,
+) -> Result<User, AccountError> {
+    let user = find_account(conn, account)?;
+    if operator_id == Some(user.id.as_str()) {
+        return Err(AccountError::Conflict(
+            "you cannot disable your own account; ask another operator".into(),
+        ));
+    }
+    if user.disabled_at.is_none() {
+        store::set_disabled(conn, &user.id, Some(now), now)?;
+    }
+    store::revoke_user_sessions(conn, &user.id, now)?;
+    let keys: Vec<String> = store::live_keys_created_by(conn, &user.id, None)?
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    store::revoke_api_keys(conn, &keys, now)?;
+    find_account(conn, &user.id)
+}
+
+/// Enables a disabled account again: the person may sign in. Sessions and API keys revoked when
+/// it was disabled stay revoked.
+pub fn enable_account(
+    conn: &mut DbConn,
+    account: &str,
+    now: NaiveDateTime,
+) -> Result<User, AccountError> {
+    let user = find_account(conn, account)?;
+    if user.disabled_at.is_some() {
+        store::set_disabled(conn, &user.id, None, now)?;
+    }
+    find_account(conn, &user.id)
+}
+
+/// What a new API key is called and may do. Without scopes, a key gets every scope its creator
+/// may grant.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiKeyInput {
+    pub name: String,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// Creates an API key and returns `(id, key, scopes)`; the key is shown this once and stored
+/// hashed. `creator_roles` are the roles of the person creating it at this vendor (all roles for
+/// operators): a key never holds more than they do.
 pub fn create_api_key(
     conn: &mut DbConn,
     vendor: &Vendor,
-    name: &str,
+    input: &ApiKeyInput,
     created_by: Option<&str>,
+    creator_roles: &[VendorRole],
     now: NaiveDateTime,
-) -> Result<(String, String), AccountError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AccountError::Validation(field_error(
-            "name",
-            "name the key (1–100 characters) so you know where it is used",
-        )));
+) -> Result<(String, String, Scopes), AccountError> {
+    let mut errors = FieldErrors::new();
+    let name = input.name.trim();
+    errors.check(
+        !name.is_empty() && name.chars().count() <= 100,
+        "name",
+        "name the key (1–100 characters) so you know where it is used",
+    );
+    let grantable = Scopes::grantable_by(creator_roles);
+    let scopes = match &input.scopes {
+        None => grantable.clone(),
+        Some(names) => {
+            let parsed: Vec<Option<Scope>> = names.iter().map(|n| Scope::parse(n)).collect();
+            errors.check(
+                parsed.iter().all(Option::is_some),
+                "scopes",
+                "use exams, credentials, referrals or read",
+            );
+            Scopes::new(parsed.into_iter().flatten())
+        }
+    };
+    errors.check(!scopes.is_empty(), "scopes", "choose at least one scope");
+    if !scopes.is_within(&grantable) {
+        errors.add(
+            "scopes",
+            format!(
+                "your role lets you grant only: {}",
+                grantable.names().join(", ")
+            ),
+        );
     }
+    errors.finish().map_err(AccountError::Validation)?;
     let key = format!("{API_KEY_PREFIX}{}", random_token());
-    let id = store::insert_api_key(conn, &vendor.id, name, &sha256_hex(&key), created_by, now)?;
-    Ok((id, key))
+    let id = store::insert_api_key(
+        conn,
+        NewApiKey {
+            vendor_id: &vendor.id,
+            name,
+            key_hash: &sha256_hex(&key),
+            created_by,
+            scopes: &scopes,
+        },
+        now,
+    )?;
+    Ok((id, key, scopes))
 }
 
 pub fn revoke_api_key(

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ApiKey, Membership, User, Vendor, VendorRole};
+use super::{ApiKey, Membership, Scopes, User, Vendor, VendorRole};
 use crate::db::schema::{api_keys, email_tokens, sessions, users, vendor_members, vendors};
 use crate::db::{new_id, DbConn};
 
@@ -215,6 +215,7 @@ pub fn live_session_user(
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
+        .filter(users::disabled_at.is_null())
         .select(User::as_select())
         .first(conn)
         .optional()
@@ -271,17 +272,108 @@ pub fn memberships(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Membersh
         .collect())
 }
 
-/// A vendor's staff as `(email, display name, role)`, ordered by e-mail address.
+/// A vendor's staff as `(user id, email, display name, role)`, one row per role, ordered by
+/// e-mail address.
 pub fn vendor_staff(
     conn: &mut DbConn,
     vendor_id: &str,
-) -> QueryResult<Vec<(String, String, String)>> {
+) -> QueryResult<Vec<(String, String, String, String)>> {
     vendor_members::table
         .inner_join(users::table)
         .filter(vendor_members::vendor_id.eq(vendor_id))
         .order((users::email.asc(), vendor_members::role.asc()))
-        .select((users::email, users::display_name, vendor_members::role))
+        .select((
+            users::id,
+            users::email,
+            users::display_name,
+            vendor_members::role,
+        ))
         .load(conn)
+}
+
+/// The roles one person holds at a vendor.
+pub fn member_roles(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    user_id: &str,
+) -> QueryResult<Vec<VendorRole>> {
+    let roles: Vec<String> = vendor_members::table
+        .filter(vendor_members::vendor_id.eq(vendor_id))
+        .filter(vendor_members::user_id.eq(user_id))
+        .select(vendor_members::role)
+        .load(conn)?;
+    Ok(roles.iter().filter_map(|r| VendorRole::parse(r)).collect())
+}
+
+/// How many people own the vendor. On PostgreSQL the owners' rows are locked until the
+/// transaction ends, so two owners demoting each other at once cannot leave the vendor without
+/// one (SQLite's write transaction is exclusive already).
+pub fn lock_owner_count(conn: &mut DbConn, vendor_id: &str) -> QueryResult<usize> {
+    let owners = vendor_members::table
+        .filter(vendor_members::vendor_id.eq(vendor_id))
+        .filter(vendor_members::role.eq(VendorRole::Owner.as_str()))
+        .select(vendor_members::user_id);
+    let mut ids: Vec<String> = match conn {
+        DbConn::Postgres(pg) => owners.for_update().load(pg)?,
+        DbConn::Sqlite(sqlite) => owners.load(sqlite)?,
+    };
+    ids.sort();
+    ids.dedup();
+    Ok(ids.len())
+}
+
+/// Removes every role the person holds at the vendor; the number of rows removed.
+pub fn delete_member(conn: &mut DbConn, vendor_id: &str, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        vendor_members::table
+            .filter(vendor_members::vendor_id.eq(vendor_id))
+            .filter(vendor_members::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}
+
+pub fn set_disabled(
+    conn: &mut DbConn,
+    user_id: &str,
+    disabled_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::disabled_at.eq(disabled_at),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The live (unrevoked) API keys a person created, at one vendor or (`None`) at every vendor.
+pub fn live_keys_created_by(
+    conn: &mut DbConn,
+    user_id: &str,
+    vendor_id: Option<&str>,
+) -> QueryResult<Vec<ApiKey>> {
+    let mut query = api_keys::table
+        .filter(api_keys::created_by.eq(user_id))
+        .filter(api_keys::revoked_at.is_null())
+        .select(ApiKey::as_select())
+        .into_boxed();
+    if let Some(vendor_id) = vendor_id {
+        query = query.filter(api_keys::vendor_id.eq(vendor_id));
+    }
+    query.load(conn)
+}
+
+/// Revokes keys by id (already revoked ones stay as they were).
+pub fn revoke_api_keys(conn: &mut DbConn, ids: &[String], now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq_any(ids))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(now))
+    .execute(conn)
+    .map(drop)
 }
 
 pub fn find_vendor_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Vendor>> {
@@ -362,23 +454,29 @@ pub fn insert_member(
     Ok(())
 }
 
+pub struct NewApiKey<'a> {
+    pub vendor_id: &'a str,
+    pub name: &'a str,
+    pub key_hash: &'a str,
+    pub created_by: Option<&'a str>,
+    pub scopes: &'a Scopes,
+}
+
 pub fn insert_api_key(
     conn: &mut DbConn,
-    vendor_id: &str,
-    name: &str,
-    key_hash: &str,
-    created_by: Option<&str>,
+    new: NewApiKey<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<String> {
     let id = new_id();
     diesel::insert_into(api_keys::table)
         .values((
             api_keys::id.eq(&id),
-            api_keys::vendor_id.eq(vendor_id),
-            api_keys::name.eq(name),
-            api_keys::key_hash.eq(key_hash),
-            api_keys::created_by.eq(created_by),
+            api_keys::vendor_id.eq(new.vendor_id),
+            api_keys::name.eq(new.name),
+            api_keys::key_hash.eq(new.key_hash),
+            api_keys::created_by.eq(new.created_by),
             api_keys::created_at.eq(now),
+            api_keys::scopes.eq(new.scopes.to_stored()),
         ))
         .execute(conn)?;
     Ok(id)

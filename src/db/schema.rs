@@ -11,6 +11,7 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -66,6 +67,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        scopes -> Text,
     }
 }
 
@@ -269,6 +271,8 @@ diesel::table! {
         webhook_secret -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        previous_webhook_secret -> Nullable<Text>,
+        previous_webhook_expires_at -> Nullable<Timestamp>,
     }
 }
 

@@ -8,7 +8,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::problem::ApiError;
-use crate::accounts::{self, Principal, SessionUser, API_KEY_PREFIX};
+use crate::accounts::{self, ApiKeyCaller, Principal, Scope, SessionUser, API_KEY_PREFIX};
 use crate::app::AppState;
 
 pub const SESSION_COOKIE: &str = "credo_session";
@@ -76,6 +76,47 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// The area (scope) of every route a vendor API key may call, by route pattern prefix. This is
+/// the one place API key scopes are enforced: a key calls a route of an area only with that
+/// area's scope, or with `read` for `GET`/`HEAD`. Routes outside the table refuse API keys.
+const SCOPED_ROUTES: &[(&str, Scope)] = &[
+    ("/api/v1/vendors/{vendor}/banks", Scope::Exams),
+    ("/api/v1/vendors/{vendor}/exams/", Scope::Exams),
+    ("/api/v1/vendors/{vendor}/revenue", Scope::Exams),
+    ("/api/v1/vendors/{vendor}/credentials", Scope::Credentials),
+    ("/api/v1/vendors/{vendor}/program", Scope::Referrals),
+    ("/api/v1/programs/", Scope::Referrals),
+    ("/api/v1/payouts/", Scope::Referrals),
+];
+
+/// The scope area of a route pattern, if API keys may call it at all.
+pub fn route_scope(pattern: &str) -> Option<Scope> {
+    SCOPED_ROUTES
+        .iter()
+        .find(|(prefix, _)| pattern.starts_with(prefix))
+        .map(|(_, scope)| *scope)
+}
+
+/// Refuses an API key the request's route needs a scope for that the key lacks (403 naming it).
+fn check_scope(req: &HttpRequest, key: &ApiKeyCaller) -> Result<(), ApiError> {
+    let pattern = req
+        .match_pattern()
+        .unwrap_or_else(|| req.path().to_string());
+    let area = route_scope(&pattern).ok_or_else(|| {
+        ApiError::Forbidden(format!(
+            "vendor API keys can't call {pattern}; use a person's session"
+        ))
+    })?;
+    let reading = matches!(*req.method(), Method::GET | Method::HEAD);
+    key.scopes.allows(area, reading).map_err(|missing| {
+        ApiError::Forbidden(format!(
+            "this API key lacks the `{}` scope{}; an owner can create a key with it (scopes are chosen when a key is created)",
+            missing.as_str(),
+            if reading { " (or `read`)" } else { "" }
+        ))
+    })
+}
+
 async fn principal_for_api(req: HttpRequest) -> Result<Principal, ApiError> {
     let state = state(&req)?;
     let (token, source) = presented_token(&req).ok_or(ApiError::Unauthorized)?;
@@ -87,7 +128,11 @@ async fn principal_for_api(req: HttpRequest) -> Result<Principal, ApiError> {
             ));
         }
     }
-    resolve(&state, token).await
+    let principal = resolve(&state, token).await?;
+    if let Principal::ApiKey(key) = &principal {
+        check_scope(&req, key)?;
+    }
+    Ok(principal)
 }
 
 /// Any authenticated caller: a person or a vendor API key.
@@ -152,4 +197,47 @@ pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
         &x_forwarded_for,
         trusted,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vendor_route_has_its_area() {
+        for (pattern, area) in [
+            ("/api/v1/vendors/{vendor}/banks", Scope::Exams),
+            (
+                "/api/v1/vendors/{vendor}/exams/{exam}/vouchers",
+                Scope::Exams,
+            ),
+            (
+                "/api/v1/vendors/{vendor}/exams/{exam}/statistics",
+                Scope::Exams,
+            ),
+            ("/api/v1/vendors/{vendor}/revenue", Scope::Exams),
+            ("/api/v1/vendors/{vendor}/credentials", Scope::Credentials),
+            (
+                "/api/v1/vendors/{vendor}/credentials/{id}/revoke",
+                Scope::Credentials,
+            ),
+            ("/api/v1/vendors/{vendor}/program", Scope::Referrals),
+            (
+                "/api/v1/vendors/{vendor}/program/webhook-secret",
+                Scope::Referrals,
+            ),
+            ("/api/v1/programs/{program}/events", Scope::Referrals),
+            ("/api/v1/payouts/{id}/paid", Scope::Referrals),
+        ] {
+            assert_eq!(route_scope(pattern), Some(area), "{pattern}");
+        }
+        for pattern in [
+            "/api/v1/vendors/{vendor}/api-keys",
+            "/api/v1/vendors/{vendor}/members",
+            "/api/v1/me",
+            "/api/v1/admin/accounts/{account}/disable",
+        ] {
+            assert_eq!(route_scope(pattern), None, "{pattern}");
+        }
+    }
 }

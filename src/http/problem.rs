@@ -218,7 +218,9 @@ impl From<AccountError> for ApiError {
             AccountError::InvalidCredentials | AccountError::Unauthenticated => {
                 ApiError::Unauthorized
             }
-            AccountError::EmailNotVerified => ApiError::Forbidden(e.to_string()),
+            AccountError::EmailNotVerified | AccountError::AccountDisabled => {
+                ApiError::Forbidden(e.to_string())
+            }
             AccountError::Forbidden(m) => ApiError::Forbidden(m.to_string()),
             AccountError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             AccountError::Conflict(m) => ApiError::Conflict(m),

@@ -116,6 +116,10 @@ pub struct Program {
     pub webhook_secret: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The secret the last rotation replaced (sealed), accepted until
+    /// `previous_webhook_expires_at`.
+    pub previous_webhook_secret: Option<String>,
+    pub previous_webhook_expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

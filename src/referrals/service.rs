@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::store::{self, CredentialChange, NewCommission, NewCustomer, NewEnrollment, NewEvent};
 use super::{
     codes, disclosure, sealed, selfref, tiers, BillingEvent, Commission, Customer, Enrollment,
-    Payout, Program, ReferralError, TierRule, DISCLOSURE, ENROLLMENT_ACTIVE, ENROLLMENT_SUSPENDED,
-    EVENT_INVOICE_PAID, EVENT_REFUND, KIND_CLAWBACK, KIND_SALE, PAYOUT_PAID, STATUS_APPROVED,
-    STATUS_PAID, STATUS_PENDING, STATUS_REVERSED,
+    Payout, Program, ReferralError, TierRule, WebhookError, DISCLOSURE, ENROLLMENT_ACTIVE,
+    ENROLLMENT_SUSPENDED, EVENT_INVOICE_PAID, EVENT_REFUND, KIND_CLAWBACK, KIND_SALE, PAYOUT_PAID,
+    STATUS_APPROVED, STATUS_PAID, STATUS_PENDING, STATUS_REVERSED,
 };
 use crate::accounts::Vendor;
 use crate::clock::rfc3339_seconds;
@@ -480,6 +480,90 @@ pub fn find_program(
 pub fn webhook_secret(master: &MasterKey, program: &Program) -> Result<String, ReferralError> {
     sealed::open(master, &program.id, &program.webhook_secret)
         .map_err(|e| ReferralError::Internal(e.to_string()))
+}
+
+/// How long a rotated-out webhook secret keeps verifying unless the rotation says otherwise.
+pub const WEBHOOK_OVERLAP_DEFAULT: Duration = Duration::hours(24);
+/// The longest overlap a rotation may ask for.
+pub const WEBHOOK_OVERLAP_MAX: Duration = Duration::days(30);
+
+/// A new webhook secret, shown once in the answer to the rotation.
+#[derive(Debug, Clone, Serialize)]
+pub struct RotatedSecret {
+    pub webhook_secret: String,
+    /// Until when the replaced secret still verifies (RFC 3339).
+    pub previous_expires_at: String,
+}
+
+/// Replaces the program's webhook secret with a fresh one. The replaced secret keeps verifying
+/// until `previous_expires_at` (default: 24 hours from now; now or earlier ends it at once; at
+/// most 30 days ahead), so the sender can switch without losing events; a secret replaced
+/// before is dropped.
+pub fn rotate_webhook_secret(
+    conn: &mut DbConn,
+    program: &Program,
+    master: &MasterKey,
+    previous_expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<RotatedSecret, ReferralError> {
+    let until = previous_expires_at.unwrap_or(now + WEBHOOK_OVERLAP_DEFAULT);
+    if until > now + WEBHOOK_OVERLAP_MAX {
+        return Err(ReferralError::field(
+            "previous_expires_at",
+            "choose a time at most 30 days from now (default: 24 hours; now ends the old secret at once)",
+        ));
+    }
+    let secret = sealed::generate_secret();
+    let seal = |text: &str| {
+        sealed::seal(master, &program.id, text).map_err(|e| ReferralError::Internal(e.to_string()))
+    };
+    // The sealed current secret opens under the same program id, so it moves over as it is.
+    let rotated = store::rotate_webhook_secret(
+        conn,
+        &program.id,
+        &seal(&secret)?,
+        &program.webhook_secret,
+        until,
+        now,
+    )?;
+    if !rotated {
+        return Err(ReferralError::Conflict(
+            "the webhook secret was rotated at the same moment by someone else; read the program again before rotating".into(),
+        ));
+    }
+    Ok(RotatedSecret {
+        webhook_secret: secret,
+        previous_expires_at: rfc3339_seconds(until),
+    })
+}
+
+/// Checks a webhook's signature header against the program's current secret and, until it
+/// expires, the secret the last rotation replaced; returns the signed timestamp.
+pub fn verify_webhook(
+    master: &MasterKey,
+    program: &Program,
+    header: &str,
+    body: &[u8],
+    now: NaiveDateTime,
+) -> Result<i64, ReferralError> {
+    let at = now.and_utc().timestamp();
+    let check = |secret: &str| {
+        super::verify_signature(secret.as_bytes(), header, body, at, WEBHOOK_TOLERANCE_SECS)
+    };
+    match check(&webhook_secret(master, program)?) {
+        Err(WebhookError::BadSignature) => match (
+            &program.previous_webhook_secret,
+            program.previous_webhook_expires_at,
+        ) {
+            (Some(previous), Some(until)) if now < until => {
+                let previous = sealed::open(master, &program.id, previous)
+                    .map_err(|e| ReferralError::Internal(e.to_string()))?;
+                Ok(check(&previous)?)
+            }
+            _ => Err(WebhookError::BadSignature.into()),
+        },
+        other => Ok(other?),
+    }
 }
 
 // =============================================================================================

@@ -127,6 +127,31 @@ pub fn insert_program(
     Ok(())
 }
 
+/// Replaces the webhook secret `sealed_previous`, keeping it until `previous_expires_at`; false
+/// when another rotation replaced it first.
+pub fn rotate_webhook_secret(
+    conn: &mut DbConn,
+    program_id: &str,
+    sealed_secret: &str,
+    sealed_previous: &str,
+    previous_expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        programs::table
+            .find(program_id)
+            .filter(programs::webhook_secret.eq(sealed_previous)),
+    )
+    .set((
+        programs::webhook_secret.eq(sealed_secret),
+        programs::previous_webhook_secret.eq(sealed_previous),
+        programs::previous_webhook_expires_at.eq(previous_expires_at),
+        programs::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
 pub fn update_program(
     conn: &mut DbConn,
     id: &str,

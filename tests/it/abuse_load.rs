@@ -82,7 +82,7 @@ async fn wrong_login_storm_does_not_delay_registrations_or_answer_saves() {
         .json();
     let saver = Saver {
         attempt: started["id"].as_str().unwrap().to_string(),
-        question: question_ids(&started)[0].clone(),
+        question: question_ids(&app, &started).await[0].clone(),
         candidate,
     };
 

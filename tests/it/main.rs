@@ -6,6 +6,7 @@ mod common;
 mod abuse;
 mod abuse_load;
 mod abuse_openapi;
+mod access;
 mod accounts;
 mod browser_accounts;
 mod browser_integrity;

@@ -90,7 +90,12 @@ async fn owners_manage_staff_and_api_keys_from_the_console() {
 
     let with_key = browser
         .post(app.url("/vendor/acme/api-keys"))
-        .form(&[("name", "billing"), ("csrf_token", csrf.as_str())])
+        .form(&[
+            ("name", "billing"),
+            ("scopes", "referrals"),
+            ("scopes", "read"),
+            ("csrf_token", csrf.as_str()),
+        ])
         .send()
         .await
         .unwrap();

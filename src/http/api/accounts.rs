@@ -2,11 +2,12 @@
 //! staff and API keys.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{
-    self, password, AccountError, MemberInput, Principal, RegisterInput, VendorInput, VendorRole,
+    self, password, AccountError, ApiKeyInput, MemberInput, Principal, RegisterInput, SessionUser,
+    VendorInput, VendorRole,
 };
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
@@ -26,6 +27,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(me)
         .service(create_vendor)
         .service(add_member)
+        .service(list_members)
+        .service(set_member_role)
+        .service(remove_member)
+        .service(disable_account)
+        .service(enable_account)
         .service(create_api_key)
         .service(list_api_keys)
         .service(revoke_api_key);
@@ -360,18 +366,135 @@ async fn add_member(
     }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApiKeyInput {
-    name: String,
+#[get("/api/v1/vendors/{vendor}/members")]
+async fn list_members(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let members = state
+        .db(move |conn| accounts::list_members(conn, &vendor))
+        .await?;
+    Ok(HttpResponse::Ok().json(members))
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RoleInput {
+    role: String,
+}
+
+#[put("/api/v1/vendors/{vendor}/members/{user}")]
+async fn set_member_role(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<(String, String)>,
+    Json(input): Json<RoleInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, member) = path.into_inner();
+    let now = state.clock.now();
+    let vendor = vendor_for(&state, Principal::User(user), slug, VendorRole::Owner).await?;
+    let slug = vendor.slug.clone();
+    let user_id = member.clone();
+    let role = state
+        .tx(move |conn| accounts::set_member_role(conn, &vendor, &member, &input.role, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(MemberAnswer {
+        vendor: slug,
+        user_id,
+        role: role.as_str(),
+    }))
+}
+
+#[delete("/api/v1/vendors/{vendor}/members/{user}")]
+async fn remove_member(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, member) = path.into_inner();
+    let now = state.clock.now();
+    let vendor = vendor_for(&state, Principal::User(user), slug, VendorRole::Owner).await?;
+    state
+        .tx(move |conn| accounts::remove_member(conn, &vendor, &member, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+struct AccountAnswer {
+    id: String,
+    email: String,
+    disabled_at: Option<String>,
+}
+
+impl From<accounts::User> for AccountAnswer {
+    fn from(user: accounts::User) -> Self {
+        AccountAnswer {
+            id: user.id,
+            email: user.email,
+            disabled_at: user.disabled_at.map(rfc3339_seconds),
+        }
+    }
+}
+
+/// Operators only.
+fn operator(user: &SessionUser) -> Result<(), ApiError> {
+    if user.is_operator {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only operators disable and enable accounts".into(),
+        ))
+    }
+}
+
+/// `{account}` is the account's id or e-mail address.
+#[post("/api/v1/admin/accounts/{account}/disable")]
+async fn disable_account(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&user)?;
+    let now = state.clock.now();
+    let account = path.into_inner();
+    let disabled = state
+        .tx(move |conn| accounts::disable_account(conn, Some(&user.id), &account, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(AccountAnswer::from(disabled)))
+}
+
+#[post("/api/v1/admin/accounts/{account}/enable")]
+async fn enable_account(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&user)?;
+    let now = state.clock.now();
+    let account = path.into_inner();
+    let enabled = state
+        .tx(move |conn| accounts::enable_account(conn, &account, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(AccountAnswer::from(enabled)))
 }
 
 #[derive(Serialize)]
 struct ApiKeyCreated {
     id: String,
     key: String,
+    scopes: Vec<&'static str>,
 }
 
+/// Any staff member creates keys for their vendor, with scopes their role may grant.
 #[post("/api/v1/vendors/{vendor}/api-keys")]
 async fn create_api_key(
     state: web::Data<AppState>,
@@ -380,20 +503,20 @@ async fn create_api_key(
     Json(input): Json<ApiKeyInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let user_id = user.id.clone();
-    let vendor = vendor_for(
-        &state,
-        Principal::User(user),
-        path.into_inner(),
-        VendorRole::Owner,
-    )
-    .await?;
-    let (id, key) = state
-        .tx(move |conn| accounts::create_api_key(conn, &vendor, &input.name, Some(&user_id), now))
+    let slug = path.into_inner();
+    let (id, key, scopes) = state
+        .tx(move |conn| {
+            let vendor = accounts::staff_vendor(conn, &user, &slug)?;
+            let roles = user.roles_at(&vendor.id);
+            accounts::create_api_key(conn, &vendor, &input, Some(&user.id), &roles, now)
+        })
         .await?;
-    Ok(HttpResponse::Created().json(ApiKeyCreated { id, key }))
+    Ok(HttpResponse::Created().json(ApiKeyCreated {
+        id,
+        key,
+        scopes: scopes.names(),
+    }))
 }
-
 #[get("/api/v1/vendors/{vendor}/api-keys")]
 async fn list_api_keys(
     state: web::Data<AppState>,

@@ -22,6 +22,7 @@ use crate::referrals::{self as referrals, Program, ReferralError};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(put_program)
         .service(get_program)
+        .service(rotate_webhook_secret)
         .service(list_programs)
         .service(public_program)
         .service(public_disclosure)
@@ -128,6 +129,53 @@ async fn get_program(
         .await
         .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RotateInput {
+    /// RFC 3339; until when the replaced secret keeps verifying (default: 24 hours from now).
+    previous_expires_at: Option<String>,
+}
+
+/// Rotates the program's webhook secret; the answer shows the new secret, this once.
+#[post("/api/v1/vendors/{vendor}/program/webhook-secret")]
+async fn rotate_webhook_secret(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<String>,
+    Json(input): Json<RotateInput>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        principal,
+        path.into_inner(),
+        VendorRole::ProgramManager,
+    )
+    .await?;
+    let until = match input.previous_expires_at.as_deref() {
+        None => None,
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text.trim())
+                .map(|t| t.naive_utc())
+                .map_err(|_| {
+                    ReferralError::field(
+                        "previous_expires_at",
+                        "use an RFC 3339 time such as 2026-12-08T12:00:00Z",
+                    )
+                })?,
+        ),
+    };
+    let now = state.clock.now();
+    let master = state.master_key.clone();
+    let rotated = state
+        .tx(move |conn| {
+            let program = service::program_of_vendor(conn, &vendor)?;
+            service::rotate_webhook_secret(conn, &program, &master, until, now)
+        })
+        .await
+        .map_err(ApiError::from)?;
+    Ok(HttpResponse::Ok().json(rotated))
 }
 
 #[get("/api/v1/programs")]
@@ -365,16 +413,13 @@ async fn webhook(
             "the {SIGNATURE_HEADER} header is missing; sign `<t>.<raw body>` with HMAC-SHA256 and the program's webhook secret"
         )));
     };
-    let secret = service::webhook_secret(&state.master_key, &program)?;
-    let now = state.clock.now().and_utc().timestamp();
-    referrals::verify_signature(
-        secret.as_bytes(),
+    service::verify_webhook(
+        &state.master_key,
+        &program,
         signature,
         &body,
-        now,
-        service::WEBHOOK_TOLERANCE_SECS,
-    )
-    .map_err(ReferralError::from)?;
+        state.clock.now(),
+    )?;
     require_json(&req)?;
     ingest(&state, program, body).await
 }

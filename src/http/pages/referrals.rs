@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(disclosure_page)
         .service(vendor_program)
         .service(vendor_program_submit)
+        .service(vendor_rotate_webhook_secret)
         .service(vendor_advocates)
         .service(vendor_advocate_status)
         .service(vendor_events)
@@ -699,6 +700,7 @@ struct VendorProgramPage {
     webhook_url: Option<String>,
     program_id: Option<String>,
     saved: bool,
+    rotated: Option<String>,
 }
 
 impl VendorProgramPage {
@@ -815,6 +817,7 @@ async fn vendor_program(
         webhook_url: url,
         program_id: id,
         saved: query.saved.is_some(),
+        rotated: query.rotated.as_deref().map(super::human_time_text),
     }))
 }
 
@@ -822,6 +825,49 @@ async fn vendor_program(
 #[serde(default)]
 struct SavedQuery {
     saved: Option<String>,
+    /// After a webhook secret rotation: until when the replaced secret verifies.
+    rotated: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RotateForm {
+    overlap_hours: String,
+}
+
+/// Rotates the webhook secret; the program page then shows the new one and until when the old
+/// one still verifies.
+#[post("/vendor/{vendor}/program/webhook-secret")]
+async fn vendor_rotate_webhook_secret(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    Form(form): Form<RotateForm>,
+) -> Result<HttpResponse, PageError> {
+    let (vendor, program) = vendor_program_required(&state, &user, path.into_inner()).await?;
+    let hours: i64 = match form.overlap_hours.trim() {
+        "" => 24,
+        text => text
+            .parse()
+            .ok()
+            .filter(|h| (0..=720).contains(h))
+            .ok_or_else(|| {
+                PageError::BadRequest(
+                    "Enter how many hours the old secret keeps working: 0 to 720.".into(),
+                )
+            })?,
+    };
+    let now = state.clock.now();
+    let master = state.master_key.clone();
+    let until = now + chrono::Duration::hours(hours);
+    let rotated = state
+        .tx(move |conn| service::rotate_webhook_secret(conn, &program, &master, Some(until), now))
+        .await
+        .map_err(api_error)?;
+    Ok(see_other(&format!(
+        "/vendor/{}/program?rotated={}",
+        vendor.slug, rotated.previous_expires_at
+    )))
 }
 
 #[derive(Deserialize, Default)]
@@ -1021,6 +1067,7 @@ async fn vendor_program_submit(
                     webhook_url: None,
                     program_id: id,
                     saved: false,
+                    rotated: None,
                 },
             ))
         }

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use super::{
     render_with_status, see_other, vendor_with_role, Form, PageContext, PageError, PageUser,
 };
-use crate::accounts::{self, AccountError, SessionUser, Vendor, VendorInput, VendorRole};
+use crate::accounts::{
+    self, AccountError, ApiKeyInput, Member, Scope, SessionUser, Vendor, VendorInput, VendorRole,
+};
 use crate::app::AppState;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
@@ -19,6 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(create_vendor)
         .service(hub)
         .service(add_member)
+        .service(set_member_role)
+        .service(remove_member)
         .service(create_key)
         .service(revoke_key);
 }
@@ -185,10 +189,67 @@ async fn create_vendor(
 struct KeyRow {
     id: String,
     name: String,
+    scopes: String,
     created: String,
     last_used: String,
     revoked: bool,
 }
+
+/// A staff member as listed on the hub.
+struct StaffRow {
+    member: Member,
+    roles: String,
+    /// The one role they hold, preselected in the role form (owner when they hold several).
+    role: &'static str,
+}
+
+impl From<Member> for StaffRow {
+    fn from(member: Member) -> Self {
+        let roles = member
+            .roles
+            .iter()
+            .map(|r| r.as_str().replace('_', " "))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let role = if member.roles.len() == 1 {
+            member.roles[0].as_str()
+        } else {
+            VendorRole::Owner.as_str()
+        };
+        StaffRow {
+            member,
+            roles,
+            role,
+        }
+    }
+}
+
+/// The roles offered in the staff forms, with what each may do.
+const ROLE_CHOICES: [(&str, &str); 3] = [
+    (
+        "examiner",
+        "Examiner — exams, vouchers, results, credentials",
+    ),
+    (
+        "program_manager",
+        "Program manager — advocate program, payouts",
+    ),
+    ("owner", "Owner — everything, staff and API keys"),
+];
+
+/// The scopes offered when creating an API key, with what each opens.
+const SCOPE_CHOICES: [(Scope, &str); 4] = [
+    (Scope::Exams, "exams — banks, vouchers, statistics, revenue"),
+    (
+        Scope::Credentials,
+        "credentials — list and revoke credentials",
+    ),
+    (
+        Scope::Referrals,
+        "referrals — program, customers, billing events, payouts",
+    ),
+    (Scope::Read, "read — every GET request, nothing else"),
+];
 
 #[derive(Template)]
 #[template(path = "vendor/hub.html")]
@@ -196,7 +257,9 @@ struct HubPage {
     ctx: PageContext,
     vendor: Vendor,
     sections: Vec<Section>,
-    staff: Vec<(String, String, String)>,
+    staff: Vec<StaffRow>,
+    roles: [(&'static str, &'static str); 3],
+    scopes: Vec<(&'static str, &'static str)>,
     is_owner: bool,
     keys: Vec<KeyRow>,
     new_key: Option<String>,
@@ -210,20 +273,11 @@ async fn staff_vendor(
     user: &SessionUser,
     slug: String,
 ) -> Result<Vendor, PageError> {
-    let vendor = state
-        .db(move |conn| {
-            accounts::store::find_vendor_by_slug(conn, &slug).map_err(AccountError::from)
-        })
+    let user = user.clone();
+    Ok(state
+        .db(move |conn| accounts::staff_vendor(conn, &user, &slug))
         .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| PageError::NotFound("There is no such vendor.".into()))?;
-    if user.is_staff_of(&vendor.id) {
-        Ok(vendor)
-    } else {
-        Err(PageError::Forbidden(
-            "You are not on this vendor's staff.".into(),
-        ))
-    }
+        .map_err(ApiError::from)?)
 }
 
 struct HubExtras {
@@ -252,10 +306,10 @@ async fn hub_page(
     extras: HubExtras,
 ) -> Result<HttpResponse, PageError> {
     let is_owner = user.has_vendor_role(&vendor.id, VendorRole::Owner);
-    let vendor_id = vendor.id.clone();
+    let (vendor_id, target) = (vendor.id.clone(), vendor.clone());
     let (staff, keys) = state
         .db(move |conn| {
-            let staff = accounts::store::vendor_staff(conn, &vendor_id)?;
+            let staff = accounts::list_members(conn, &target)?;
             let keys = if is_owner {
                 accounts::store::list_api_keys(conn, &vendor_id)?
             } else {
@@ -268,6 +322,7 @@ async fn hub_page(
     let keys = keys
         .into_iter()
         .map(|k| KeyRow {
+            scopes: accounts::Scopes::from_stored(&k.scopes).names().join(", "),
             id: k.id,
             name: k.name,
             created: super::human_time(k.created_at),
@@ -284,7 +339,12 @@ async fn hub_page(
             sections: sections(&user, &vendor),
             ctx: PageContext::new(req, Some(user)),
             vendor,
-            staff,
+            staff: staff.into_iter().map(StaffRow::from).collect(),
+            roles: ROLE_CHOICES,
+            scopes: SCOPE_CHOICES
+                .iter()
+                .map(|(scope, about)| (scope.as_str(), *about))
+                .collect(),
             is_owner,
             keys,
             new_key: extras.new_key,
@@ -345,10 +405,85 @@ async fn add_member(
     }
 }
 
+/// Shows the hub again with the problem in `e` (field errors, or a conflict such as removing the
+/// last owner) and its status.
+async fn hub_with_error(
+    state: &AppState,
+    req: &HttpRequest,
+    user: SessionUser,
+    vendor: Vendor,
+    e: AccountError,
+) -> Result<HttpResponse, PageError> {
+    let (errors, status) = match e {
+        AccountError::Conflict(message) => {
+            let mut errors = FieldErrors::new();
+            errors.add("staff", message);
+            (errors, StatusCode::CONFLICT)
+        }
+        other => (account_errors(other)?, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let extras = HubExtras {
+        errors,
+        status,
+        ..Default::default()
+    };
+    hub_page(state, req, user, vendor, extras).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RoleForm {
+    role: String,
+}
+
+#[post("/vendor/{vendor}/members/{user}/role")]
+async fn set_member_role(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+    Form(form): Form<RoleForm>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, member) = path.into_inner();
+    let vendor = vendor_with_role(&state, &user, slug, VendorRole::Owner).await?;
+    let now = state.clock.now();
+    let target = vendor.clone();
+    match state
+        .tx(move |conn| accounts::set_member_role(conn, &target, &member, &form.role, now))
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
+        Err(e) => hub_with_error(&state, &req, user, vendor, e).await,
+    }
+}
+
+#[post("/vendor/{vendor}/members/{user}/remove")]
+async fn remove_member(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String)>,
+    Form(_): Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, member) = path.into_inner();
+    let vendor = vendor_with_role(&state, &user, slug, VendorRole::Owner).await?;
+    let now = state.clock.now();
+    let target = vendor.clone();
+    match state
+        .tx(move |conn| accounts::remove_member(conn, &target, &member, now))
+        .await
+    {
+        Ok(()) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
+        Err(e) => hub_with_error(&state, &req, user, vendor, e).await,
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct KeyForm {
     name: String,
+    /// One entry per ticked scope box.
+    scopes: Vec<String>,
 }
 
 #[post("/vendor/{vendor}/api-keys")]
@@ -362,12 +497,19 @@ async fn create_key(
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
     let (target, user_id) = (vendor.clone(), user.id.clone());
+    let roles = user.roles_at(&vendor.id);
+    let input = ApiKeyInput {
+        name: form.name,
+        scopes: Some(form.scopes),
+    };
     // The page that shows the new key is the answer to this POST: it is never stored anywhere.
     let extras = match state
-        .tx(move |conn| accounts::create_api_key(conn, &target, &form.name, Some(&user_id), now))
+        .tx(move |conn| {
+            accounts::create_api_key(conn, &target, &input, Some(&user_id), &roles, now)
+        })
         .await
     {
-        Ok((_, key)) => HubExtras {
+        Ok((_, key, _)) => HubExtras {
             new_key: Some(key),
             status: StatusCode::CREATED,
             ..Default::default()
