@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::AppState;
+use crate::audit::Actor;
 use crate::config::{Config, LogFormat, Overrides};
 use crate::db;
 
@@ -369,8 +370,10 @@ fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
                             "no account uses this address; create it with `credo admin create-user` first",
                         ))
                     })?;
-                let vendor = crate::accounts::create_vendor(c, &crate::accounts::VendorInput { slug, name, url }, now)?;
-                crate::accounts::store::insert_member(c, &vendor.id, &owner.id, crate::accounts::VendorRole::Owner, now)?;
+                let actor = Actor::operator_cli("credo admin create-vendor");
+                let vendor = crate::accounts::create_vendor(c, &crate::accounts::VendorInput { slug, name, url }, &actor, now)?;
+                let owner = crate::accounts::MemberInput { email: owner.email, role: "owner".into() };
+                crate::accounts::add_member(c, &vendor, &owner, &actor, now)?;
                 Ok::<_, crate::accounts::AccountError>(vendor)
             })
             .map_err(describe_account_error)?;
@@ -408,7 +411,13 @@ fn keys(config: Config, command: KeysCommand) -> Result<(), String> {
         KeysCommand::Rotate { vendor } => {
             let key = db::transaction(&mut conn, |c| {
                 let vendor = service::find_vendor_by_slug(c, &vendor)?;
-                service::rotate_key(c, &ctx, &vendor, now)
+                service::rotate_key(
+                    c,
+                    &ctx,
+                    &vendor,
+                    &Actor::operator_cli("credo keys rotate"),
+                    now,
+                )
             })
             .map_err(describe)?;
             println!(
@@ -652,8 +661,9 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
             }
         };
         let now = state.clock.now();
+        let actor = Actor::operator_cli("credo bank import");
         let imported = db::transaction(&mut conn, |c| {
-            service::import_bank(c, &vendor, &source, None, now)
+            service::import_bank(c, &vendor, &source, &actor, now)
         });
         match imported {
             Ok(outcome) => {

@@ -179,6 +179,8 @@ impl SessionUser {
 pub struct ApiKeyCaller {
     pub key_id: String,
     pub vendor_id: String,
+    /// The name its owner gave the key (shown in the audit trail).
+    pub name: String,
 }
 
 /// Who is calling: a person with a session, or a vendor's system with an API key.

@@ -2,10 +2,12 @@
 
 use chrono::{Duration, NaiveDateTime};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::session::{Claims, SessionKeys};
 use super::store::{self, NewUser, TokenLookup, TokenPurpose};
 use super::{AccountError, ApiKeyCaller, Principal, SessionUser, User, Vendor, VendorRole};
+use crate::audit::{self, Action, Actor};
 use crate::db::{is_unique_violation, DbConn};
 use crate::links::Links;
 use crate::mail;
@@ -271,6 +273,7 @@ pub fn authenticate_api_key(
     Ok(ApiKeyCaller {
         key_id: found.id,
         vendor_id: found.vendor_id,
+        name: found.name,
     })
 }
 
@@ -383,6 +386,7 @@ pub struct VendorInput {
 pub fn create_vendor(
     conn: &mut DbConn,
     input: &VendorInput,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Vendor, AccountError> {
     let mut errors = FieldErrors::new();
@@ -408,13 +412,24 @@ pub fn create_vendor(
             input.slug
         )));
     }
-    store::insert_vendor(conn, &input.slug, input.name.trim(), &input.url, now).map_err(|e| {
-        if is_unique_violation(&e) {
-            AccountError::Conflict("the vendor slug is taken".into())
-        } else {
-            e.into()
-        }
-    })
+    let vendor = store::insert_vendor(conn, &input.slug, input.name.trim(), &input.url, now)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AccountError::Conflict("the vendor slug is taken".into())
+            } else {
+                AccountError::from(e)
+            }
+        })?;
+    audit::record(
+        conn,
+        actor,
+        Action::VendorCreated,
+        Some(&vendor.id),
+        &vendor.id,
+        json!({"slug": vendor.slug, "name": vendor.name, "url": vendor.url}),
+        now,
+    )?;
+    Ok(vendor)
 }
 
 /// The vendor named by `slug`, if the caller may act on it as `role`. API keys act for their own
@@ -450,6 +465,7 @@ pub fn add_member(
     conn: &mut DbConn,
     vendor: &Vendor,
     input: &MemberInput,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(String, VendorRole), AccountError> {
     let mut errors = FieldErrors::new();
@@ -473,6 +489,15 @@ pub fn add_member(
         ))
     })?;
     store::insert_member(conn, &vendor.id, &user.id, role, now)?;
+    audit::record(
+        conn,
+        actor,
+        Action::StaffAdded,
+        Some(&vendor.id),
+        &user.id,
+        json!({"email": user.email, "role": role.as_str()}),
+        now,
+    )?;
     Ok((user.id, role))
 }
 
@@ -481,7 +506,7 @@ pub fn create_api_key(
     conn: &mut DbConn,
     vendor: &Vendor,
     name: &str,
-    created_by: Option<&str>,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(String, String), AccountError> {
     let name = name.trim();
@@ -492,7 +517,23 @@ pub fn create_api_key(
         )));
     }
     let key = format!("{API_KEY_PREFIX}{}", random_token());
-    let id = store::insert_api_key(conn, &vendor.id, name, &sha256_hex(&key), created_by, now)?;
+    let id = store::insert_api_key(
+        conn,
+        &vendor.id,
+        name,
+        &sha256_hex(&key),
+        actor.user_id(),
+        now,
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Action::ApiKeyCreated,
+        Some(&vendor.id),
+        &id,
+        json!({"name": name}),
+        now,
+    )?;
     Ok((id, key))
 }
 
@@ -500,9 +541,19 @@ pub fn revoke_api_key(
     conn: &mut DbConn,
     vendor: &Vendor,
     key_id: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(), AccountError> {
     if store::revoke_api_key(conn, &vendor.id, key_id, now)? {
+        audit::record(
+            conn,
+            actor,
+            Action::ApiKeyRevoked,
+            Some(&vendor.id),
+            key_id,
+            json!({}),
+            now,
+        )?;
         Ok(())
     } else {
         Err(AccountError::NotFound("API key"))

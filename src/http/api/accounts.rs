@@ -10,7 +10,7 @@ use crate::accounts::{
 };
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
-use crate::http::auth::{client_address, CurrentUser, SESSION_COOKIE};
+use crate::http::auth::{client_address, user_actor, CurrentUser, SESSION_COOKIE};
 use crate::http::extract::Json;
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
@@ -261,6 +261,7 @@ async fn me(CurrentUser(user): CurrentUser) -> HttpResponse {
 #[post("/api/v1/vendors")]
 async fn create_vendor(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     Json(input): Json<VendorInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -268,8 +269,9 @@ async fn create_vendor(
         return Err(ApiError::Forbidden("only operators create vendors".into()));
     }
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = state
-        .tx(move |conn| accounts::create_vendor(conn, &input, now))
+        .tx(move |conn| accounts::create_vendor(conn, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(vendor))
 }
@@ -296,11 +298,13 @@ struct MemberAnswer {
 #[post("/api/v1/vendors/{vendor}/members")]
 async fn add_member(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
     Json(input): Json<MemberInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(
         &state,
         Principal::User(user),
@@ -310,7 +314,7 @@ async fn add_member(
     .await?;
     let slug = vendor.slug.clone();
     let (user_id, role) = state
-        .tx(move |conn| accounts::add_member(conn, &vendor, &input, now))
+        .tx(move |conn| accounts::add_member(conn, &vendor, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(MemberAnswer {
         vendor: slug,
@@ -334,12 +338,13 @@ struct ApiKeyCreated {
 #[post("/api/v1/vendors/{vendor}/api-keys")]
 async fn create_api_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
     Json(input): Json<ApiKeyInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let user_id = user.id.clone();
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(
         &state,
         Principal::User(user),
@@ -348,7 +353,7 @@ async fn create_api_key(
     )
     .await?;
     let (id, key) = state
-        .tx(move |conn| accounts::create_api_key(conn, &vendor, &input.name, Some(&user_id), now))
+        .tx(move |conn| accounts::create_api_key(conn, &vendor, &input.name, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(ApiKeyCreated { id, key }))
 }
@@ -377,14 +382,16 @@ async fn list_api_keys(
 #[delete("/api/v1/vendors/{vendor}/api-keys/{key}")]
 async fn revoke_api_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, key_id) = path.into_inner();
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(&state, Principal::User(user), slug, VendorRole::Owner).await?;
     state
-        .tx(move |conn| accounts::revoke_api_key(conn, &vendor, &key_id, now))
+        .tx(move |conn| accounts::revoke_api_key(conn, &vendor, &key_id, &actor, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Principal, VendorRole};
+use crate::accounts::VendorRole;
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
@@ -13,7 +13,7 @@ use crate::credentials::service::{self, CredentialError, CredentialState};
 use crate::credentials::store;
 use crate::credentials::verify::{Check, Status};
 use crate::http::api::accounts::vendor_for;
-use crate::http::auth::{client_address, Caller, CurrentUser};
+use crate::http::auth::{actor, client_address, Caller, CurrentUser};
 use crate::http::extract::{parse_json, read_body, Json};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
@@ -195,30 +195,18 @@ struct RevokeInput {
 #[post("/api/v1/vendors/{vendor}/credentials/{id}/revoke")]
 async fn revoke(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<(String, String)>,
     Json(input): Json<RevokeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, id) = path.into_inner();
-    let actor = match &principal {
-        Principal::User(user) => Some(user.id.clone()),
-        Principal::ApiKey(_) => None,
-    };
+    let actor = actor(&req, &principal);
     let vendor = vendor_for(&state, principal, slug, VendorRole::Examiner).await?;
     let ctx = state.issue_context();
     let now = state.clock.now();
     let answer: CredentialState = state
-        .tx(move |conn| {
-            service::revoke(
-                conn,
-                &ctx,
-                &vendor,
-                &id,
-                &input.reason,
-                actor.as_deref(),
-                now,
-            )
-        })
+        .tx(move |conn| service::revoke(conn, &ctx, &vendor, &id, &input.reason, &actor, now))
         .await?;
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::accounts::{self, AccountError, SessionUser, Vendor, VendorInput, VendorRole};
 use crate::app::AppState;
+use crate::http::auth::user_actor;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
 
@@ -152,13 +153,14 @@ async fn create_vendor(
         ));
     }
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let input = VendorInput {
         slug: form.slug.trim().to_string(),
         name: form.name.clone(),
         url: form.url.trim().to_string(),
     };
     match state
-        .tx(move |conn| accounts::create_vendor(conn, &input, now))
+        .tx(move |conn| accounts::create_vendor(conn, &input, &actor, now))
         .await
     {
         Ok(vendor) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
@@ -322,13 +324,14 @@ async fn add_member(
 ) -> Result<HttpResponse, PageError> {
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let input = accounts::MemberInput {
         email: form.email.clone(),
         role: form.role,
     };
     let target = vendor.clone();
     match state
-        .tx(move |conn| accounts::add_member(conn, &target, &input, now))
+        .tx(move |conn| accounts::add_member(conn, &target, &input, &actor, now))
         .await
     {
         Ok(_) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
@@ -361,10 +364,10 @@ async fn create_key(
 ) -> Result<HttpResponse, PageError> {
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
-    let (target, user_id) = (vendor.clone(), user.id.clone());
+    let (target, actor) = (vendor.clone(), user_actor(&req, &user));
     // The page that shows the new key is the answer to this POST: it is never stored anywhere.
     let extras = match state
-        .tx(move |conn| accounts::create_api_key(conn, &target, &form.name, Some(&user_id), now))
+        .tx(move |conn| accounts::create_api_key(conn, &target, &form.name, &actor, now))
         .await
     {
         Ok((_, key)) => HubExtras {
@@ -387,6 +390,7 @@ struct Empty {}
 #[post("/vendor/{vendor}/api-keys/{key}/revoke")]
 async fn revoke_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<(String, String)>,
     Form(_): Form<Empty>,
@@ -394,9 +398,9 @@ async fn revoke_key(
     let (slug, key_id) = path.into_inner();
     let vendor = vendor_with_role(&state, &user, slug, VendorRole::Owner).await?;
     let now = state.clock.now();
-    let target = vendor.clone();
+    let (target, actor) = (vendor.clone(), user_actor(&req, &user));
     state
-        .tx(move |conn| accounts::revoke_api_key(conn, &target, &key_id, now))
+        .tx(move |conn| accounts::revoke_api_key(conn, &target, &key_id, &actor, now))
         .await
         .map_err(ApiError::from)?;
     Ok(see_other(&format!("/vendor/{}", vendor.slug)))
