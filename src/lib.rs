@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod referrals;
 pub mod secrets;
 pub mod server;
+pub mod spreadsheet;
 pub mod validation;
 
 pub use app::AppState;

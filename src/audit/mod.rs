@@ -12,7 +12,26 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::DbConn;
+use crate::db::{DbConn, DbError};
+use crate::spreadsheet::csv_cell;
+pub use store::EventView;
+
+/// Rows per page on the console, in the API and by default in `credo audit list`.
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("writing the CSV export: {0}")]
+    Export(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AuditError {
+    fn from(e: diesel::result::Error) -> Self {
+        AuditError::Db(DbError::Query(e))
+    }
+}
 
 /// What kind of caller acted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -238,6 +257,84 @@ pub fn record(
         },
         now,
     )
+}
+
+/// One page of a trail, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub events: Vec<EventView>,
+    /// 1-based.
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub per_page: i64,
+}
+
+/// Page `page` (1-based; past the end gives no events) of one vendor's trail, or of the whole
+/// site's with `None` (operators).
+pub fn read_page(
+    conn: &mut DbConn,
+    vendor_id: Option<&str>,
+    page: i64,
+    per_page: i64,
+) -> Result<Page, AuditError> {
+    let page = page.max(1);
+    let per_page = per_page.clamp(1, 1000);
+    let total = store::count(conn, vendor_id)?;
+    let events = store::page(
+        conn,
+        vendor_id,
+        per_page,
+        (page - 1).saturating_mul(per_page),
+    )?;
+    Ok(Page {
+        events,
+        page,
+        pages: (total + per_page - 1) / per_page,
+        total,
+        per_page,
+    })
+}
+
+/// The whole trail (one vendor's or, with `None`, the site's) as CSV, newest first.
+pub fn csv(conn: &mut DbConn, vendor_id: Option<&str>) -> Result<String, AuditError> {
+    let events = store::page(conn, vendor_id, i64::MAX, 0)?;
+    let export = |e: csv::Error| AuditError::Export(e.to_string());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "at",
+            "vendor_id",
+            "actor_kind",
+            "actor_id",
+            "actor",
+            "client_address",
+            "action",
+            "subject_type",
+            "subject_id",
+            "details",
+        ])
+        .map_err(export)?;
+    for e in events {
+        writer
+            .write_record([
+                e.at,
+                e.vendor_id.unwrap_or_default(),
+                e.actor_kind,
+                e.actor_id.unwrap_or_default(),
+                csv_cell(&e.actor_display),
+                e.client_address.unwrap_or_default(),
+                e.action,
+                e.subject_type,
+                e.subject_id,
+                csv_cell(&e.details.to_string()),
+            ])
+            .map_err(export)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| AuditError::Export(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| AuditError::Export(e.to_string()))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::links::Links;
 use crate::mail;
+use crate::spreadsheet::csv_cell;
 use crate::validation::{is_slug, normalize_email, FieldErrors};
 
 // ------------------------------------------------------------------------------------------ the hook
@@ -1671,15 +1672,6 @@ pub fn voucher_batches(
     }
     batches.reverse();
     Ok(batches)
-}
-
-/// Spreadsheet programs run cells starting with these as formulas; such cells get a leading `'`.
-fn csv_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
 }
 
 /// Every voucher of the exam as CSV: code, batch, created, expires, status, redeemed at, redeemed by.

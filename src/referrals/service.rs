@@ -23,6 +23,7 @@ use crate::links::Links;
 use crate::mail;
 use crate::money::{commission_amount, format_minor, parse_currency, MAX_RATE_BPS};
 use crate::secrets::MasterKey;
+use crate::spreadsheet::csv_cell;
 use crate::validation::{normalize_email, FieldErrors};
 
 /// Webhook timestamps more than this far from the server clock are refused (replay window).
@@ -2101,15 +2102,6 @@ pub fn list_payouts(
         .collect()
 }
 
-/// Keeps spreadsheet programs from running a cell as a formula (CSV injection).
-fn csv_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
-
 /// All payouts of the program as CSV (for the bank transfer or the bookkeeping).
 pub fn payouts_csv(conn: &mut DbConn, program: &Program) -> Result<String, ReferralError> {
     let rows = store::payouts_of_program(conn, &program.id)?;
@@ -2444,14 +2436,6 @@ pub fn disclosure(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_never_start_a_formula() {
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(csv_cell("+1"), "'+1");
-        assert_eq!(csv_cell("@a"), "'@a");
-        assert_eq!(csv_cell("Ana"), "Ana");
-    }
 
     #[test]
     fn status_totals_split_held_from_pending() {

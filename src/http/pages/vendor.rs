@@ -11,6 +11,8 @@ use super::{
 };
 use crate::accounts::{self, AccountError, SessionUser, Vendor, VendorInput, VendorRole};
 use crate::app::AppState;
+use crate::audit;
+use crate::http::api::audit::parse_page;
 use crate::http::auth::user_actor;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
@@ -19,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
         .service(create_vendor)
         .service(hub)
+        .service(audit_trail)
         .service(add_member)
         .service(create_key)
         .service(revoke_key);
@@ -404,4 +407,84 @@ async fn revoke_key(
         .await
         .map_err(ApiError::from)?;
     Ok(see_other(&format!("/vendor/{}", vendor.slug)))
+}
+
+/// One act as the console shows it.
+struct AuditRow {
+    when: String,
+    who: String,
+    kind: &'static str,
+    address: Option<String>,
+    action: String,
+    subject_type: String,
+    subject_id: String,
+    details: String,
+}
+
+fn actor_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "user" => "person",
+        "api_key" => "API key",
+        "operator_cli" => "operator, command line",
+        "system" => "Credo",
+        _ => "unknown",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "vendor/audit.html")]
+struct AuditPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    trail: audit::Page,
+    rows: Vec<AuditRow>,
+    pages: i64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AuditQuery {
+    page: Option<String>,
+}
+
+/// The vendor's audit trail, newest first, for its owners (and operators).
+#[get("/vendor/{vendor}/audit")]
+async fn audit_trail(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
+    let page = parse_page(query.page.as_deref())?;
+    let vendor_id = vendor.id.clone();
+    let trail = state
+        .db(move |conn| audit::read_page(conn, Some(&vendor_id), page, audit::PAGE_SIZE))
+        .await
+        .map_err(ApiError::from)?;
+    let rows = trail
+        .events
+        .iter()
+        .map(|e| AuditRow {
+            when: super::human_time_text(&e.at),
+            who: e.actor_display.clone(),
+            kind: actor_kind_label(&e.actor_kind),
+            address: e.client_address.clone(),
+            action: e.action.clone(),
+            subject_type: e.subject_type.replace('_', " "),
+            subject_id: e.subject_id.clone(),
+            details: e.details.to_string(),
+        })
+        .collect();
+    Ok(render_with_status(
+        StatusCode::OK,
+        &AuditPage {
+            pages: trail.pages.max(1),
+            ctx: PageContext::new(&req, Some(user)),
+            vendor,
+            trail,
+            rows,
+        },
+    ))
 }
