@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::AppState;
+use crate::audit::Actor;
 use crate::config::{Config, LogFormat, Overrides};
 use crate::db;
 
@@ -47,6 +48,9 @@ enum Command {
     /// Issuer signing keys of a vendor.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The audit trail of privileged acts (who, when, what, from where).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Verify a credential offline, from files only (no database, no network).
     /// Exit status: 0 valid, 1 not valid, 2 usage or I/O error.
     Verify(VerifyArgs),
@@ -108,6 +112,25 @@ enum KeysCommand {
     List {
         #[arg(long)]
         vendor: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Print the trail newest first, one act per line (or all of it as CSV with `--csv`).
+    List {
+        /// Only this vendor's acts (default: the whole site).
+        #[arg(long)]
+        vendor: Option<String>,
+        /// The page to print (1 is the newest).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+        page: i64,
+        /// Acts per page.
+        #[arg(long, default_value_t = crate::audit::PAGE_SIZE, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+        /// Print the whole trail as CSV instead.
+        #[arg(long)]
+        csv: bool,
     },
 }
 
@@ -222,6 +245,7 @@ pub fn main() -> ExitCode {
         Command::Migrate => migrate(&config),
         Command::Admin(command) => admin(config, command),
         Command::Keys(command) => keys(config, command),
+        Command::Audit(command) => audit(config, command),
         Command::Verify(_) => unreachable!("handled before loading the configuration"),
         Command::Bank(command) => bank(config, command),
         Command::Demo(_) => demo(config),
@@ -384,8 +408,10 @@ fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
                             "no account uses this address; create it with `credo admin create-user` first",
                         ))
                     })?;
-                let vendor = crate::accounts::create_vendor(c, &crate::accounts::VendorInput { slug, name, url }, now)?;
-                crate::accounts::store::insert_member(c, &vendor.id, &owner.id, crate::accounts::VendorRole::Owner, now)?;
+                let actor = Actor::operator_cli("credo admin create-vendor");
+                let vendor = crate::accounts::create_vendor(c, &crate::accounts::VendorInput { slug, name, url }, &actor, now)?;
+                let owner = crate::accounts::MemberInput { email: owner.email, role: "owner".into() };
+                crate::accounts::add_member(c, &vendor, &owner, &actor, now)?;
                 Ok::<_, crate::accounts::AccountError>(vendor)
             })
             .map_err(describe_account_error)?;
@@ -428,6 +454,60 @@ fn describe_account_error(e: crate::accounts::AccountError) -> String {
     }
 }
 
+fn audit(config: Config, command: AuditCommand) -> Result<(), String> {
+    let AuditCommand::List {
+        vendor,
+        page,
+        limit,
+        csv,
+    } = command;
+    let state = AppState::open(config).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let vendor_id = match vendor {
+        None => None,
+        Some(slug) => Some(
+            crate::accounts::store::find_vendor_by_slug(&mut conn, &slug)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("--vendor: no vendor has the slug `{slug}`"))?
+                .id,
+        ),
+    };
+    if csv {
+        let text = crate::audit::csv(&mut conn, vendor_id.as_deref()).map_err(|e| e.to_string())?;
+        print!("{text}");
+        return Ok(());
+    }
+    let trail = crate::audit::read_page(&mut conn, vendor_id.as_deref(), page, limit)
+        .map_err(|e| e.to_string())?;
+    for e in &trail.events {
+        println!(
+            "{}  {}  {} ({}{}){}  {} {}  {}",
+            e.at,
+            e.action,
+            e.actor_display,
+            e.actor_kind,
+            e.actor_id
+                .as_deref()
+                .map(|id| format!(" {id}"))
+                .unwrap_or_default(),
+            e.client_address
+                .as_deref()
+                .map(|a| format!(" from {a}"))
+                .unwrap_or_default(),
+            e.subject_type,
+            e.subject_id,
+            e.details
+        );
+    }
+    println!(
+        "page {} of {} ({} act(s) in all)",
+        trail.page,
+        trail.pages.max(1),
+        trail.total
+    );
+    Ok(())
+}
+
 fn keys(config: Config, command: KeysCommand) -> Result<(), String> {
     use crate::credentials::service;
     let state = AppState::open(config).map_err(|e| e.to_string())?;
@@ -442,7 +522,13 @@ fn keys(config: Config, command: KeysCommand) -> Result<(), String> {
         KeysCommand::Rotate { vendor } => {
             let key = db::transaction(&mut conn, |c| {
                 let vendor = service::find_vendor_by_slug(c, &vendor)?;
-                service::rotate_key(c, &ctx, &vendor, now)
+                service::rotate_key(
+                    c,
+                    &ctx,
+                    &vendor,
+                    &Actor::operator_cli("credo keys rotate"),
+                    now,
+                )
             })
             .map_err(describe)?;
             println!(
@@ -692,8 +778,9 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
             }
         };
         let now = state.clock.now();
+        let actor = Actor::operator_cli("credo bank import");
         let imported = db::transaction(&mut conn, |c| {
-            service::import_bank(c, &vendor, &source, None, now)
+            service::import_bank(c, &vendor, &source, &actor, now)
         });
         match imported {
             Ok(outcome) => {

@@ -23,6 +23,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::accounts::{self, MemberInput, VendorInput};
 use crate::app::AppState;
+use crate::audit::Actor;
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::exams::service::{self as exams, BankSource, VoucherInput};
@@ -451,7 +452,12 @@ impl Seeder<'_> {
                 )
             })?);
         }
-        let (examiner, program_manager) = (ids[2].clone(), ids[3].clone());
+        // The demo's acts are recorded in the audit trail as the people who would do them.
+        let person = |index: usize, account: &DemoAccount| {
+            Actor::user(&ids[index], account.name, account.email, None)
+        };
+        let (operator, owner) = (person(0, &OPERATOR), person(1, &OWNER));
+        let (examiner, program_manager) = (person(2, &EXAMINER), person(3, &PROGRAM_MANAGER));
         let at = self.ago(120, 10);
         let vendor = self.step("create the demo vendor", at, |c, at| {
             accounts::create_vendor(
@@ -461,6 +467,7 @@ impl Seeder<'_> {
                     name: VENDOR_NAME.to_owned(),
                     url: VENDOR_URL.to_owned(),
                 },
+                &operator,
                 at,
             )
         })?;
@@ -473,6 +480,8 @@ impl Seeder<'_> {
         .enumerate()
         {
             let at = self.ago(119, index as i64);
+            // The operator makes the owner; the owner adds the staff.
+            let by = if index == 0 { &operator } else { &owner };
             self.step(&format!("add the {}", account.role), at, |c, at| {
                 accounts::add_member(
                     c,
@@ -481,6 +490,7 @@ impl Seeder<'_> {
                         email: account.email.to_owned(),
                         role: role.to_owned(),
                     },
+                    by,
                     at,
                 )
             })?;
@@ -490,13 +500,7 @@ impl Seeder<'_> {
         for (index, (name, text)) in BANKS.into_iter().enumerate() {
             let at = self.ago(118, 10 * index as i64);
             let outcome = self.step(&format!("import {name}"), at, |c, at| {
-                exams::import_bank(
-                    c,
-                    &vendor,
-                    &BankSource::Toml { name, text },
-                    Some(&examiner),
-                    at,
-                )
+                exams::import_bank(c, &vendor, &BankSource::Toml { name, text }, &examiner, at)
             })?;
             if !outcome.created {
                 return Err(DemoError::new(
@@ -519,7 +523,7 @@ impl Seeder<'_> {
                     count: 10,
                     expires_at: Some(expires),
                 },
-                Some(&examiner),
+                &examiner,
                 at,
             )
         })?;
@@ -561,7 +565,7 @@ impl Seeder<'_> {
                         .collect(),
                 ),
             };
-            referrals::save_program(c, &vendor, &input, &master, &links, at)?;
+            referrals::save_program(c, &vendor, &input, &master, &links, &program_manager, at)?;
             referrals::program_of_vendor(c, &vendor)
         })?;
 
@@ -610,7 +614,7 @@ impl Seeder<'_> {
         self.approve(49, 1)?;
         let at = self.ago(45, 0);
         let payouts = self.step("create payouts", at, |c, at| {
-            referrals::create_payouts(c, &program, Some(&program_manager), at)
+            referrals::create_payouts(c, &program, &program_manager, at)
         })?;
         let [payout] = payouts.as_slice() else {
             return Err(DemoError::new(
@@ -625,7 +629,7 @@ impl Seeder<'_> {
                 c,
                 &payout,
                 "ACME-DEMO-TRANSFER-0001",
-                Some(&program_manager),
+                &program_manager,
                 &links,
                 at,
             )

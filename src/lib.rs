@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod charts;
 pub mod cli;
 pub mod clock;
@@ -22,6 +23,7 @@ pub mod ratelimit;
 pub mod referrals;
 pub mod secrets;
 pub mod server;
+pub mod spreadsheet;
 pub mod validation;
 
 pub use app::AppState;

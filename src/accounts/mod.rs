@@ -214,6 +214,8 @@ pub struct ApiKeyCaller {
     pub key_id: String,
     pub vendor_id: String,
     pub scopes: Scopes,
+    /// The name its owner gave the key (shown in the audit trail).
+    pub name: String,
 }
 
 /// Who is calling: a person with a session, or a vendor's system with an API key.

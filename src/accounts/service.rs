@@ -2,6 +2,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::password::PasswordHash;
 use super::session::{Claims, SessionKeys};
@@ -9,6 +10,7 @@ use super::store::{self, NewApiKey, NewUser, TokenLookup, TokenPurpose};
 use super::{
     AccountError, ApiKeyCaller, Principal, Scope, Scopes, SessionUser, User, Vendor, VendorRole,
 };
+use crate::audit::{self, Action, Actor};
 use crate::db::{is_unique_violation, new_id, DbConn};
 use crate::links::Links;
 use crate::mail;
@@ -323,6 +325,7 @@ pub fn authenticate_api_key(
         scopes: Scopes::from_stored(&found.scopes),
         key_id: found.id,
         vendor_id: found.vendor_id,
+        name: found.name,
     })
 }
 
@@ -433,6 +436,7 @@ pub struct VendorInput {
 pub fn create_vendor(
     conn: &mut DbConn,
     input: &VendorInput,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Vendor, AccountError> {
     let mut errors = FieldErrors::new();
@@ -458,13 +462,24 @@ pub fn create_vendor(
             input.slug
         )));
     }
-    store::insert_vendor(conn, &input.slug, input.name.trim(), &input.url, now).map_err(|e| {
-        if is_unique_violation(&e) {
-            AccountError::Conflict("the vendor slug is taken".into())
-        } else {
-            e.into()
-        }
-    })
+    let vendor = store::insert_vendor(conn, &input.slug, input.name.trim(), &input.url, now)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AccountError::Conflict("the vendor slug is taken".into())
+            } else {
+                AccountError::from(e)
+            }
+        })?;
+    audit::record(
+        conn,
+        actor,
+        Action::VendorCreated,
+        Some(&vendor.id),
+        &vendor.id,
+        json!({"slug": vendor.slug, "name": vendor.name, "url": vendor.url}),
+        now,
+    )?;
+    Ok(vendor)
 }
 
 /// The vendor named by `slug`, if the caller may act on it as `role`. API keys act for their own
@@ -517,6 +532,7 @@ pub fn add_member(
     conn: &mut DbConn,
     vendor: &Vendor,
     input: &MemberInput,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(String, VendorRole), AccountError> {
     let mut errors = FieldErrors::new();
@@ -540,6 +556,15 @@ pub fn add_member(
         ))
     })?;
     store::insert_member(conn, &vendor.id, &user.id, role, now)?;
+    audit::record(
+        conn,
+        actor,
+        Action::StaffAdded,
+        Some(&vendor.id),
+        &user.id,
+        json!({"email": user.email, "role": role.as_str()}),
+        now,
+    )?;
     Ok((user.id, role))
 }
 
@@ -727,7 +752,7 @@ pub fn create_api_key(
     conn: &mut DbConn,
     vendor: &Vendor,
     input: &ApiKeyInput,
-    created_by: Option<&str>,
+    actor: &Actor,
     creator_roles: &[VendorRole],
     now: NaiveDateTime,
 ) -> Result<(String, String, Scopes), AccountError> {
@@ -769,9 +794,18 @@ pub fn create_api_key(
             vendor_id: &vendor.id,
             name,
             key_hash: &sha256_hex(&key),
-            created_by,
+            created_by: actor.user_id(),
             scopes: &scopes,
         },
+        now,
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Action::ApiKeyCreated,
+        Some(&vendor.id),
+        &id,
+        json!({"name": name, "scopes": scopes.names()}),
         now,
     )?;
     Ok((id, key, scopes))
@@ -781,9 +815,19 @@ pub fn revoke_api_key(
     conn: &mut DbConn,
     vendor: &Vendor,
     key_id: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(), AccountError> {
     if store::revoke_api_key(conn, &vendor.id, key_id, now)? {
+        audit::record(
+            conn,
+            actor,
+            Action::ApiKeyRevoked,
+            Some(&vendor.id),
+            key_id,
+            json!({}),
+            now,
+        )?;
         Ok(())
     } else {
         Err(AccountError::NotFound("API key"))

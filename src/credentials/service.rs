@@ -9,7 +9,7 @@ use chrono::{Months, NaiveDateTime, Timelike};
 use rand::Rng;
 use rand_core::OsRng;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use url::Url;
 
 use super::badge::{self, BadgeError, BadgeInput};
@@ -18,6 +18,7 @@ use super::keys::{IssuerKey, KeyError, MasterKey};
 use super::status_list::{self, Bitstring, StatusListError};
 use super::store::{self, CredentialRow, IssuerKeyRow, NewCredential, StatusListRow};
 use crate::accounts::{self, Vendor};
+use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, is_unique_violation, new_id, DbConn, DbError};
 use crate::links::Links;
@@ -199,6 +200,7 @@ pub fn rotate_key(
     conn: &mut DbConn,
     ctx: &IssueContext,
     vendor: &Vendor,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<KeyInfo, CredentialError> {
     let did = issuer_did(&ctx.links, &vendor.slug)?;
@@ -212,7 +214,17 @@ pub fn rotate_key(
             }
             other => other,
         })?;
-    Ok(key_info(&did, &row))
+    let info = key_info(&did, &row);
+    audit::record(
+        conn,
+        actor,
+        Action::SigningKeyRotated,
+        Some(&vendor.id),
+        &row.id,
+        json!({"verification_method": info.verification_method}),
+        now,
+    )?;
+    Ok(info)
 }
 
 pub fn list_keys(
@@ -587,7 +599,7 @@ pub fn revoke(
     vendor: &Vendor,
     credential_id: &str,
     reason: &str,
-    actor: Option<&str>,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<CredentialState, CredentialError> {
     let reason = validate_reason(reason)?;
@@ -597,7 +609,7 @@ pub fn revoke(
     // Lock order list → credential, as issuing does (slot claim, then superseding), so a
     // revocation and an issuance never wait on each other in a cycle.
     let list = store::lock_list(conn, &row.status_list_id)?;
-    if !store::mark_revoked(conn, &row.id, &reason, actor, now)? {
+    if !store::mark_revoked(conn, &row.id, &reason, actor.user_id(), now)? {
         let current = store::find_credential(conn, &row.id)?
             .ok_or(CredentialError::NotFound("credential"))?;
         return Ok(credential_state(&current, now));
@@ -620,6 +632,15 @@ pub fn revoke(
     );
     mail::enqueue(conn, &mail, now)?;
     credentials_changed(conn, &row.user_id, &vendor.id, "credential revoked", now)?;
+    audit::record(
+        conn,
+        actor,
+        Action::CredentialRevoked,
+        Some(&vendor.id),
+        &row.id,
+        json!({"reason": reason, "holder": row.user_id, "achievement": achievement}),
+        now,
+    )?;
     tracing::info!(credential_id = %row.id, "credential revoked");
     let current =
         store::find_credential(conn, &row.id)?.ok_or(CredentialError::NotFound("credential"))?;

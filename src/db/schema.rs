@@ -409,6 +409,22 @@ diesel::table! {
         at -> Timestamp,
     }
 }
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        vendor_id -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_display -> Text,
+        action -> Text,
+        subject_type -> Text,
+        subject_id -> Text,
+        details -> Text,
+        client_address -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(vendor_members -> users (user_id));

@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use super::store::{self, AttemptHistory, AttemptRow, ExamMetaColumns, ExamRow, NewVersion};
 use super::{
@@ -17,10 +18,12 @@ use super::{
     BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, GiftImport, ItemFlag,
     PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
 };
+use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::links::Links;
 use crate::mail;
+use crate::spreadsheet::csv_cell;
 use crate::validation::{is_slug, normalize_email, FieldErrors};
 
 // ------------------------------------------------------------------------------------------ the hook
@@ -233,7 +236,7 @@ pub fn import_bank(
     conn: &mut DbConn,
     vendor: &crate::accounts::Vendor,
     source: &BankSource<'_>,
-    actor: Option<&str>,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<ImportOutcome, ExamError> {
     let (bank, mut warnings) = match *source {
@@ -297,6 +300,84 @@ fn meta_columns(bank: &Bank, version_id: Option<String>, now: NaiveDateTime) -> 
     }
 }
 
+/// The settings candidates and buyers feel (everything in the exams row but the description and
+/// the version pointer), as `(name, value)` pairs for the audit trail.
+fn settings_of(
+    title: &str,
+    price_minor: i64,
+    currency: &str,
+    numbers: [(&'static str, i32); 7],
+    allow_review: bool,
+    renewal_exam: Option<&str>,
+) -> Vec<(&'static str, Value)> {
+    let mut settings = vec![
+        ("title", json!(title)),
+        ("price_minor", json!(price_minor)),
+        ("currency", json!(currency)),
+        ("allow_review", json!(allow_review)),
+        ("renewal_exam", json!(renewal_exam)),
+    ];
+    settings.extend(numbers.into_iter().map(|(name, n)| (name, json!(n))));
+    settings
+}
+
+fn row_settings(exam: &store::ExamRow) -> Vec<(&'static str, Value)> {
+    settings_of(
+        &exam.title,
+        exam.price_minor,
+        &exam.currency,
+        [
+            ("duration_minutes", exam.duration_minutes),
+            ("pass_percent", exam.pass_percent),
+            ("validity_months", exam.validity_months),
+            ("retake_cooldown_days", exam.retake_cooldown_days),
+            ("retake_max_per_year", exam.retake_max_per_year),
+            (
+                "retake_wait_after_pass_days",
+                exam.retake_wait_after_pass_days,
+            ),
+            ("questions_per_form", exam.questions_per_form),
+        ],
+        exam.allow_review,
+        exam.renewal_exam_slug.as_deref(),
+    )
+}
+
+fn column_settings(meta: &ExamMetaColumns) -> Vec<(&'static str, Value)> {
+    settings_of(
+        &meta.title,
+        meta.price_minor,
+        &meta.currency,
+        [
+            ("duration_minutes", meta.duration_minutes),
+            ("pass_percent", meta.pass_percent),
+            ("validity_months", meta.validity_months),
+            ("retake_cooldown_days", meta.retake_cooldown_days),
+            ("retake_max_per_year", meta.retake_max_per_year),
+            (
+                "retake_wait_after_pass_days",
+                meta.retake_wait_after_pass_days,
+            ),
+            ("questions_per_form", meta.questions_per_form),
+        ],
+        meta.allow_review,
+        meta.renewal_exam_slug.as_deref(),
+    )
+}
+
+/// `{setting: {from, to}}` for every setting that differs.
+fn settings_diff(
+    before: &[(&str, Value)],
+    after: &[(&str, Value)],
+) -> serde_json::Map<String, Value> {
+    before
+        .iter()
+        .zip(after)
+        .filter(|((_, old), (_, new))| old != new)
+        .map(|((name, old), (_, new))| ((*name).to_owned(), json!({"from": old, "to": new})))
+        .collect()
+}
+
 fn questions_per_form(bank: &Bank) -> u32 {
     bank.domains.iter().map(|d| d.questions_per_form).sum()
 }
@@ -316,7 +397,7 @@ fn store_bank(
     vendor: &crate::accounts::Vendor,
     bank: &Bank,
     source: &BankSource<'_>,
-    actor: Option<&str>,
+    actor: &Actor,
     warnings: Vec<BankError>,
     now: NaiveDateTime,
 ) -> Result<ImportOutcome, ExamError> {
@@ -333,12 +414,16 @@ fn store_bank(
             questions_per_form: questions_per_form(bank),
             warnings,
         };
+    let mut previous_settings = None;
     let (exam_id, number) = match store::find_exam(conn, &vendor.id, &bank.exam.slug)? {
         Some(exam) => match store::latest_version(conn, &exam.id)? {
             Some(latest) if latest.content_hash == hash => {
                 return Ok(outcome(latest.number, &latest.label, false, warnings));
             }
-            Some(latest) => (exam.id, latest.number + 1),
+            Some(latest) => {
+                previous_settings = Some(row_settings(&exam));
+                (exam.id, latest.number + 1)
+            }
             None => (exam.id, 1),
         },
         None => {
@@ -365,12 +450,43 @@ fn store_bank(
             bank_json: &bank_json,
             source_format: source.format(),
             source_name: source.name(),
-            created_by: actor,
+            created_by: actor.user_id(),
         },
         now,
     )
     .map_err(lost_import_race)?;
-    store::update_exam_meta(conn, &exam_id, &meta_columns(bank, Some(version_id), now))?;
+    let meta = meta_columns(bank, Some(version_id.clone()), now);
+    store::update_exam_meta(conn, &exam_id, &meta)?;
+    audit::record(
+        conn,
+        actor,
+        Action::BankVersionPublished,
+        Some(&vendor.id),
+        &version_id,
+        json!({
+            "exam": bank.exam.slug,
+            "version": number,
+            "label": bank.exam.version,
+            "questions": bank.questions.len(),
+            "source": source.name(),
+            "content_hash": hash,
+        }),
+        now,
+    )?;
+    if let Some(before) = previous_settings {
+        let changed = settings_diff(&before, &column_settings(&meta));
+        if !changed.is_empty() {
+            audit::record(
+                conn,
+                actor,
+                Action::ExamSettingsChanged,
+                Some(&vendor.id),
+                &exam_id,
+                json!({"exam": bank.exam.slug, "version": number, "changed": changed}),
+                now,
+            )?;
+        }
+    }
     Ok(outcome(number, &bank.exam.version, true, warnings))
 }
 
@@ -1450,7 +1566,7 @@ pub fn create_vouchers(
     conn: &mut DbConn,
     exam: &ExamRow,
     input: &VoucherInput,
-    actor: Option<&str>,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<VoucherBatch, ExamError> {
     let mut errors = FieldErrors::new();
@@ -1487,17 +1603,38 @@ pub fn create_vouchers(
         if codes.contains(&code) {
             continue;
         }
-        store::insert_voucher(conn, &exam.id, &code, &batch_id, actor, expires_at, now).map_err(
-            |e| {
-                if db::is_unique_violation(&e) {
-                    ExamError::Conflict("a voucher code collided; create the batch again".into())
-                } else {
-                    e.into()
-                }
-            },
-        )?;
+        store::insert_voucher(
+            conn,
+            &exam.id,
+            &code,
+            &batch_id,
+            actor.user_id(),
+            expires_at,
+            now,
+        )
+        .map_err(|e| {
+            if db::is_unique_violation(&e) {
+                ExamError::Conflict("a voucher code collided; create the batch again".into())
+            } else {
+                e.into()
+            }
+        })?;
         codes.push(code);
     }
+    // The codes are bearer entitlements: the trail names the batch, never the codes.
+    audit::record(
+        conn,
+        actor,
+        Action::VouchersIssued,
+        Some(&exam.vendor_id),
+        &batch_id,
+        json!({
+            "exam": exam.slug,
+            "count": codes.len(),
+            "expires_at": expires_at.map(rfc3339_seconds),
+        }),
+        now,
+    )?;
     Ok(VoucherBatch {
         batch_id,
         exam: exam.slug.clone(),
@@ -1538,15 +1675,6 @@ pub fn voucher_batches(
     }
     batches.reverse();
     Ok(batches)
-}
-
-/// Spreadsheet programs run cells starting with these as formulas; such cells get a leading `'`.
-fn csv_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
 }
 
 /// Every voucher of the exam as CSV: code, batch, created, expires, status, redeemed at, redeemed by.
@@ -1663,7 +1791,7 @@ const MAX_REFERENCE: usize = 200;
 pub fn create_manual_order(
     conn: &mut DbConn,
     input: &ManualOrderInput,
-    operator_id: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<OrderView, ExamError> {
     let mut errors = FieldErrors::new();
@@ -1740,8 +1868,24 @@ pub fn create_manual_order(
             },
             reference,
             paid_at: input.paid.then_some(now),
-            marked_paid_by: input.paid.then_some(operator_id),
+            marked_paid_by: if input.paid { actor.user_id() } else { None },
         },
+        now,
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Action::OrderCreated,
+        Some(&exam.vendor_id),
+        &id,
+        json!({
+            "exam": exam.slug,
+            "user_id": user_id,
+            "amount_minor": input.amount_minor,
+            "currency": input.currency,
+            "paid": input.paid,
+            "reference": reference,
+        }),
         now,
     )?;
     let order = store::find_order(conn, &id)?.ok_or(ExamError::NotFound("order"))?;
@@ -1753,7 +1897,7 @@ pub fn mark_order_paid(
     conn: &mut DbConn,
     order_id: &str,
     input: &MarkPaidInput,
-    operator_id: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<OrderView, ExamError> {
     let order = store::find_order(conn, order_id)?.ok_or(ExamError::NotFound("order"))?;
@@ -1774,7 +1918,17 @@ pub fn mark_order_paid(
         )));
     }
     if order.status == store::ORDER_PENDING {
-        store::mark_order_paid(conn, order_id, Some(operator_id), reference, now)?;
+        store::mark_order_paid(conn, order_id, actor.user_id(), reference, now)?;
+        let vendor_id = store::find_exam_by_id(conn, &order.exam_id)?.map(|e| e.vendor_id);
+        audit::record(
+            conn,
+            actor,
+            Action::OrderMarkedPaid,
+            vendor_id.as_deref(),
+            order_id,
+            json!({"reference": reference}),
+            now,
+        )?;
     }
     let order = store::find_order(conn, order_id)?.ok_or(ExamError::NotFound("order"))?;
     order_view(conn, order)

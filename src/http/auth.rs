@@ -10,6 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use super::problem::ApiError;
 use crate::accounts::{self, ApiKeyCaller, Principal, Scope, SessionUser, API_KEY_PREFIX};
 use crate::app::AppState;
+use crate::audit::Actor;
 
 pub const SESSION_COOKIE: &str = "credo_session";
 pub const CSRF_COOKIE: &str = "credo_csrf";
@@ -240,4 +241,23 @@ mod tests {
             assert_eq!(route_scope(pattern), None, "{pattern}");
         }
     }
+}
+
+/// The audit trail's actor for a request: the person or API key behind `principal`, and the
+/// client address. Handlers pass it to the use cases that record privileged acts.
+pub fn actor(req: &HttpRequest, principal: &Principal) -> Actor {
+    match principal {
+        Principal::User(user) => user_actor(req, user),
+        Principal::ApiKey(key) => Actor::api_key(&key.key_id, &key.name, Some(client_address(req))),
+    }
+}
+
+/// [`actor`] for a signed-in person.
+pub fn user_actor(req: &HttpRequest, user: &SessionUser) -> Actor {
+    Actor::user(
+        &user.id,
+        &user.display_name,
+        &user.email,
+        Some(client_address(req)),
+    )
 }

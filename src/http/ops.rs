@@ -70,6 +70,7 @@ const OPENAPI_BASE: &str = include_str!("openapi/base.json");
 const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("operations", include_str!("openapi/operations.json")),
     ("accounts", include_str!("openapi/accounts.json")),
+    ("audit", include_str!("openapi/audit.json")),
     ("credentials", include_str!("openapi/credentials.json")),
     ("exams", include_str!("openapi/exams.json")),
     ("referrals", include_str!("openapi/referrals.json")),

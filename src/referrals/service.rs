@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::store::{self, CredentialChange, NewCommission, NewCustomer, NewEnrollment, NewEvent};
 use super::{
@@ -15,12 +16,14 @@ use super::{
     STATUS_APPROVED, STATUS_PAID, STATUS_PENDING, STATUS_REVERSED,
 };
 use crate::accounts::Vendor;
+use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::links::Links;
 use crate::mail;
 use crate::money::{commission_amount, format_minor, parse_currency, MAX_RATE_BPS};
 use crate::secrets::MasterKey;
+use crate::spreadsheet::csv_cell;
 use crate::validation::{normalize_email, FieldErrors};
 
 /// Webhook timestamps more than this far from the server clock are refused (replay window).
@@ -237,6 +240,7 @@ pub fn save_program(
     input: &ProgramInput,
     master: &MasterKey,
     links: &Links,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(ProgramView, bool), ReferralError> {
     let mut errors = FieldErrors::new();
@@ -379,7 +383,30 @@ pub fn save_program(
     store::replace_tiers(conn, &program_id, &rules)?;
     let program = store::find_program(conn, &program_id)?
         .ok_or_else(|| ReferralError::Internal("program vanished".into()))?;
-    if !created && tier_rules_differ(&old_rules, &rules) {
+    let tiers_changed = tier_rules_differ(&old_rules, &rules);
+    // The settings as saved (never the webhook secret); the terms text by its length only.
+    audit::record(
+        conn,
+        actor,
+        Action::ProgramChanged,
+        Some(&vendor.id),
+        &program.id,
+        json!({
+            "created": created,
+            "tiers_changed": tiers_changed,
+            "currency": program.currency,
+            "landing_url": program.landing_url,
+            "attribution_window_days": program.attribution_window_days,
+            "hold_days": program.hold_days,
+            "commission_months": program.commission_months,
+            "min_payout_minor": program.min_payout_minor,
+            "terms_version": program.terms_version,
+            "terms_text_chars": program.terms_text.chars().count(),
+            "tiers": rules,
+        }),
+        now,
+    )?;
+    if !created && tiers_changed {
         let rules = store::program_tiers(conn, &program.id)?;
         for enrollment in store::enrollments_of_program(conn, &program.id)? {
             recompute_tier(
@@ -856,6 +883,7 @@ pub fn set_advocate_status(
     program: &Program,
     enrollment_id: &str,
     status: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Enrollment, ReferralError> {
     if status != ENROLLMENT_ACTIVE && status != ENROLLMENT_SUSPENDED {
@@ -865,6 +893,19 @@ pub fn set_advocate_status(
         .filter(|e| e.program_id == program.id)
         .ok_or_else(|| ReferralError::NotFound("advocate not found in this program".into()))?;
     store::set_enrollment_status(conn, &enrollment.id, status, now)?;
+    audit::record(
+        conn,
+        actor,
+        Action::AdvocateStatusChanged,
+        Some(&program.vendor_id),
+        &enrollment.id,
+        json!({
+            "referral_code": enrollment.referral_code,
+            "from": enrollment.status,
+            "to": status,
+        }),
+        now,
+    )?;
     store::find_enrollment(conn, &enrollment.id)?
         .ok_or_else(|| ReferralError::Internal("enrollment vanished".into()))
 }
@@ -1715,6 +1756,20 @@ pub fn approve_due(
             None,
             now,
         )?;
+        let vendor_id = store::find_program(conn, &commission.program_id)?.map(|p| p.vendor_id);
+        audit::record(
+            conn,
+            &Actor::system("commission approval job"),
+            Action::CommissionApproved,
+            vendor_id.as_deref(),
+            &commission.id,
+            json!({
+                "reason": "hold period ended",
+                "amount_minor": commission.amount_minor,
+                "currency": commission.currency,
+            }),
+            now,
+        )?;
         if let Some(enrollment) = store::find_enrollment(conn, &commission.enrollment_id)? {
             let (name, email) = store::advocate_contact(conn, &enrollment.user_id)?;
             let vendor_name = store::find_program(conn, &commission.program_id)?
@@ -1755,7 +1810,7 @@ pub fn clear_hold(
     conn: &mut DbConn,
     program: &Program,
     commission_id: &str,
-    actor: &str,
+    actor: &Actor,
     note: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<CommissionView, ReferralError> {
@@ -1782,7 +1837,16 @@ pub fn clear_hold(
         Some(STATUS_PENDING),
         STATUS_PENDING,
         &reason,
-        Some(actor),
+        actor.user_id(),
+        now,
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Action::CommissionHoldCleared,
+        Some(&program.vendor_id),
+        &commission.id,
+        json!({"note": note, "amount_minor": commission.amount_minor, "currency": commission.currency}),
         now,
     )?;
     let fresh = program_commission(conn, program, commission_id)?;
@@ -1795,7 +1859,7 @@ pub fn reject_commission(
     conn: &mut DbConn,
     program: &Program,
     commission_id: &str,
-    actor: &str,
+    actor: &Actor,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<CommissionView, ReferralError> {
@@ -1821,7 +1885,16 @@ pub fn reject_commission(
         Some(STATUS_PENDING),
         STATUS_REVERSED,
         &format!("rejected after review: {reason}"),
-        Some(actor),
+        actor.user_id(),
+        now,
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Action::CommissionRejected,
+        Some(&program.vendor_id),
+        &commission.id,
+        json!({"reason": reason, "amount_minor": commission.amount_minor, "currency": commission.currency}),
         now,
     )?;
     let fresh = program_commission(conn, program, commission_id)?;
@@ -1946,9 +2019,10 @@ pub fn balances(conn: &mut DbConn, program: &Program) -> Result<Vec<Balance>, Re
 pub fn create_payouts(
     conn: &mut DbConn,
     program: &Program,
-    actor: Option<&str>,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Vec<PayoutView>, ReferralError> {
+    let by = actor.user_id();
     let mut rows: BTreeMap<String, Vec<Commission>> = BTreeMap::new();
     for c in store::payable_commissions(conn, &program.id)? {
         rows.entry(c.enrollment_id.clone()).or_default().push(c);
@@ -1967,7 +2041,7 @@ pub fn create_payouts(
             continue;
         }
         let id = db::new_id();
-        store::insert_payout(conn, &id, program, &enrollment_id, balance, actor, now)?;
+        store::insert_payout(conn, &id, program, &enrollment_id, balance, by, now)?;
         let ids: Vec<String> = commissions.iter().map(|c| c.id.clone()).collect();
         if store::attach_to_payout(conn, &ids, &id)? != ids.len() {
             return Err(ReferralError::Conflict(
@@ -1981,7 +2055,7 @@ pub fn create_payouts(
                 Some(STATUS_APPROVED),
                 STATUS_APPROVED,
                 &format!("included in payout {id}"),
-                actor,
+                by,
                 now,
             )?;
         }
@@ -1992,6 +2066,22 @@ pub fn create_payouts(
             .map(|a| (a.enrollment.referral_code.clone(), a.name.clone()))
             .unwrap_or_default();
         created.push(payout_view(conn, &payout, &code, &name)?);
+    }
+    if !created.is_empty() {
+        audit::record(
+            conn,
+            actor,
+            Action::PayoutsCreated,
+            Some(&program.vendor_id),
+            &program.id,
+            json!({
+                "payouts": created
+                    .iter()
+                    .map(|p| json!({"id": p.id, "amount_minor": p.amount_minor, "currency": p.currency}))
+                    .collect::<Vec<_>>(),
+            }),
+            now,
+        )?;
     }
     Ok(created)
 }
@@ -2014,7 +2104,7 @@ pub fn mark_payout_paid(
     conn: &mut DbConn,
     payout: &Payout,
     reference: &str,
-    actor: Option<&str>,
+    actor: &Actor,
     links: &Links,
     now: NaiveDateTime,
 ) -> Result<PayoutView, ReferralError> {
@@ -2051,11 +2141,25 @@ pub fn mark_payout_paid(
                 Some(STATUS_APPROVED),
                 STATUS_PAID,
                 &format!("payout {} sent, reference {reference}", payout.id),
-                actor,
+                actor.user_id(),
                 now,
             )?;
         }
     }
+    let vendor_id = store::find_program(conn, &payout.program_id)?.map(|p| p.vendor_id);
+    audit::record(
+        conn,
+        actor,
+        Action::PayoutMarkedPaid,
+        vendor_id.as_deref(),
+        &payout.id,
+        json!({
+            "reference": reference,
+            "amount_minor": payout.amount_minor,
+            "currency": payout.currency,
+        }),
+        now,
+    )?;
     mail::enqueue(
         conn,
         &mail::templates::payout_sent(
@@ -2080,15 +2184,6 @@ pub fn list_payouts(
     rows.iter()
         .map(|(payout, code, name, _)| payout_view(conn, payout, code, name))
         .collect()
-}
-
-/// Keeps spreadsheet programs from running a cell as a formula (CSV injection).
-fn csv_cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
 }
 
 /// All payouts of the program as CSV (for the bank transfer or the bookkeeping).
@@ -2425,14 +2520,6 @@ pub fn disclosure(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_never_start_a_formula() {
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(csv_cell("+1"), "'+1");
-        assert_eq!(csv_cell("@a"), "'@a");
-        assert_eq!(csv_cell("Ana"), "Ana");
-    }
 
     #[test]
     fn status_totals_split_held_from_pending() {

@@ -368,6 +368,7 @@ async fn a_failed_step_stores_nothing_and_names_the_step_so_a_retry_seeds_again(
                     name: "Someone else".into(),
                     url: "https://else.example".into(),
                 },
+                &credo::audit::Actor::system("test"),
                 now,
             )
             .map(|v| v.id)

@@ -8,6 +8,7 @@ mod abuse_load;
 mod abuse_openapi;
 mod access;
 mod accounts;
+mod audit;
 mod browser_accounts;
 mod browser_integrity;
 mod browser_journeys;

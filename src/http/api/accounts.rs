@@ -11,7 +11,7 @@ use crate::accounts::{
 };
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
-use crate::http::auth::{client_address, CurrentUser, SESSION_COOKIE};
+use crate::http::auth::{client_address, user_actor, CurrentUser, SESSION_COOKIE};
 use crate::http::extract::Json;
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
@@ -308,6 +308,7 @@ async fn me(CurrentUser(user): CurrentUser) -> HttpResponse {
 #[post("/api/v1/vendors")]
 async fn create_vendor(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     Json(input): Json<VendorInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -315,8 +316,9 @@ async fn create_vendor(
         return Err(ApiError::Forbidden("only operators create vendors".into()));
     }
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = state
-        .tx(move |conn| accounts::create_vendor(conn, &input, now))
+        .tx(move |conn| accounts::create_vendor(conn, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(vendor))
 }
@@ -343,11 +345,13 @@ struct MemberAnswer {
 #[post("/api/v1/vendors/{vendor}/members")]
 async fn add_member(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
     Json(input): Json<MemberInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(
         &state,
         Principal::User(user),
@@ -357,7 +361,7 @@ async fn add_member(
     .await?;
     let slug = vendor.slug.clone();
     let (user_id, role) = state
-        .tx(move |conn| accounts::add_member(conn, &vendor, &input, now))
+        .tx(move |conn| accounts::add_member(conn, &vendor, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(MemberAnswer {
         vendor: slug,
@@ -498,17 +502,19 @@ struct ApiKeyCreated {
 #[post("/api/v1/vendors/{vendor}/api-keys")]
 async fn create_api_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
     Json(input): Json<ApiKeyInput>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let slug = path.into_inner();
     let (id, key, scopes) = state
         .tx(move |conn| {
             let vendor = accounts::staff_vendor(conn, &user, &slug)?;
             let roles = user.roles_at(&vendor.id);
-            accounts::create_api_key(conn, &vendor, &input, Some(&user.id), &roles, now)
+            accounts::create_api_key(conn, &vendor, &input, &actor, &roles, now)
         })
         .await?;
     Ok(HttpResponse::Created().json(ApiKeyCreated {
@@ -541,14 +547,16 @@ async fn list_api_keys(
 #[delete("/api/v1/vendors/{vendor}/api-keys/{key}")]
 async fn revoke_api_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, key_id) = path.into_inner();
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(&state, Principal::User(user), slug, VendorRole::Owner).await?;
     state
-        .tx(move |conn| accounts::revoke_api_key(conn, &vendor, &key_id, now))
+        .tx(move |conn| accounts::revoke_api_key(conn, &vendor, &key_id, &actor, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

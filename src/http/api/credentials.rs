@@ -14,7 +14,7 @@ use crate::credentials::store;
 use crate::credentials::verify::{Check, Status};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{
-    client_address, presented_token, resolve, Caller, CurrentUser, TokenSource,
+    actor, client_address, presented_token, resolve, Caller, CurrentUser, TokenSource,
 };
 use crate::http::extract::{parse_json, read_body, Json};
 use crate::http::problem::ApiError;
@@ -204,30 +204,18 @@ struct RevokeInput {
 #[post("/api/v1/vendors/{vendor}/credentials/{id}/revoke")]
 async fn revoke(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<(String, String)>,
     Json(input): Json<RevokeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, id) = path.into_inner();
-    let actor = match &principal {
-        Principal::User(user) => Some(user.id.clone()),
-        Principal::ApiKey(_) => None,
-    };
+    let actor = actor(&req, &principal);
     let vendor = vendor_for(&state, principal, slug, VendorRole::Examiner).await?;
     let ctx = state.issue_context();
     let now = state.clock.now();
     let answer: CredentialState = state
-        .tx(move |conn| {
-            service::revoke(
-                conn,
-                &ctx,
-                &vendor,
-                &id,
-                &input.reason,
-                actor.as_deref(),
-                now,
-            )
-        })
+        .tx(move |conn| service::revoke(conn, &ctx, &vendor, &id, &input.reason, &actor, now))
         .await?;
     Ok(HttpResponse::Ok().json(answer))
 }

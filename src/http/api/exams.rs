@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::exams::service::{self, BankSource, ManualOrderInput, MarkPaidInput, VoucherInput};
 use crate::http::api::accounts::vendor_for;
-use crate::http::auth::{Caller, CurrentUser};
+use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
 use crate::http::extract::{parse_json, read_body, refuse_control_chars, Json};
 use crate::http::problem::ApiError;
 
@@ -34,13 +34,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(revenue)
         .service(create_order)
         .service(mark_order_paid);
-}
-
-fn actor_of(principal: &Principal) -> Option<String> {
-    match principal {
-        Principal::User(user) => Some(user.id.clone()),
-        Principal::ApiKey(_) => None,
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -103,7 +96,7 @@ async fn upload_bank(
 ) -> Result<HttpResponse, ApiError> {
     let mut payload = payload.into_inner();
     let format = upload_format(&req)?;
-    let actor = actor_of(&principal);
+    let actor = actor(&req, &principal);
     let vendor = vendor_for(&state, principal, path.into_inner(), VendorRole::Examiner).await?;
     let body = read_body(&mut payload, BANK_LIMIT).await?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
@@ -124,7 +117,7 @@ async fn upload_bank(
                             name: &name,
                             text: &text,
                         },
-                        actor.as_deref(),
+                        &actor,
                         now,
                     )
                 })
@@ -143,7 +136,7 @@ async fn upload_bank(
                             text: &text,
                             exam_slug: exam.trim(),
                         },
-                        actor.as_deref(),
+                        &actor,
                         now,
                     )
                 })
@@ -370,16 +363,17 @@ async fn vendor_exam(
 #[post("/api/v1/vendors/{vendor}/exams/{exam}/vouchers")]
 async fn create_vouchers(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<(String, String)>,
     Json(input): Json<VoucherInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (vendor, exam) = path.into_inner();
-    let actor = actor_of(&principal);
+    let actor = actor(&req, &principal);
     let (_, exam) = vendor_exam(&state, principal, vendor, exam, VendorRole::Examiner).await?;
     let now = state.clock.now();
     let batch = state
-        .tx(move |conn| service::create_vouchers(conn, &exam, &input, actor.as_deref(), now))
+        .tx(move |conn| service::create_vouchers(conn, &exam, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(batch))
 }
@@ -470,13 +464,15 @@ fn operator_only(user: &crate::accounts::SessionUser) -> Result<(), ApiError> {
 #[post("/api/v1/orders")]
 async fn create_order(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     Json(input): Json<ManualOrderInput>,
 ) -> Result<HttpResponse, ApiError> {
     operator_only(&user)?;
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let order = state
-        .tx(move |conn| service::create_manual_order(conn, &input, &user.id, now))
+        .tx(move |conn| service::create_manual_order(conn, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(order))
 }
@@ -493,8 +489,9 @@ async fn mark_order_paid(
     let input: MarkPaidInput = optional_json(&req, &mut payload.into_inner()).await?;
     let order_id = path.into_inner();
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let order = state
-        .tx(move |conn| service::mark_order_paid(conn, &order_id, &input, &user.id, now))
+        .tx(move |conn| service::mark_order_paid(conn, &order_id, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Ok().json(order))
 }

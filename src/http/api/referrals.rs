@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
+use crate::audit::Actor;
 use crate::http::api::accounts::vendor_for;
-use crate::http::auth::{Caller, CurrentUser};
+use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
 use crate::http::extract::{parse_json, read_body, Json, JSON_LIMIT};
 use crate::http::problem::ApiError;
 use crate::referrals::service::{
@@ -70,23 +71,18 @@ pub async fn public_program_for(
         .await
 }
 
-fn actor_of(principal: &Principal) -> Option<String> {
-    match principal {
-        Principal::User(user) => Some(user.id.clone()),
-        Principal::ApiKey(_) => None,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Programs
 
 #[put("/api/v1/vendors/{vendor}/program")]
 async fn put_program(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<String>,
     Json(input): Json<ProgramInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let actor = actor(&req, &principal);
     let vendor = vendor_for(
         &state,
         principal,
@@ -98,7 +94,7 @@ async fn put_program(
     let master = state.master_key.clone();
     let links = state.links.clone();
     let (view, _created) = state
-        .tx(move |conn| service::save_program(conn, &vendor, &input, &master, &links, now))
+        .tx(move |conn| service::save_program(conn, &vendor, &input, &master, &links, &actor, now))
         .await
         .map_err(ApiError::from)?;
     // The landing URL may have changed: redirects look it up again.
@@ -271,17 +267,19 @@ struct StatusInput {
 #[post("/api/v1/programs/{program}/advocates/{enrollment}/status")]
 async fn set_advocate_status(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<(String, String)>,
     Json(input): Json<StatusInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let actor = actor(&req, &principal);
     let (reference, enrollment_id) = path.into_inner();
     let (program, _) =
         program_for(&state, principal, reference, VendorRole::ProgramManager).await?;
     let now = state.clock.now();
     let enrollment = state
         .tx(move |conn| {
-            service::set_advocate_status(conn, &program, &enrollment_id, &input.status, now)
+            service::set_advocate_status(conn, &program, &enrollment_id, &input.status, &actor, now)
         })
         .await
         .map_err(ApiError::from)?;
@@ -506,12 +504,13 @@ struct NoteInput {
 #[post("/api/v1/programs/{program}/commissions/{id}/clear-hold")]
 async fn clear_hold(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<(String, String)>,
     body: Option<Json<NoteInput>>,
 ) -> Result<HttpResponse, ApiError> {
     let (reference, commission_id) = path.into_inner();
-    let actor = user.id.clone();
+    let actor = user_actor(&req, &user);
     let (program, _) = program_for(
         &state,
         Principal::User(user),
@@ -539,12 +538,13 @@ struct ReasonInput {
 #[post("/api/v1/programs/{program}/commissions/{id}/reject")]
 async fn reject_commission(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<(String, String)>,
     Json(input): Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (reference, commission_id) = path.into_inner();
-    let actor = user.id.clone();
+    let actor = user_actor(&req, &user);
     let (program, _) = program_for(
         &state,
         Principal::User(user),
@@ -568,10 +568,11 @@ async fn reject_commission(
 #[post("/api/v1/programs/{program}/payouts")]
 async fn create_payouts(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = actor_of(&principal);
+    let actor = actor(&req, &principal);
     let (program, _) = program_for(
         &state,
         principal,
@@ -581,7 +582,7 @@ async fn create_payouts(
     .await?;
     let now = state.clock.now();
     let created = state
-        .tx(move |conn| service::create_payouts(conn, &program, actor.as_deref(), now))
+        .tx(move |conn| service::create_payouts(conn, &program, &actor, now))
         .await
         .map_err(ApiError::from)?;
     Ok(if created.is_empty() {
@@ -658,10 +659,10 @@ pub struct PaidInput {
 pub async fn mark_payout_paid(
     state: &AppState,
     principal: Principal,
+    actor: Actor,
     payout_id: String,
     reference: String,
 ) -> Result<service::PayoutView, ApiError> {
-    let actor = actor_of(&principal);
     let (payout, _program, vendor) = state
         .db(move |conn| service::payout_with_program(conn, &payout_id))
         .await
@@ -670,20 +671,21 @@ pub async fn mark_payout_paid(
     let now = state.clock.now();
     let links = state.links.clone();
     Ok(state
-        .tx(move |conn| {
-            service::mark_payout_paid(conn, &payout, &reference, actor.as_deref(), &links, now)
-        })
+        .tx(move |conn| service::mark_payout_paid(conn, &payout, &reference, &actor, &links, now))
         .await?)
 }
 
 #[post("/api/v1/payouts/{id}/paid")]
 async fn mark_paid(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<String>,
     Json(input): Json<PaidInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = mark_payout_paid(&state, principal, path.into_inner(), input.reference).await?;
+    let actor = actor(&req, &principal);
+    let view =
+        mark_payout_paid(&state, principal, actor, path.into_inner(), input.reference).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

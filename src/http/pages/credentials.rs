@@ -21,7 +21,7 @@ use crate::credentials::service::{self, CredentialError};
 use crate::credentials::store::{self, CredentialListing};
 use crate::credentials::verify::{CheckName, Status};
 use crate::http::api::credentials::VERIFY_LIMIT;
-use crate::http::auth::{client_address, csrf_matches, CSRF_FIELD};
+use crate::http::auth::{client_address, csrf_matches, user_actor, CSRF_FIELD};
 use crate::http::extract::{parse_json, read_body};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
@@ -642,20 +642,10 @@ async fn vendor_revoke(
     let vendor = vendor_with_role(&state, &user, slug, VendorRole::Examiner).await?;
     let ctx = state.issue_context();
     let now = state.clock.now();
-    let actor = user.id.clone();
+    let actor = user_actor(&req, &user);
     let (target, reason, revoked_vendor) = (id.clone(), form.reason.clone(), vendor.clone());
     let outcome = state
-        .tx(move |conn| {
-            service::revoke(
-                conn,
-                &ctx,
-                &revoked_vendor,
-                &target,
-                &reason,
-                Some(&actor),
-                now,
-            )
-        })
+        .tx(move |conn| service::revoke(conn, &ctx, &revoked_vendor, &target, &reason, &actor, now))
         .await;
     match outcome {
         Ok(_) => Ok(see_other(&format!(

@@ -23,7 +23,7 @@ use crate::exams::service::{
 use crate::exams::store::ExamRow;
 use crate::exams::{render_markdown, BankError, ExamError, PresentedQuestion};
 use crate::http::api::exams::{start_for, BANK_LIMIT};
-use crate::http::auth::csrf_matches;
+use crate::http::auth::{csrf_matches, user_actor};
 use crate::http::extract::read_body;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
@@ -775,7 +775,7 @@ async fn vendor_upload(
         return Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let now = state.clock.now();
-    let actor = user.id.clone();
+    let actor = user_actor(&req, &user);
     let vendor_for_import = vendor.clone();
     let (import_name, import_text, import_slug) = (name.clone(), text.clone(), exam_slug.clone());
     let imported = state
@@ -792,7 +792,7 @@ async fn vendor_upload(
                     text: &import_text,
                 }
             };
-            service::import_bank(conn, &vendor_for_import, &source, Some(&actor), now)
+            service::import_bank(conn, &vendor_for_import, &source, &actor, now)
         })
         .await;
     match imported {
@@ -1025,11 +1025,15 @@ async fn vendor_vouchers(
         expires_at: Some(form.expires_at.clone()),
     };
     let now = state.clock.now();
-    let (vendor_id, slug, actor) = (vendor.id.clone(), exam_slug.clone(), user.id.clone());
+    let (vendor_id, slug, actor) = (
+        vendor.id.clone(),
+        exam_slug.clone(),
+        user_actor(&req, &user),
+    );
     let created = state
         .tx(move |conn| {
             let exam = service::vendor_exam(conn, &vendor_id, &slug)?;
-            service::create_vouchers(conn, &exam, &input, Some(&actor), now)
+            service::create_vouchers(conn, &exam, &input, &actor, now)
         })
         .await;
     let ctx = PageContext::new(&req, Some(user));

@@ -20,7 +20,7 @@ use crate::charts::{funnel_chart, Bar};
 use crate::db::DbError;
 use crate::http::api::accounts::vendor_for;
 use crate::http::api::referrals::{enroll_user, mark_payout_paid, public_program_for};
-use crate::http::auth::client_address;
+use crate::http::auth::{client_address, user_actor};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
 use crate::referrals::recorder::{ClickRecorder, Target, Visit};
@@ -911,6 +911,7 @@ async fn vendor_program_submit(
     Form(form): Form<ProgramForm>,
 ) -> Result<HttpResponse, PageError> {
     let (vendor, existing) = vendor_page(&state, &user, path.into_inner()).await?;
+    let actor = user_actor(&req, &user);
     let mut parse_errors = FieldErrors::new();
     let cell = |list: &Vec<String>, i: usize| list.get(i).cloned().unwrap_or_default();
     let row_count = form
@@ -986,7 +987,7 @@ async fn vendor_program_submit(
     let v = vendor.clone();
     let result = if parse_errors.is_empty() {
         state
-            .tx(move |conn| service::save_program(conn, &v, &input, &master, &links, now))
+            .tx(move |conn| service::save_program(conn, &v, &input, &master, &links, &actor, now))
             .await
     } else {
         Err(ReferralError::Validation(Vec::new()))
@@ -1156,16 +1157,18 @@ struct StatusForm {
 #[post("/vendor/{vendor}/program/advocates/{enrollment}/status")]
 async fn vendor_advocate_status(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<(String, String)>,
     Form(form): Form<StatusForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, enrollment_id) = path.into_inner();
+    let actor = user_actor(&req, &user);
     let (vendor, program) = vendor_program_required(&state, &user, slug).await?;
     let now = state.clock.now();
     state
         .tx(move |conn| {
-            service::set_advocate_status(conn, &program, &enrollment_id, &form.status, now)
+            service::set_advocate_status(conn, &program, &enrollment_id, &form.status, &actor, now)
         })
         .await
         .map_err(api_error)?;
@@ -1297,12 +1300,13 @@ struct ReviewForm {
 #[post("/vendor/{vendor}/program/commissions/{id}/clear-hold")]
 async fn vendor_clear_hold(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<(String, String)>,
     Form(form): Form<ReviewForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
-    let actor = user.id.clone();
+    let actor = user_actor(&req, &user);
     let (vendor, program) = vendor_program_required(&state, &user, slug).await?;
     let now = state.clock.now();
     state
@@ -1318,12 +1322,13 @@ async fn vendor_clear_hold(
 #[post("/vendor/{vendor}/program/commissions/{id}/reject")]
 async fn vendor_reject(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<(String, String)>,
     Form(form): Form<ReviewForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
-    let actor = user.id.clone();
+    let actor = user_actor(&req, &user);
     let (vendor, program) = vendor_program_required(&state, &user, slug).await?;
     let now = state.clock.now();
     let note = if form.note.trim().is_empty() {
@@ -1452,15 +1457,16 @@ struct Empty {}
 #[post("/vendor/{vendor}/program/payouts")]
 async fn vendor_create_payouts(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
     Form(_): Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = user.id.clone();
+    let actor = user_actor(&req, &user);
     let (vendor, program) = vendor_program_required(&state, &user, path.into_inner()).await?;
     let now = state.clock.now();
     state
-        .tx(move |conn| service::create_payouts(conn, &program, Some(&actor), now))
+        .tx(move |conn| service::create_payouts(conn, &program, &actor, now))
         .await
         .map_err(api_error)?;
     Ok(see_other(&format!(
@@ -1484,7 +1490,16 @@ async fn vendor_mark_paid(
     Form(form): Form<PaidForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
-    match mark_payout_paid(&state, Principal::User(user.clone()), id, form.reference).await {
+    let actor = user_actor(&req, &user);
+    match mark_payout_paid(
+        &state,
+        Principal::User(user.clone()),
+        actor,
+        id,
+        form.reference,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(&format!("/vendor/{slug}/program/payouts"))),
         Err(ApiError::Validation(errors)) => {
             let message = errors

@@ -13,6 +13,9 @@ use crate::accounts::{
     self, AccountError, ApiKeyInput, Member, Scope, SessionUser, Vendor, VendorInput, VendorRole,
 };
 use crate::app::AppState;
+use crate::audit;
+use crate::http::api::audit::parse_page;
+use crate::http::auth::user_actor;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
 
@@ -20,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
         .service(create_vendor)
         .service(hub)
+        .service(audit_trail)
         .service(add_member)
         .service(set_member_role)
         .service(remove_member)
@@ -156,13 +160,14 @@ async fn create_vendor(
         ));
     }
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let input = VendorInput {
         slug: form.slug.trim().to_string(),
         name: form.name.clone(),
         url: form.url.trim().to_string(),
     };
     match state
-        .tx(move |conn| accounts::create_vendor(conn, &input, now))
+        .tx(move |conn| accounts::create_vendor(conn, &input, &actor, now))
         .await
     {
         Ok(vendor) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
@@ -382,13 +387,14 @@ async fn add_member(
 ) -> Result<HttpResponse, PageError> {
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let input = accounts::MemberInput {
         email: form.email.clone(),
         role: form.role,
     };
     let target = vendor.clone();
     match state
-        .tx(move |conn| accounts::add_member(conn, &target, &input, now))
+        .tx(move |conn| accounts::add_member(conn, &target, &input, &actor, now))
         .await
     {
         Ok(_) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
@@ -496,7 +502,7 @@ async fn create_key(
 ) -> Result<HttpResponse, PageError> {
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
-    let (target, user_id) = (vendor.clone(), user.id.clone());
+    let (target, actor) = (vendor.clone(), user_actor(&req, &user));
     let roles = user.roles_at(&vendor.id);
     let input = ApiKeyInput {
         name: form.name,
@@ -505,7 +511,7 @@ async fn create_key(
     // The page that shows the new key is the answer to this POST: it is never stored anywhere.
     let extras = match state
         .tx(move |conn| {
-            accounts::create_api_key(conn, &target, &input, Some(&user_id), &roles, now)
+            accounts::create_api_key(conn, &target, &input, &actor, &roles, now)
         })
         .await
     {
@@ -529,6 +535,7 @@ struct Empty {}
 #[post("/vendor/{vendor}/api-keys/{key}/revoke")]
 async fn revoke_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<(String, String)>,
     Form(_): Form<Empty>,
@@ -536,10 +543,90 @@ async fn revoke_key(
     let (slug, key_id) = path.into_inner();
     let vendor = vendor_with_role(&state, &user, slug, VendorRole::Owner).await?;
     let now = state.clock.now();
-    let target = vendor.clone();
+    let (target, actor) = (vendor.clone(), user_actor(&req, &user));
     state
-        .tx(move |conn| accounts::revoke_api_key(conn, &target, &key_id, now))
+        .tx(move |conn| accounts::revoke_api_key(conn, &target, &key_id, &actor, now))
         .await
         .map_err(ApiError::from)?;
     Ok(see_other(&format!("/vendor/{}", vendor.slug)))
+}
+
+/// One act as the console shows it.
+struct AuditRow {
+    when: String,
+    who: String,
+    kind: &'static str,
+    address: Option<String>,
+    action: String,
+    subject_type: String,
+    subject_id: String,
+    details: String,
+}
+
+fn actor_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "user" => "person",
+        "api_key" => "API key",
+        "operator_cli" => "operator, command line",
+        "system" => "Credo",
+        _ => "unknown",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "vendor/audit.html")]
+struct AuditPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    trail: audit::Page,
+    rows: Vec<AuditRow>,
+    pages: i64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AuditQuery {
+    page: Option<String>,
+}
+
+/// The vendor's audit trail, newest first, for its owners (and operators).
+#[get("/vendor/{vendor}/audit")]
+async fn audit_trail(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
+    let page = parse_page(query.page.as_deref())?;
+    let vendor_id = vendor.id.clone();
+    let trail = state
+        .db(move |conn| audit::read_page(conn, Some(&vendor_id), page, audit::PAGE_SIZE))
+        .await
+        .map_err(ApiError::from)?;
+    let rows = trail
+        .events
+        .iter()
+        .map(|e| AuditRow {
+            when: super::human_time_text(&e.at),
+            who: e.actor_display.clone(),
+            kind: actor_kind_label(&e.actor_kind),
+            address: e.client_address.clone(),
+            action: e.action.clone(),
+            subject_type: e.subject_type.replace('_', " "),
+            subject_id: e.subject_id.clone(),
+            details: e.details.to_string(),
+        })
+        .collect();
+    Ok(render_with_status(
+        StatusCode::OK,
+        &AuditPage {
+            pages: trail.pages.max(1),
+            ctx: PageContext::new(&req, Some(user)),
+            vendor,
+            trail,
+            rows,
+        },
+    ))
 }

@@ -242,7 +242,15 @@ pub async fn revoke_credential(app: &TestApp, credential_id: &str) {
                 .first(c)?;
             let vendor = credo::accounts::store::find_vendor(c, &vendor_id)?
                 .ok_or(credo::credentials::CredentialError::NotFound("vendor"))?;
-            credo::credentials::revoke(c, &ctx, &vendor, &id, "test revocation", None, now)
+            credo::credentials::revoke(
+                c,
+                &ctx,
+                &vendor,
+                &id,
+                "test revocation",
+                &credo::audit::Actor::system("test"),
+                now,
+            )
         })
         .await
         .unwrap();

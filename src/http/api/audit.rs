@@ -1,0 +1,146 @@
+//! The audit trail: a vendor's owners read their vendor's (`/api/v1/vendors/{vendor}/audit`,
+//! JSON pages or CSV), operators the whole site's (`/api/v1/audit`). People only: reading who did
+//! what is not a job for an integration's API key.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+
+use crate::accounts::{Principal, VendorRole};
+use crate::app::AppState;
+use crate::audit;
+use crate::http::api::accounts::vendor_for;
+use crate::http::auth::CurrentUser;
+use crate::http::problem::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(vendor_trail)
+        .service(vendor_trail_csv)
+        .service(site_trail);
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TrailQuery {
+    pub page: Option<String>,
+    pub format: Option<String>,
+}
+
+/// What the query asks for: a page of JSON, or the CSV export.
+pub enum Wanted {
+    Page(i64),
+    Csv,
+}
+
+impl TrailQuery {
+    pub fn wanted(&self) -> Result<Wanted, ApiError> {
+        match self.format.as_deref().map(str::trim) {
+            None | Some("" | "json") => {}
+            Some("csv") => return Ok(Wanted::Csv),
+            Some(_) => return Err(ApiError::validation("format", "use json or csv")),
+        }
+        parse_page(self.page.as_deref()).map(Wanted::Page)
+    }
+}
+
+/// `?page=N`: a whole number from 1 (default 1).
+pub fn parse_page(text: Option<&str>) -> Result<i64, ApiError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(1),
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(ApiError::validation(
+                "page",
+                "give a page number such as 1 or 2",
+            )),
+        },
+    }
+}
+
+fn csv_answer(filename: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+async fn answer(
+    state: &AppState,
+    vendor_id: Option<String>,
+    filename: String,
+    wanted: Wanted,
+) -> Result<HttpResponse, ApiError> {
+    match wanted {
+        Wanted::Csv => {
+            let body = state
+                .db(move |conn| audit::csv(conn, vendor_id.as_deref()))
+                .await?;
+            Ok(csv_answer(&filename, body))
+        }
+        Wanted::Page(page) => {
+            let page = state
+                .db(move |conn| {
+                    audit::read_page(conn, vendor_id.as_deref(), page, audit::PAGE_SIZE)
+                })
+                .await?;
+            Ok(HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(page))
+        }
+    }
+}
+
+#[get("/api/v1/vendors/{vendor}/audit")]
+async fn vendor_trail(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+    query: web::Query<TrailQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let wanted = query.wanted()?;
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let filename = format!("{}-audit.csv", vendor.slug);
+    answer(&state, Some(vendor.id), filename, wanted).await
+}
+
+#[get("/api/v1/vendors/{vendor}/audit.csv")]
+async fn vendor_trail_csv(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let filename = format!("{}-audit.csv", vendor.slug);
+    answer(&state, Some(vendor.id), filename, Wanted::Csv).await
+}
+
+#[get("/api/v1/audit")]
+async fn site_trail(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: web::Query<TrailQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !user.is_operator {
+        return Err(ApiError::Forbidden(
+            "only operators read the whole site's audit trail; vendor owners read theirs at /api/v1/vendors/{vendor}/audit".into(),
+        ));
+    }
+    let wanted = query.wanted()?;
+    answer(&state, None, "credo-audit.csv".into(), wanted).await
+}
