@@ -131,8 +131,8 @@ pub fn to_rdf(
         probe.insert(key.clone(), value.clone());
     }
     probe.insert("@context".into(), Value::Array(probe_context));
-    let bytes = serde_json::to_vec(&Value::Object(probe))
-        .map_err(|e| RdfcError::JsonLd(e.to_string()))?;
+    let bytes =
+        serde_json::to_vec(&Value::Object(probe)).map_err(|e| RdfcError::JsonLd(e.to_string()))?;
 
     let unknown: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = Arc::clone(&unknown);
@@ -355,9 +355,13 @@ pub fn canonicalize(quads: &[Quad]) -> Result<String, RdfcError> {
     // 4.4.3 step 2: the quads each blank node appears in.
     let mut blank_to_quads: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, quad) in quads.iter().enumerate() {
-        for id in [subject_blank(quad), blank_id(&quad.object), graph_blank(quad)]
-            .into_iter()
-            .flatten()
+        for id in [
+            subject_blank(quad),
+            blank_id(&quad.object),
+            graph_blank(quad),
+        ]
+        .into_iter()
+        .flatten()
         {
             let list = blank_to_quads.entry(id).or_default();
             if list.last() != Some(&i) {
@@ -651,7 +655,11 @@ mod tests {
         let quads = parse_nquads(fixture!("test074c-in.nq"));
         let started = Instant::now();
         let err = canonicalize(&quads).unwrap_err();
-        assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            started.elapsed()
+        );
         assert!(matches!(err, RdfcError::TooComplex(_)), "{err}");
     }
 
@@ -717,12 +725,16 @@ mod tests {
 
     #[test]
     fn contexts_come_only_from_local_copies() {
-        let doc = vc(json!({"@context": ["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx"]}));
+        let doc = vc(
+            json!({"@context": ["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx"]}),
+        );
         assert_eq!(
             rdf(&doc).unwrap_err(),
             RdfcError::UnknownContext("https://evil.example/ctx".into())
         );
-        let doc = vc(json!({"@context": ["https://www.w3.org/ns/credentials/v2", {"@vocab": "https://x.example/#"}]}));
+        let doc = vc(
+            json!({"@context": ["https://www.w3.org/ns/credentials/v2", {"@vocab": "https://x.example/#"}]}),
+        );
         assert_eq!(rdf(&doc).unwrap_err(), RdfcError::InlineContext);
         let doc = vc(json!({
             "credentialSubject": {"@context": "https://evil.example/nested", "id": "did:example:abc"},
