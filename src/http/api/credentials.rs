@@ -2,7 +2,7 @@
 //! credential JSON, verification, revocation and listings.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Principal, VendorRole};
@@ -30,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify)
         .service(revoke)
         .service(vendor_credentials)
+        .service(get_credential_settings)
+        .service(put_credential_settings)
         .service(my_credentials);
 }
 
@@ -274,6 +276,58 @@ async fn vendor_credentials(
         .await?;
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(listed(&state, rows, now)))
+}
+
+/// A vendor's credential settings.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialSettings {
+    /// The cryptosuite of new credentials and status lists.
+    cryptosuite: String,
+}
+
+#[get("/api/v1/vendors/{vendor}/credential-settings")]
+async fn get_credential_settings(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let suite = state
+        .db(move |conn| service::cryptosuite(conn, &vendor.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(CredentialSettings {
+        cryptosuite: suite.as_str().to_owned(),
+    }))
+}
+
+#[put("/api/v1/vendors/{vendor}/credential-settings")]
+async fn put_credential_settings(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+    Json(input): Json<CredentialSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let now = state.clock.now();
+    let suite = state
+        .tx(move |conn| service::set_cryptosuite(conn, &vendor, &input.cryptosuite, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(CredentialSettings {
+        cryptosuite: suite.as_str().to_owned(),
+    }))
 }
 
 #[get("/api/v1/me/credentials")]
