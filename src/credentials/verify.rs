@@ -136,6 +136,10 @@ pub struct Verification {
     pub status: Status,
     pub checks: Vec<Check>,
     pub credential_id: Option<String>,
+    /// A proof could not be checked because canonicalizing the credential would take more work
+    /// than the bounds allow (a poison graph): the API refuses such input as a client error.
+    #[serde(skip)]
+    pub too_complex: bool,
 }
 
 impl Verification {
@@ -202,6 +206,7 @@ pub fn verify_credential(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let mut outcomes: HashMap<CheckName, Outcome> = HashMap::new();
+    let mut too_complex = false;
 
     match check_format(credential) {
         Err(outcome) => {
@@ -213,7 +218,14 @@ pub fn verify_credential(
                 pass("a VC 2.0 credential with an issuer, a subject and a proof"),
             );
             outcomes.insert(CheckName::Validity, check_validity(form.doc, now));
-            let keys = check_signature(credential, &form, resolver, now, &mut outcomes);
+            let keys = check_signature(
+                credential,
+                &form,
+                resolver,
+                now,
+                &mut outcomes,
+                &mut too_complex,
+            );
             let status = match keys {
                 Some(keys) => check_status(form.doc, form.issuer, &keys, resolver, now),
                 None => not_run("the credential's signature was not confirmed"),
@@ -221,7 +233,9 @@ pub fn verify_credential(
             outcomes.insert(CheckName::Status, status);
         }
     }
-    finish(outcomes, credential_id)
+    let mut verification = finish(outcomes, credential_id);
+    verification.too_complex = too_complex;
+    verification
 }
 
 fn finish(
@@ -254,6 +268,7 @@ fn finish(
         status,
         checks,
         credential_id,
+        too_complex: false,
     }
 }
 
@@ -347,6 +362,7 @@ struct ProofOutcome {
     controller: Outcome,
     proof: Outcome,
     keys: Option<Arc<[AssertionMethod]>>,
+    too_complex: bool,
 }
 
 /// Runs the proof, verification_method and controller checks for every proof (a proof set
@@ -358,6 +374,7 @@ fn check_signature(
     resolver: &dyn Resolver,
     now: DateTime<Utc>,
     outcomes: &mut HashMap<CheckName, Outcome>,
+    too_complex: &mut bool,
 ) -> Option<Arc<[AssertionMethod]>> {
     let proofs = match ParsedProof::parse_all(credential) {
         Ok(proofs) => proofs,
@@ -382,6 +399,7 @@ fn check_signature(
     let mut controllers = Vec::new();
     let mut signatures = Vec::new();
     for result in results {
+        *too_complex |= result.too_complex;
         methods.push(result.method);
         controllers.push(result.controller);
         signatures.push(result.proof);
@@ -453,6 +471,7 @@ fn check_one_proof(
         controller: not_run(reason),
         proof: not_run(reason),
         keys: None,
+        too_complex: false,
     };
     // A DID issuer's keys come from its DID document. An issuer that is a plain URL (as in the
     // W3C eddsa-rdfc-2022 vector: an https issuer, a did:key verification method) has no DID
@@ -516,8 +535,12 @@ fn check_one_proof(
             ),
         )
     };
+    let mut too_complex = false;
     let proof = match parsed.verify(&key.public_key) {
-        Err(e) => proof_failure(&e),
+        Err(e) => {
+            too_complex = matches!(e, ProofError::Rdfc(RdfcError::TooComplex(_)));
+            proof_failure(&e)
+        }
         Ok(()) => match parsed.expires {
             Some(expires) if expires <= now => fail(
                 Failure::Invalid,
@@ -534,6 +557,7 @@ fn check_one_proof(
         controller,
         proof,
         keys: all_ok.then_some(keys),
+        too_complex,
     }
 }
 

@@ -11,12 +11,13 @@ use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
 use crate::credentials::service::{self, CredentialError, CredentialState};
 use crate::credentials::store;
-use crate::credentials::verify::{Check, Status};
+use crate::credentials::verify::{Check, CheckName, Status};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{client_address, Caller, CurrentUser};
 use crate::http::extract::{parse_json, read_body, Json};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
+use crate::validation::field_error;
 
 /// Largest credential `POST /api/v1/verify` reads (ours are ~3 KB).
 pub const VERIFY_LIMIT: usize = 256 * 1024;
@@ -132,6 +133,9 @@ pub struct VerifyAnswer {
     pub verified: bool,
     pub status: Status,
     pub checks: Vec<Check>,
+    /// False when the issuer is not this instance or one of its vendors: the credential was
+    /// checked against the issuer's own did:key or did:web, not against records here.
+    pub issuer_hosted_here: bool,
     /// The credential's id here when it was issued by this instance (usable at `/c/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
@@ -161,6 +165,7 @@ impl From<resolver::VerifyReport> for VerifyAnswer {
             verified: report.verification.verified(),
             status: report.verification.status,
             checks: report.verification.checks,
+            issuer_hosted_here: report.issuer_hosted_here,
             credential_id: present(stored.id),
             page: present(stored.page),
             revoked_at: stored.revoked_at,
@@ -185,6 +190,13 @@ async fn verify(
     let credential: serde_json::Value = parse_json(&body)?;
     resolver::check_shape(&credential).map_err(ApiError::Validation)?;
     let report = resolver::verify_json(&state, credential).await?;
+    if report.verification.too_complex {
+        let detail = report
+            .verification
+            .check(CheckName::Proof)
+            .map_or_else(String::new, |c| c.detail.clone());
+        return Err(ApiError::Validation(field_error("proof", detail)));
+    }
     Ok(HttpResponse::Ok().json(VerifyAnswer::from(report)))
 }
 
