@@ -8,6 +8,7 @@ mod browser_accounts;
 mod browser_journeys;
 mod credentials_issue;
 mod credentials_pages;
+mod credentials_rdfc;
 mod credentials_verify;
 mod demo;
 mod exams_api;
