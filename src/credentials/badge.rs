@@ -378,7 +378,7 @@ pub(crate) mod tests {
         assert_eq!(signed.id, "urn:uuid:0190f2a4-3c1e-7b2d-9f00-1a2b3c4d5e6f");
         let reparsed: Value = serde_json::from_str(&signed.json).unwrap();
         assert_eq!(reparsed, signed.value);
-        assert_eq!(signed.value["proof"]["cryptosuite"], "eddsa-jcs-2022");
+        assert_eq!(signed.value["proof"]["cryptosuite"], "eddsa-rdfc-2022");
         assert_eq!(signed.value["proof"]["created"], "2025-03-01T10:20:31Z");
         crate::credentials::proof::verify(&reparsed, &key.verifying_key()).unwrap();
     }

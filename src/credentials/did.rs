@@ -43,6 +43,8 @@ pub enum DidError {
     UnknownMethod(String),
     #[error("verification method {id:?}: {problem}")]
     BadMethod { id: String, problem: String },
+    #[error("{did:?} is not a did:key with an Ed25519 Multikey (did:key:z6Mk…): {reason}")]
+    BadDidKey { did: String, reason: String },
 }
 
 /// The issuer DID of a vendor under the public base URL (port as `%3A`, base path kept).
@@ -179,6 +181,20 @@ pub fn did_document(did: &str, keys: &[VerifyingKey]) -> Value {
         "verificationMethod": methods,
         "assertionMethod": ids,
     })
+}
+
+/// The DID document of a `did:key` (Ed25519 Multikey), derived offline from the DID itself: one
+/// verification method `did:key:z6Mk…#z6Mk…`, controlled by the DID.
+pub fn did_key_document(did: &str) -> Result<Value, DidError> {
+    let bad = |reason: String| DidError::BadDidKey {
+        did: did.chars().take(120).collect(),
+        reason,
+    };
+    let multikey = did
+        .strip_prefix("did:key:")
+        .ok_or_else(|| bad("it does not start with did:key:".into()))?;
+    let key = multibase::decode_multikey(multikey).map_err(|e| bad(e.to_string()))?;
+    Ok(did_document(did, &[key]))
 }
 
 /// A key the DID document lets sign assertions (credentials and status lists).

@@ -13,7 +13,7 @@ use rand_core::CryptoRngCore;
 use serde_json::Value;
 
 use super::multibase;
-use super::proof::{self, ProofError};
+use super::proof::{self, Cryptosuite, ProofError};
 pub use crate::secrets::MasterKey;
 
 const SEALED_PREFIX: &str = "v1.";
@@ -87,19 +87,22 @@ pub fn open_seed(master: &MasterKey, key_id: &str, sealed: &str) -> Result<[u8; 
     seed.as_slice().try_into().map_err(|_| KeyError::OpenFailed)
 }
 
-/// An issuer's signing key with its DID and verification method id (`<did>#z6Mk…`).
+/// An issuer's signing key with its DID, verification method id (`<did>#z6Mk…`) and the
+/// cryptosuite it signs with (eddsa-rdfc-2022 unless the vendor chose otherwise).
 /// Debug shows the ids, never the seed.
 #[derive(Clone)]
 pub struct IssuerKey {
     did: String,
     verification_method: String,
     signing_key: SigningKey,
+    cryptosuite: Cryptosuite,
 }
 
 impl std::fmt::Debug for IssuerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IssuerKey")
             .field("verification_method", &self.verification_method)
+            .field("cryptosuite", &self.cryptosuite)
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +114,18 @@ impl IssuerKey {
             verification_method: format!("{did}#{multikey}"),
             did: did.to_owned(),
             signing_key,
+            cryptosuite: Cryptosuite::default(),
         }
+    }
+
+    /// This key, signing with `cryptosuite` from now on.
+    pub fn with_cryptosuite(mut self, cryptosuite: Cryptosuite) -> Self {
+        self.cryptosuite = cryptosuite;
+        self
+    }
+
+    pub fn cryptosuite(&self) -> Cryptosuite {
+        self.cryptosuite
     }
 
     pub fn generate(did: &str, rng: &mut impl CryptoRngCore) -> Self {
@@ -153,13 +167,14 @@ impl IssuerKey {
         self.signing_key.verifying_key()
     }
 
-    /// Adds an eddsa-jcs-2022 proof made with this key.
+    /// Adds a proof made with this key in its cryptosuite.
     pub fn sign(&self, document: &Value, created: DateTime<Utc>) -> Result<Value, ProofError> {
         proof::sign(
             document,
             &self.signing_key,
             &self.verification_method,
             created,
+            self.cryptosuite,
         )
     }
 }

@@ -1,34 +1,89 @@
-//! Data Integrity `DataIntegrityProof` with the `eddsa-jcs-2022` cryptosuite.
+//! Data Integrity `DataIntegrityProof` with the `eddsa-rdfc-2022` and `eddsa-jcs-2022`
+//! cryptosuites.
 //!
-//! hashData = SHA-256(JCS(proof config)) ‖ SHA-256(JCS(document without `proof`)); the signature
-//! is Ed25519 over those 64 bytes, written as `proofValue = "z" + base58btc(sig)`. Verification
-//! follows the cryptosuite spec: the proof config is the proof minus `proofValue`, the document's
-//! `@context` must start with the proof's, and the proof's `@context` is what gets hashed.
+//! hashData = SHA-256(canonical proof config) ‖ SHA-256(canonical document without `proof`); the
+//! signature is Ed25519 over those 64 bytes, written as `proofValue = "z" + base58btc(sig)`. The
+//! canonical form is JCS (RFC 8785) for eddsa-jcs-2022 and JSON-LD → RDFC-1.0 N-Quads for
+//! eddsa-rdfc-2022 (`rdfc`). Verification follows the cryptosuite specs: the proof config is the
+//! proof minus `proofValue`, read with the proof's `@context` when it has one (the document's
+//! must then start with it), else the document's; the emitted rdfc proof carries no `@context`.
+//! A proof set (an array of proofs) verifies only when every proof does.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::jcs::{self, JcsError};
 use super::multibase;
+use super::rdfc::{self, RdfcError};
 
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
-pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
 pub const ASSERTION_METHOD: &str = "assertionMethod";
 /// A 64-byte signature is at most 88 base58 characters; anything much longer is refused unread.
 const MAX_PROOF_VALUE_CHARS: usize = 100;
+/// Proof sets larger than this are refused unread (each proof costs a canonicalization).
+pub const MAX_PROOFS: usize = 4;
+
+/// The cryptosuites Credo signs and verifies with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Cryptosuite {
+    #[default]
+    #[serde(rename = "eddsa-rdfc-2022")]
+    EddsaRdfc2022,
+    #[serde(rename = "eddsa-jcs-2022")]
+    EddsaJcs2022,
+}
+
+impl Cryptosuite {
+    pub const ALL: [Cryptosuite; 2] = [Cryptosuite::EddsaRdfc2022, Cryptosuite::EddsaJcs2022];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cryptosuite::EddsaRdfc2022 => "eddsa-rdfc-2022",
+            Cryptosuite::EddsaJcs2022 => "eddsa-jcs-2022",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The canonical form of `map` minus its `without` member, read with `context`.
+    fn canonicalize(
+        self,
+        map: &Map<String, Value>,
+        without: &str,
+        context: Option<&Value>,
+    ) -> Result<Vec<u8>, ProofError> {
+        Ok(match self {
+            Cryptosuite::EddsaJcs2022 => jcs::canonicalize_object_view(map, without, context)?,
+            Cryptosuite::EddsaRdfc2022 => {
+                rdfc::canonicalize_document(map, context, without)?.into_bytes()
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for Cryptosuite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
     #[error("the document must be a JSON object")]
     DocumentNotObject,
-    #[error("the document already has a proof; proof sets and chains are not supported")]
+    #[error("the document already has a proof")]
     AlreadySigned,
     #[error("the document has no proof")]
     MissingProof,
-    #[error("proof must be a single object (proof sets and chains are not supported)")]
+    #[error("proof must be an object or a non-empty array of at most {MAX_PROOFS} objects")]
     ProofNotObject,
+    #[error("proof chains (previousProof) are not supported; a proof set is")]
+    ProofChain,
     #[error("proof.{0} is missing")]
     MissingField(&'static str),
     #[error("proof.{field} must be {expected}")]
@@ -38,7 +93,7 @@ pub enum ProofError {
     },
     #[error("proof.type is {0:?}; expected \"DataIntegrityProof\"")]
     UnsupportedProofType(String),
-    #[error("proof.cryptosuite is {0:?}; expected \"eddsa-jcs-2022\"")]
+    #[error("proof.cryptosuite is {0:?}; expected \"eddsa-rdfc-2022\" or \"eddsa-jcs-2022\"")]
     UnsupportedCryptosuite(String),
     #[error("proof.proofPurpose is {0:?}; expected \"assertionMethod\"")]
     WrongProofPurpose(String),
@@ -58,12 +113,14 @@ pub enum ProofError {
     ContextMismatch,
     #[error(transparent)]
     Jcs(#[from] JcsError),
+    #[error(transparent)]
+    Rdfc(#[from] RdfcError),
     #[error("the signature does not match the document and proof options")]
     SignatureMismatch,
 }
 
-/// Everything that goes into an eddsa-jcs-2022 signature, exposed so tests can compare each
-/// stage byte for byte with the W3C vectors.
+/// Everything that goes into a signature, exposed so tests can compare each stage byte for byte
+/// with the W3C vectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningInput {
     pub canonical_proof_config: Vec<u8>,
@@ -82,34 +139,39 @@ impl SigningInput {
     }
 }
 
-/// The proof options we sign with; `@context` is the document's own.
+/// The proof options we sign with. eddsa-jcs-2022 copies the document's `@context` into them;
+/// eddsa-rdfc-2022 reads them with the document's `@context` but does not emit it.
 pub fn proof_config(
     document: &Value,
     verification_method: &str,
     created: DateTime<Utc>,
+    suite: Cryptosuite,
 ) -> Result<Map<String, Value>, ProofError> {
     let document = document.as_object().ok_or(ProofError::DocumentNotObject)?;
     let mut config = Map::new();
     config.insert("type".into(), PROOF_TYPE.into());
-    config.insert("cryptosuite".into(), CRYPTOSUITE.into());
+    config.insert("cryptosuite".into(), suite.as_str().into());
     config.insert("created".into(), super::format_timestamp(created).into());
     config.insert("verificationMethod".into(), verification_method.into());
     config.insert("proofPurpose".into(), ASSERTION_METHOD.into());
-    if let Some(context) = document.get("@context") {
-        config.insert("@context".into(), context.clone());
+    if suite == Cryptosuite::EddsaJcs2022 {
+        if let Some(context) = document.get("@context") {
+            config.insert("@context".into(), context.clone());
+        }
     }
     Ok(config)
 }
 
 /// Canonicalizes and hashes `document` (ignoring any `proof`) and `proof` (ignoring any
-/// `proofValue`). The hashed `@context` of both is the proof's if it has one, else the document's.
+/// `proofValue`). Both are read with the proof's `@context` if it has one, else the document's.
 pub fn signing_input(
     document: &Map<String, Value>,
     proof: &Map<String, Value>,
+    suite: Cryptosuite,
 ) -> Result<SigningInput, ProofError> {
     let context = proof.get("@context").or_else(|| document.get("@context"));
-    let canonical_proof_config = jcs::canonicalize_object_view(proof, "proofValue", context)?;
-    let canonical_document = jcs::canonicalize_object_view(document, "proof", context)?;
+    let canonical_proof_config = suite.canonicalize(proof, "proofValue", context)?;
+    let canonical_document = suite.canonicalize(document, "proof", context)?;
     Ok(SigningInput {
         proof_config_hash: Sha256::digest(&canonical_proof_config).into(),
         document_hash: Sha256::digest(&canonical_document).into(),
@@ -124,14 +186,15 @@ pub fn sign(
     key: &SigningKey,
     verification_method: &str,
     created: DateTime<Utc>,
+    suite: Cryptosuite,
 ) -> Result<Value, ProofError> {
     let map = document.as_object().ok_or(ProofError::DocumentNotObject)?;
     if map.contains_key("proof") {
         return Err(ProofError::AlreadySigned);
     }
     jcs::check_signable_numbers(document)?;
-    let mut proof = proof_config(document, verification_method, created)?;
-    let input = signing_input(map, &proof)?;
+    let mut proof = proof_config(document, verification_method, created, suite)?;
+    let input = signing_input(map, &proof, suite)?;
     let signature = key.sign(&input.hash_data());
     proof.insert(
         "proofValue".into(),
@@ -142,10 +205,12 @@ pub fn sign(
     Ok(Value::Object(signed))
 }
 
-/// Verifies the document's single eddsa-jcs-2022 proof with `public_key`. Does not look at time
-/// or at who the key belongs to; the verification engine does that.
+/// Verifies every proof of the document with `public_key`. Does not look at time or at who the
+/// key belongs to; the verification engine does that.
 pub fn verify(document: &Value, public_key: &VerifyingKey) -> Result<(), ProofError> {
-    ParsedProof::parse(document)?.verify(public_key)
+    ParsedProof::parse_all(document)?
+        .iter()
+        .try_for_each(|proof| proof.verify(public_key))
 }
 
 /// A structurally checked proof, borrowed from its document.
@@ -153,6 +218,7 @@ pub fn verify(document: &Value, public_key: &VerifyingKey) -> Result<(), ProofEr
 pub struct ParsedProof<'a> {
     document: &'a Map<String, Value>,
     proof: &'a Map<String, Value>,
+    pub cryptosuite: Cryptosuite,
     pub verification_method: &'a str,
     pub created: Option<DateTime<FixedOffset>>,
     pub expires: Option<DateTime<FixedOffset>>,
@@ -160,21 +226,39 @@ pub struct ParsedProof<'a> {
 }
 
 impl<'a> ParsedProof<'a> {
-    /// Checks every proof field we rely on; never panics on malformed input.
-    pub fn parse(document: &'a Value) -> Result<Self, ProofError> {
+    /// Every proof of the document (one object, or a proof set); never panics on malformed input.
+    pub fn parse_all(document: &'a Value) -> Result<Vec<Self>, ProofError> {
         let document = document.as_object().ok_or(ProofError::DocumentNotObject)?;
-        let proof = match document.get("proof") {
+        let proofs: Vec<&Value> = match document.get("proof") {
             None => return Err(ProofError::MissingProof),
-            Some(Value::Object(proof)) => proof,
+            Some(proof @ Value::Object(_)) => vec![proof],
+            Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_PROOFS => {
+                items.iter().collect()
+            }
             Some(_) => return Err(ProofError::ProofNotObject),
         };
+        proofs
+            .into_iter()
+            .map(|proof| match proof {
+                Value::Object(proof) => Self::parse_one(document, proof),
+                _ => Err(ProofError::ProofNotObject),
+            })
+            .collect()
+    }
+
+    fn parse_one(
+        document: &'a Map<String, Value>,
+        proof: &'a Map<String, Value>,
+    ) -> Result<Self, ProofError> {
         let proof_type = required_str(proof, "type")?;
         if proof_type != PROOF_TYPE {
             return Err(ProofError::UnsupportedProofType(proof_type.into()));
         }
         let cryptosuite = required_str(proof, "cryptosuite")?;
-        if cryptosuite != CRYPTOSUITE {
-            return Err(ProofError::UnsupportedCryptosuite(cryptosuite.into()));
+        let cryptosuite = Cryptosuite::parse(cryptosuite)
+            .ok_or_else(|| ProofError::UnsupportedCryptosuite(cryptosuite.into()))?;
+        if proof.contains_key("previousProof") {
+            return Err(ProofError::ProofChain);
         }
         let purpose = required_str(proof, "proofPurpose")?;
         if purpose != ASSERTION_METHOD {
@@ -197,6 +281,7 @@ impl<'a> ParsedProof<'a> {
         Ok(Self {
             document,
             proof,
+            cryptosuite,
             verification_method,
             created,
             expires,
@@ -205,7 +290,7 @@ impl<'a> ParsedProof<'a> {
     }
 
     pub fn signing_input(&self) -> Result<SigningInput, ProofError> {
-        signing_input(self.document, self.proof)
+        signing_input(self.document, self.proof, self.cryptosuite)
     }
 
     pub fn verify(&self, public_key: &VerifyingKey) -> Result<(), ProofError> {
@@ -284,6 +369,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const JCS: Cryptosuite = Cryptosuite::EddsaJcs2022;
+    const RDFC: Cryptosuite = Cryptosuite::EddsaRdfc2022;
+
     macro_rules! vector {
         ($name:literal) => {
             include_str!(concat!(
@@ -315,12 +403,12 @@ mod tests {
     #[test]
     fn w3c_vector_every_intermediate_matches_byte_for_byte() {
         let unsigned: Value = serde_json::from_str(vector!("unsigned.json")).unwrap();
-        let config = proof_config(&unsigned, &vector_vm(), vector_created()).unwrap();
+        let config = proof_config(&unsigned, &vector_vm(), vector_created(), JCS).unwrap();
         let expected_config: Value =
             serde_json::from_str(vector!("eddsa-jcs-2022/proofConfigJCS.json")).unwrap();
         assert_eq!(Value::Object(config.clone()), expected_config);
 
-        let input = signing_input(unsigned.as_object().unwrap(), &config).unwrap();
+        let input = signing_input(unsigned.as_object().unwrap(), &config, JCS).unwrap();
         assert_eq!(
             std::str::from_utf8(&input.canonical_proof_config).unwrap(),
             text(vector!("eddsa-jcs-2022/proofCanonJCS.txt"))
@@ -357,13 +445,20 @@ mod tests {
         let unsigned: Value = serde_json::from_str(vector!("unsigned.json")).unwrap();
         let expected: Value =
             serde_json::from_str(vector!("eddsa-jcs-2022/signedJCS.json")).unwrap();
-        let signed = sign(&unsigned, &vector_key(), &vector_vm(), vector_created()).unwrap();
+        let signed = sign(
+            &unsigned,
+            &vector_key(),
+            &vector_vm(),
+            vector_created(),
+            JCS,
+        )
+        .unwrap();
         assert_eq!(signed, expected);
 
         let public = vector_key().verifying_key();
         verify(&expected, &public).unwrap();
         // The verifier's view of the signed vector reproduces the same intermediates.
-        let parsed = ParsedProof::parse(&expected).unwrap();
+        let parsed = ParsedProof::parse_all(&expected).unwrap().remove(0);
         assert_eq!(parsed.verification_method, vector_vm());
         assert_eq!(
             hex::encode(parsed.signing_input().unwrap().hash_data()),
@@ -376,15 +471,15 @@ mod tests {
         let key = vector_key();
         let at = vector_created();
         assert!(matches!(
-            sign(&json!([1]), &key, "x", at),
+            sign(&json!([1]), &key, "x", at, JCS),
             Err(ProofError::DocumentNotObject)
         ));
         assert!(matches!(
-            sign(&json!({"proof": {}}), &key, "x", at),
+            sign(&json!({"proof": {}}), &key, "x", at, JCS),
             Err(ProofError::AlreadySigned)
         ));
         assert!(matches!(
-            sign(&json!({"score": 0.5}), &key, "x", at),
+            sign(&json!({"score": 0.5}), &key, "x", at, JCS),
             Err(ProofError::Jcs(JcsError::UnsafeNumber { .. }))
         ));
     }
@@ -392,7 +487,7 @@ mod tests {
     #[test]
     fn created_is_whole_seconds_utc() {
         let created: DateTime<Utc> = "2024-05-06T07:08:09.987654Z".parse().unwrap();
-        let config = proof_config(&json!({}), "did:web:x#k", created).unwrap();
+        let config = proof_config(&json!({}), "did:web:x#k", created, JCS).unwrap();
         assert_eq!(config["created"], "2024-05-06T07:08:09Z");
         assert!(!config.contains_key("@context"));
     }
@@ -422,9 +517,12 @@ mod tests {
         let mut no_proof = signed_vector();
         no_proof.as_object_mut().unwrap().remove("proof");
         assert_eq!(check(no_proof), "the document has no proof");
-        let mut proof_set = signed_vector();
-        proof_set["proof"] = json!([proof_set["proof"].clone()]);
-        assert!(check(proof_set).contains("single object"));
+        let mut empty_set = signed_vector();
+        empty_set["proof"] = json!([]);
+        assert!(check(empty_set).contains("non-empty array"));
+        let mut chain = signed_vector();
+        chain["proof"]["previousProof"] = json!("urn:uuid:1");
+        assert!(check(chain).contains("previousProof"));
 
         for field in [
             "type",
@@ -447,8 +545,8 @@ mod tests {
                 .contains("Ed25519Signature2020")
         );
         assert!(
-            check(with_proof_field("cryptosuite", json!("eddsa-rdfc-2022")))
-                .contains("eddsa-rdfc-2022")
+            check(with_proof_field("cryptosuite", json!("ecdsa-rdfc-2019")))
+                .contains("ecdsa-rdfc-2019")
         );
         assert!(
             check(with_proof_field("proofPurpose", json!("authentication")))
@@ -527,5 +625,173 @@ mod tests {
             verify(&signed_vector(), &other),
             Err(ProofError::SignatureMismatch)
         ));
+    }
+
+    fn rdfc_signed_vector() -> Value {
+        serde_json::from_str(vector!("eddsa-rdfc-2022/signedDataInt.json")).unwrap()
+    }
+
+    #[test]
+    fn w3c_rdfc_vector_every_intermediate_matches_byte_for_byte() {
+        let unsigned: Value = serde_json::from_str(vector!("unsigned.json")).unwrap();
+        let config = proof_config(&unsigned, &vector_vm(), vector_created(), RDFC).unwrap();
+        // The vector shows the proof config with the document's @context, which eddsa-rdfc-2022
+        // reads it with; the emitted proof carries none.
+        let mut shown = config.clone();
+        shown.insert("@context".into(), unsigned["@context"].clone());
+        let expected_config: Value =
+            serde_json::from_str(vector!("eddsa-rdfc-2022/proofConfigDataInt.json")).unwrap();
+        assert_eq!(Value::Object(shown), expected_config);
+
+        let input = signing_input(unsigned.as_object().unwrap(), &config, RDFC).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&input.canonical_proof_config).unwrap(),
+            vector!("eddsa-rdfc-2022/proofCanonDataInt.txt")
+        );
+        assert_eq!(
+            std::str::from_utf8(&input.canonical_document).unwrap(),
+            vector!("eddsa-rdfc-2022/canonDocDataInt.txt")
+        );
+        assert_eq!(
+            hex::encode(input.proof_config_hash),
+            text(vector!("eddsa-rdfc-2022/proofHashDataInt.txt"))
+        );
+        assert_eq!(
+            hex::encode(input.document_hash),
+            text(vector!("eddsa-rdfc-2022/docHashDataInt.txt"))
+        );
+        assert_eq!(
+            hex::encode(input.hash_data()),
+            text(vector!("eddsa-rdfc-2022/combinedHashDataInt.txt"))
+        );
+        let signature = vector_key().sign(&input.hash_data());
+        assert_eq!(
+            hex::encode(signature.to_bytes()),
+            text(vector!("eddsa-rdfc-2022/sigHexDataInt.txt"))
+        );
+        assert_eq!(
+            multibase::encode_base58btc(&signature.to_bytes()),
+            text(vector!("eddsa-rdfc-2022/sigBTC58DataInt.txt"))
+        );
+    }
+
+    #[test]
+    fn rdfc_sign_reproduces_signed_vector_and_one_changed_value_breaks_it() {
+        let unsigned: Value = serde_json::from_str(vector!("unsigned.json")).unwrap();
+        let signed = sign(
+            &unsigned,
+            &vector_key(),
+            &vector_vm(),
+            vector_created(),
+            RDFC,
+        )
+        .unwrap();
+        assert_eq!(signed, rdfc_signed_vector());
+        let public = vector_key().verifying_key();
+        verify(&rdfc_signed_vector(), &public).unwrap();
+
+        let mut changed = rdfc_signed_vector();
+        changed["credentialSubject"]["alumniOf"] = json!("The School of Fakes");
+        assert!(matches!(
+            verify(&changed, &public),
+            Err(ProofError::SignatureMismatch)
+        ));
+        let mut changed = rdfc_signed_vector();
+        changed["proof"]["created"] = json!("2023-02-24T23:36:39Z");
+        assert!(matches!(
+            verify(&changed, &public),
+            Err(ProofError::SignatureMismatch)
+        ));
+    }
+
+    #[test]
+    fn open_badges_rdfc_vector_canonical_forms_match_byte_for_byte() {
+        // The Open Badges 3.0 eddsa-rdfc-2022 example; the vector gives its canonical forms.
+        let document = json!({
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+            ],
+            "id": "http://example.com/credentials/3527",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": {
+                "id": "https://example.edu/issuers/565049",
+                "type": ["Profile"],
+                "name": "Example Corp",
+                "url": "https://www.imsglobal.org"
+            },
+            "validFrom": "2010-01-01T00:00:00Z",
+            "name": "Teamwork Badge",
+            "credentialSubject": {
+                "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+                "type": ["AchievementSubject"],
+                "achievement": {
+                    "id": "https://example.com/achievements/21st-century-skills/teamwork",
+                    "type": ["Achievement"],
+                    "criteria": {
+                        "narrative": "Team members are nominated for this badge by their peers and recognized upon review by Example Corp management."
+                    },
+                    "description": "This badge recognizes the development of the capacity to collaborate within a group environment.",
+                    "name": "Teamwork"
+                }
+            }
+        });
+        let vm =
+            "https://example.edu/issuers/565049#z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi";
+        let created = "2010-01-01T19:23:24Z".parse().unwrap();
+        let config = proof_config(&document, vm, created, RDFC).unwrap();
+        let input = signing_input(document.as_object().unwrap(), &config, RDFC).unwrap();
+        macro_rules! ob {
+            ($name:literal) => {
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/fixtures/credentials/ob-v3p0-rdfc/",
+                    $name
+                ))
+            };
+        }
+        assert_eq!(
+            std::str::from_utf8(&input.canonical_document).unwrap(),
+            ob!("document-canon.txt")
+        );
+        assert_eq!(
+            std::str::from_utf8(&input.canonical_proof_config).unwrap(),
+            ob!("proof-canon.txt")
+        );
+    }
+
+    #[test]
+    fn rdfc_proof_sets_verify_only_when_every_proof_does() {
+        let key = vector_key();
+        let unsigned: Value = serde_json::from_str(vector!("unsigned.json")).unwrap();
+        let a = sign(&unsigned, &key, &vector_vm(), vector_created(), RDFC).unwrap();
+        let b = sign(&unsigned, &key, &vector_vm(), vector_created(), JCS).unwrap();
+        let mut set = unsigned.clone();
+        set["proof"] = json!([a["proof"], b["proof"]]);
+        verify(&set, &key.verifying_key()).unwrap();
+        assert_eq!(ParsedProof::parse_all(&set).unwrap().len(), 2);
+        set["proof"][1]["proofValue"] = a["proof"]["proofValue"].clone();
+        assert!(matches!(
+            verify(&set, &key.verifying_key()),
+            Err(ProofError::SignatureMismatch)
+        ));
+    }
+
+    #[test]
+    fn rdfc_refuses_to_sign_undefined_terms() {
+        let mut unsigned: Value = serde_json::from_str(vector!("unsigned.json")).unwrap();
+        unsigned["@context"] = json!(["https://www.w3.org/ns/credentials/v2"]);
+        let err = sign(
+            &unsigned,
+            &vector_key(),
+            &vector_vm(),
+            vector_created(),
+            RDFC,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "terms not defined by the credential's contexts (JSON-LD safe mode): AlumniCredential, alumniOf"
+        );
     }
 }

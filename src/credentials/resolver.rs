@@ -434,14 +434,23 @@ pub fn check_shape(credential: &Value) -> Result<(), Vec<crate::validation::Fiel
         ("validFrom", &is_str, "must be a date-time string"),
         ("validUntil", &is_str, "must be a date-time string"),
         ("credentialStatus", &object_or_objects, "must be an object"),
-        ("proof", &object_or_objects, "must be an object"),
+        (
+            "proof",
+            &object_or_objects,
+            "must be an object or an array of objects",
+        ),
     ];
     for (field, ok, message) in rules {
         if doc.get(field).is_some_and(|v| !ok(v)) {
             errors.add(field, message);
         }
     }
-    if let Some(Value::Object(proof)) = doc.get("proof") {
+    let proofs = match doc.get("proof") {
+        Some(Value::Object(proof)) => vec![proof],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    };
+    for proof in proofs {
         for field in [
             "type",
             "cryptosuite",
@@ -475,6 +484,9 @@ pub struct StoredFacts {
 pub struct VerifyReport {
     pub verification: Verification,
     pub stored: Option<StoredFacts>,
+    /// The issuer is this instance or one of its vendors (else: another issuer, checked with
+    /// its did:key, or its did:web over HTTPS when that is enabled).
+    pub issuer_hosted_here: bool,
 }
 
 /// Verifies a credential the way every door does: remote documents first (when allowed), then
@@ -524,10 +536,21 @@ pub fn verify_stored(
     } else {
         None
     };
+    let issuer_hosted_here =
+        issuer_of(credential).is_some_and(|id| local.vendor_of_did(id).is_some());
     Ok(VerifyReport {
         verification,
         stored,
+        issuer_hosted_here,
     })
+}
+
+fn issuer_of(credential: &Value) -> Option<&str> {
+    match credential.get("issuer")? {
+        Value::Object(issuer) => issuer.get("id").and_then(Value::as_str),
+        Value::String(id) => Some(id.as_str()),
+        _ => None,
+    }
 }
 
 fn stored_facts(
@@ -543,12 +566,8 @@ fn stored_facts(
     else {
         return Ok(None);
     };
-    let issuer = match credential.get("issuer") {
-        Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str),
-        Some(Value::String(id)) => Some(id.as_str()),
-        _ => None,
-    };
-    let Some(Some(slug)) = issuer.and_then(|issuer| local.vendor_of_did(issuer)) else {
+    let Some(Some(slug)) = issuer_of(credential).and_then(|issuer| local.vendor_of_did(issuer))
+    else {
         return Ok(None);
     };
     let Some(row) = store::find_credential(conn, id)? else {

@@ -15,6 +15,7 @@ use url::Url;
 use super::badge::{self, BadgeError, BadgeInput};
 use super::did::{self, DidError};
 use super::keys::{IssuerKey, KeyError, MasterKey};
+use super::proof::Cryptosuite;
 use super::status_list::{self, Bitstring, StatusListError};
 use super::store::{self, CredentialRow, IssuerKeyRow, NewCredential, StatusListRow};
 use crate::accounts::{self, Vendor};
@@ -122,7 +123,39 @@ pub fn issuer_did(links: &Links, vendor_slug: &str) -> Result<String, Credential
     Ok(did::issuer_did(links.base(), vendor_slug)?)
 }
 
-/// The vendor's active signing key, generated and sealed on first use.
+/// The cryptosuite of the vendor's new credentials and status lists (eddsa-rdfc-2022 unless the
+/// vendor chose otherwise).
+pub fn cryptosuite(conn: &mut DbConn, vendor_id: &str) -> Result<Cryptosuite, CredentialError> {
+    match store::vendor_cryptosuite(conn, vendor_id)? {
+        None => Ok(Cryptosuite::default()),
+        Some(name) => Cryptosuite::parse(&name).ok_or_else(|| {
+            CredentialError::Internal(format!("stored cryptosuite {name:?} is unknown"))
+        }),
+    }
+}
+
+/// Sets the cryptosuite of the vendor's new credentials and status lists; credentials and lists
+/// already signed keep their proofs.
+pub fn set_cryptosuite(
+    conn: &mut DbConn,
+    vendor: &Vendor,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<Cryptosuite, CredentialError> {
+    let suite = Cryptosuite::parse(name.trim()).ok_or_else(|| {
+        let allowed: Vec<&str> = Cryptosuite::ALL.iter().map(|s| s.as_str()).collect();
+        CredentialError::Validation(vec![FieldError::new(
+            "cryptosuite",
+            format!("must be one of: {}", allowed.join(", ")),
+        )])
+    })?;
+    store::set_vendor_cryptosuite(conn, &vendor.id, suite.as_str(), now)?;
+    tracing::info!(vendor_id = %vendor.id, cryptosuite = %suite, "credential cryptosuite set");
+    Ok(suite)
+}
+
+/// The vendor's active signing key (generated and sealed on first use), set to sign with the
+/// vendor's cryptosuite.
 pub fn signing_key(
     conn: &mut DbConn,
     ctx: &IssueContext,
@@ -130,13 +163,14 @@ pub fn signing_key(
     now: NaiveDateTime,
 ) -> Result<(IssuerKeyRow, IssuerKey), CredentialError> {
     let did = issuer_did(&ctx.links, &vendor.slug)?;
+    let suite = cryptosuite(conn, &vendor.id)?;
     for _ in 0..3 {
         if let Some(row) = store::active_key(conn, &vendor.id)? {
             let key = IssuerKey::open(&did, &ctx.master_key, &row.id, &row.sealed_seed)?;
-            return Ok((row, key));
+            return Ok((row, key.with_cryptosuite(suite)));
         }
         match create_key(conn, &ctx.master_key, &did, &vendor.id, now) {
-            Ok(created) => return Ok(created),
+            Ok((row, key)) => return Ok((row, key.with_cryptosuite(suite))),
             // Another transaction created the first key meanwhile: use it.
             Err(CredentialError::Db(DbError::Query(e))) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e),

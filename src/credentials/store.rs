@@ -1,5 +1,5 @@
 //! Every query of the credentials tables (`issuer_keys`, `status_lists`, `credentials`,
-//! `credential_reminders`). Functions take the caller's connection so a use case runs in one
+//! `credential_reminders`, `vendor_credential_settings`). Functions take the caller's connection so a use case runs in one
 //! transaction; the few dialect-specific statements match on [`DbConn`] here.
 
 use chrono::NaiveDateTime;
@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     credential_reminders, credentials, exams, issuer_keys, status_lists, users,
+    vendor_credential_settings,
 };
 use crate::db::DbConn;
 
@@ -33,6 +34,40 @@ impl std::fmt::Debug for IssuerKeyRow {
             .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
+}
+
+/// The cryptosuite the vendor chose for new credentials, if it chose one.
+pub fn vendor_cryptosuite(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Option<String>> {
+    vendor_credential_settings::table
+        .find(vendor_id)
+        .select(vendor_credential_settings::cryptosuite)
+        .first(conn)
+        .optional()
+}
+
+/// Records the vendor's cryptosuite (update, else insert: portable across both backends).
+pub fn set_vendor_cryptosuite(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    cryptosuite: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let updated = diesel::update(vendor_credential_settings::table.find(vendor_id))
+        .set((
+            vendor_credential_settings::cryptosuite.eq(cryptosuite),
+            vendor_credential_settings::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(vendor_credential_settings::table)
+            .values((
+                vendor_credential_settings::vendor_id.eq(vendor_id),
+                vendor_credential_settings::cryptosuite.eq(cryptosuite),
+                vendor_credential_settings::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Every key the vendor ever had, oldest first (the DID document's order).

@@ -257,6 +257,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    vendor_credential_settings (vendor_id) {
+        vendor_id -> Text,
+        cryptosuite -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     programs (id) {
         id -> Text,
         vendor_id -> Text,

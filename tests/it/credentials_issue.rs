@@ -87,7 +87,7 @@ async fn issued_credential_has_the_designed_shape_is_mailed_and_verifies() {
     );
     let index: u64 = status["statusListIndex"].as_str().unwrap().parse().unwrap();
     assert!(index < 131_072);
-    assert_eq!(vc["proof"]["cryptosuite"], "eddsa-jcs-2022");
+    assert_eq!(vc["proof"]["cryptosuite"], "eddsa-rdfc-2022");
     assert!(vc["proof"]["verificationMethod"]
         .as_str()
         .unwrap()

@@ -14,6 +14,7 @@ mod browser_integrity;
 mod browser_journeys;
 mod credentials_issue;
 mod credentials_pages;
+mod credentials_rdfc;
 mod credentials_verify;
 mod demo;
 mod exams_api;

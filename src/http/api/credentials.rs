@@ -2,7 +2,7 @@
 //! credential JSON, verification, revocation and listings.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Principal, VendorRole, API_KEY_PREFIX};
@@ -11,7 +11,7 @@ use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
 use crate::credentials::service::{self, CredentialError, CredentialState};
 use crate::credentials::store;
-use crate::credentials::verify::{Check, Status};
+use crate::credentials::verify::{Check, CheckName, Status};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{
     actor, client_address, presented_token, resolve, Caller, CurrentUser, TokenSource,
@@ -19,6 +19,7 @@ use crate::http::auth::{
 use crate::http::extract::{parse_json, read_body, Json};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
+use crate::validation::field_error;
 
 /// Largest credential `POST /api/v1/verify` reads (ours are ~3 KB).
 pub const VERIFY_LIMIT: usize = 256 * 1024;
@@ -32,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify)
         .service(revoke)
         .service(vendor_credentials)
+        .service(get_credential_settings)
+        .service(put_credential_settings)
         .service(my_credentials);
 }
 
@@ -132,6 +135,9 @@ pub struct VerifyAnswer {
     pub verified: bool,
     pub status: Status,
     pub checks: Vec<Check>,
+    /// False when the issuer is not this instance or one of its vendors: the credential was
+    /// checked against the issuer's own did:key or did:web, not against records here.
+    pub issuer_hosted_here: bool,
     /// The credential's id here when it was issued by this instance (usable at `/c/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
@@ -161,6 +167,7 @@ impl From<resolver::VerifyReport> for VerifyAnswer {
             verified: report.verification.verified(),
             status: report.verification.status,
             checks: report.verification.checks,
+            issuer_hosted_here: report.issuer_hosted_here,
             credential_id: present(stored.id),
             page: present(stored.page),
             revoked_at: stored.revoked_at,
@@ -192,6 +199,13 @@ async fn verify(
     let credential: serde_json::Value = parse_json(&body)?;
     resolver::check_shape(&credential).map_err(ApiError::Validation)?;
     let report = resolver::verify_json(&state, credential).await?;
+    if report.verification.too_complex {
+        let detail = report
+            .verification
+            .check(CheckName::Proof)
+            .map_or_else(String::new, |c| c.detail.clone());
+        return Err(ApiError::Validation(field_error("proof", detail)));
+    }
     Ok(HttpResponse::Ok().json(VerifyAnswer::from(report)))
 }
 
@@ -271,6 +285,58 @@ async fn vendor_credentials(
         .await?;
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(listed(&state, rows, now)))
+}
+
+/// A vendor's credential settings.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialSettings {
+    /// The cryptosuite of new credentials and status lists.
+    cryptosuite: String,
+}
+
+#[get("/api/v1/vendors/{vendor}/credential-settings")]
+async fn get_credential_settings(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let suite = state
+        .db(move |conn| service::cryptosuite(conn, &vendor.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(CredentialSettings {
+        cryptosuite: suite.as_str().to_owned(),
+    }))
+}
+
+#[put("/api/v1/vendors/{vendor}/credential-settings")]
+async fn put_credential_settings(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<String>,
+    Json(input): Json<CredentialSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = vendor_for(
+        &state,
+        Principal::User(user),
+        path.into_inner(),
+        VendorRole::Owner,
+    )
+    .await?;
+    let now = state.clock.now();
+    let suite = state
+        .tx(move |conn| service::set_cryptosuite(conn, &vendor, &input.cryptosuite, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(CredentialSettings {
+        cryptosuite: suite.as_str().to_owned(),
+    }))
 }
 
 #[get("/api/v1/me/credentials")]

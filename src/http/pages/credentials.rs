@@ -62,6 +62,9 @@ pub struct VerdictView {
     pub checks: Vec<CheckView>,
     pub revocation_reason: Option<String>,
     pub superseded_by_page: Option<String>,
+    /// Said plainly on the page: a credential of another issuer was checked with that issuer's
+    /// own keys (did:key, or did:web over HTTPS), not against anything stored here.
+    pub issuer_hosted_here: bool,
 }
 
 fn check_label(name: CheckName) -> &'static str {
@@ -151,6 +154,7 @@ impl VerdictView {
                 .collect(),
             revocation_reason: reason,
             superseded_by_page: stored.and_then(|s| s.superseded_by_page.clone()),
+            issuer_hosted_here: report.issuer_hosted_here,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::audit;
 use crate::http::api::audit::parse_page;
 use crate::http::auth::user_actor;
+use crate::credentials::{self, proof::Cryptosuite};
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
 
@@ -28,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(set_member_role)
         .service(remove_member)
         .service(create_key)
-        .service(revoke_key);
+        .service(revoke_key)
+        .service(set_credential_settings);
 }
 
 /// One group of console links on the hub: a heading, what it is for, and its pages.
@@ -229,6 +231,24 @@ impl From<Member> for StaffRow {
     }
 }
 
+/// One choice of the cryptosuite select.
+struct SuiteOption {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+fn suite_label(suite: Cryptosuite) -> &'static str {
+    match suite {
+        Cryptosuite::EddsaRdfc2022 => {
+            "eddsa-rdfc-2022 — accepted by the Open Badges validator, wallets and most verifiers"
+        }
+        Cryptosuite::EddsaJcs2022 => {
+            "eddsa-jcs-2022 — JSON canonicalization; fewer verifiers accept it"
+        }
+    }
+}
+
 /// The roles offered in the staff forms, with what each may do.
 const ROLE_CHOICES: [(&str, &str); 3] = [
     (
@@ -266,6 +286,7 @@ struct HubPage {
     roles: [(&'static str, &'static str); 3],
     scopes: Vec<(&'static str, &'static str)>,
     is_owner: bool,
+    suites: Vec<SuiteOption>,
     keys: Vec<KeyRow>,
     new_key: Option<String>,
     member_email: String,
@@ -324,6 +345,23 @@ async fn hub_page(
         })
         .await
         .map_err(ApiError::from)?;
+    let suites = if is_owner {
+        let vendor_id = vendor.id.clone();
+        let current = state
+            .db(move |conn| credentials::service::cryptosuite(conn, &vendor_id))
+            .await
+            .map_err(ApiError::from)?;
+        Cryptosuite::ALL
+            .into_iter()
+            .map(|suite| SuiteOption {
+                value: suite.as_str(),
+                label: suite_label(suite),
+                selected: suite == current,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let keys = keys
         .into_iter()
         .map(|k| KeyRow {
@@ -351,6 +389,7 @@ async fn hub_page(
                 .map(|(scope, about)| (scope.as_str(), *about))
                 .collect(),
             is_owner,
+            suites,
             keys,
             new_key: extras.new_key,
             member_email: extras.member_email,
@@ -629,4 +668,29 @@ async fn audit_trail(
             rows,
         },
     ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CredentialSettingsForm {
+    cryptosuite: String,
+}
+
+#[post("/vendor/{vendor}/credential-settings")]
+async fn set_credential_settings(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    Form(form): Form<CredentialSettingsForm>,
+) -> Result<HttpResponse, PageError> {
+    let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
+    let now = state.clock.now();
+    let target = vendor.clone();
+    state
+        .tx(move |conn| {
+            credentials::service::set_cryptosuite(conn, &target, &form.cryptosuite, now)
+        })
+        .await
+        .map_err(ApiError::from)?;
+    Ok(see_other(&format!("/vendor/{}", vendor.slug)))
 }
