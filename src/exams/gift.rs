@@ -6,26 +6,12 @@
 use std::collections::HashSet;
 
 use super::model::{Choice, Domain, Question, QuestionKind, TextFormat};
-use super::{BankError, BankErrors};
+use super::{BankError, BankErrors, ImportedQuestions, GENERAL_DOMAIN};
 
-/// The questions a GIFT file yields, with the domains they belong to and what was skipped or adjusted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GiftImport {
-    pub questions: Vec<Question>,
-    /// One per `$CATEGORY` (id = its last path segment slugged, title = that segment as written), in order of
-    /// appearance, plus `general` first when questions come before any category. `questions_per_form` is the
-    /// number of questions imported into the domain (draw everything); callers with their own blueprint
-    /// replace it.
-    pub domains: Vec<Domain>,
-    pub warnings: Vec<BankError>,
-}
-
-/// The domain of questions that come before any `$CATEGORY`.
-pub const GENERAL_DOMAIN: &str = "general";
 
 /// Parses a GIFT file. `Err` holds every malformed question of the file; unsupported or unusable (but
 /// well-formed) questions are skipped and listed in `warnings`.
-pub fn parse_gift(file_name: &str, text: &str) -> Result<GiftImport, BankErrors> {
+pub fn parse_gift(file_name: &str, text: &str) -> Result<ImportedQuestions, BankErrors> {
     let mut parser = GiftParser {
         file: file_name,
         questions: Vec::new(),
@@ -40,10 +26,13 @@ pub fn parse_gift(file_name: &str, text: &str) -> Result<GiftImport, BankErrors>
         parser.block(&block);
     }
     if parser.errors.is_empty() {
-        Ok(GiftImport {
+        Ok(ImportedQuestions {
             questions: parser.questions,
             domains: parser.domains,
             warnings: parser.warnings,
+            title: None,
+            duration_minutes: None,
+            blueprint_in_file: false,
         })
     } else {
         parser.errors.sort_by_key(|error| error.line);
@@ -96,7 +85,7 @@ fn tokenize(lines: &[(usize, &str)]) -> Vec<Tok> {
         let mut chars = text.chars().peekable();
         while let Some(c) = chars.next() {
             let escaped_char = match (c, chars.peek()) {
-                ('\\', Some(&next)) if "~=#{}:".contains(next) => Some(next),
+                ('\\', Some(&next)) if "\\~=#{}:".contains(next) => Some(next),
                 ('\\', Some('n')) => Some('\n'),
                 _ => None,
             };
@@ -180,7 +169,6 @@ enum Unsupported {
     Numerical,
     Matching,
     ShortAnswer,
-    MissingWord,
     Description,
 }
 
@@ -191,7 +179,6 @@ impl Unsupported {
             Unsupported::Numerical => "numerical",
             Unsupported::Matching => "matching",
             Unsupported::ShortAnswer => "short answer",
-            Unsupported::MissingWord => "missing word",
             Unsupported::Description => "description",
         }
     }
@@ -210,10 +197,59 @@ struct Answer {
     marked_right: bool,
     /// Percent; `=` answers without a weight are 100, `~` answers 0.
     weight: f64,
-    text: String,
-    feedback: Option<String>,
+    text: Text,
+    feedback: Option<Text>,
     line: usize,
 }
+
+/// The format a text is written in: a `[markdown]`, `[html]`, `[plain]` or `[moodle]` marker, else the
+/// question's (Moodle's rule for answers and feedback) or, for the question text, `[moodle]`: HTML whose line
+/// breaks are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Format {
+    format: TextFormat,
+    moodle: bool,
+}
+
+const MOODLE: Format = Format {
+    format: TextFormat::Html,
+    moodle: true,
+};
+
+/// A text of a question as written, with its format.
+struct Text {
+    text: String,
+    format: Format,
+}
+
+impl Text {
+    /// The text in the question's `target` format: `[moodle]` line breaks become `<br>`; a text written in
+    /// another format than `target` (then HTML) is rendered to HTML.
+    fn into_format(self, target: TextFormat, inline: bool) -> String {
+        if self.format.moodle {
+            moodle_to_html(&self.text)
+        } else if self.format.format == target {
+            self.text
+        } else if inline {
+            super::markdown::render_text_inline(&self.text, self.format.format)
+        } else {
+            super::markdown::render_text(&self.text, self.format.format)
+                .trim_end()
+                .to_owned()
+        }
+    }
+}
+
+/// A choice before its texts are put into the question's format.
+struct DraftChoice {
+    id: String,
+    text: Text,
+    correct: bool,
+    feedback: Option<Text>,
+}
+
+/// Kind, choices and partial credit of an imported question.
+type Built = (QuestionKind, Vec<DraftChoice>, bool);
 
 struct GiftParser<'a> {
     file: &'a str,
@@ -364,10 +400,20 @@ impl GiftParser<'_> {
             return;
         }
 
-        // Question text with an optional format marker.
-        let (format, moodle_format, stem_toks) =
-            format_marker(&toks[pos..open]).unwrap_or((TextFormat::Html, true, &toks[pos..open]));
-        let stem = text_of(stem_toks);
+        // Question text with an optional format marker. Missing word (text after the answer block): Moodle
+        // puts a blank `_____` where the block was.
+        let trailing = &toks[close + 1..];
+        let mut question_toks = toks[pos..open].to_vec();
+        if !is_blank(trailing) {
+            let line = toks[open].line;
+            question_toks.extend("_____".chars().map(|c| Tok {
+                c,
+                escaped: true,
+                line,
+            }));
+            question_toks.extend_from_slice(trailing);
+        }
+        let stem = marked_text(&question_toks, MOODLE);
 
         // General feedback `####…` at the end of the answer block.
         let mut answer_toks = &toks[open + 1..close];
@@ -376,16 +422,14 @@ impl GiftParser<'_> {
             .rev()
             .find(|&i| starts_with(answer_toks, i, "####"))
         {
-            let feedback = text_of(&answer_toks[at + 4..]);
-            explanation = (!feedback.is_empty()).then_some(feedback);
+            let feedback = marked_text(&answer_toks[at + 4..], stem.format);
+            explanation = (!feedback.text.is_empty()).then_some(feedback);
             answer_toks = &answer_toks[..at];
         }
 
-        let trailing = &toks[close + 1..];
         let first = answer_toks.iter().position(|tok| !tok.c.is_whitespace());
         let kind = match first {
             None => Err(Unsupported::Essay),
-            Some(_) if !is_blank(trailing) => Err(Unsupported::MissingWord),
             Some(first) if is(&answer_toks[first], '#') => Err(Unsupported::Numerical),
             Some(_) if find(answer_toks, 0, '~').is_some() => Ok(Shape::Choice),
             Some(_)
@@ -413,7 +457,7 @@ impl GiftParser<'_> {
             }
         };
 
-        if stem.is_empty() {
+        if stem.text.is_empty() {
             self.warn(
                 start_line,
                 qid,
@@ -423,10 +467,8 @@ impl GiftParser<'_> {
         }
 
         let built = match shape {
-            Shape::TrueFalse => Some(true_false(answer_toks)),
-            Shape::Choice => {
-                self.choice_question(answer_toks, &id, start_line, format, moodle_format)
-            }
+            Shape::TrueFalse => Some(true_false(answer_toks, stem.format)),
+            Shape::Choice => self.choice_question(answer_toks, &id, start_line, stem.format),
         };
         let Some((kind, choices, partial_credit)) = built else {
             return;
@@ -443,28 +485,33 @@ impl GiftParser<'_> {
         if let Some(entry) = self.domains.iter_mut().find(|d| d.id == domain) {
             entry.questions_per_form += 1;
         }
-        let convert = |text: String| {
-            if moodle_format {
-                moodle_to_html(&text)
-            } else {
-                text
-            }
+        // One format per question: texts written in different formats are all turned into HTML.
+        let uniform = std::iter::once(&stem)
+            .chain(&explanation)
+            .chain(choices.iter().flat_map(|c| std::iter::once(&c.text).chain(&c.feedback)))
+            .all(|text| text.format.format == stem.format.format);
+        let stem_format = if uniform {
+            stem.format.format
+        } else {
+            TextFormat::Html
         };
+        let convert = |text: Text, inline: bool| text.into_format(stem_format, inline);
         self.questions.push(Question {
             id: final_id,
             domain,
             kind,
-            stem: convert(stem),
-            stem_format: format,
+            stem: convert(stem, false),
+            stem_format,
             choices: choices
                 .into_iter()
                 .map(|choice| Choice {
-                    text: convert(choice.text),
-                    feedback: choice.feedback.map(convert),
-                    ..choice
+                    id: choice.id,
+                    text: convert(choice.text, true),
+                    correct: choice.correct,
+                    feedback: choice.feedback.map(|f| convert(f, false)),
                 })
                 .collect(),
-            explanation: explanation.map(convert),
+            explanation: explanation.map(|e| convert(e, false)),
             references: Vec::new(),
             partial_credit,
         });
@@ -508,21 +555,23 @@ impl GiftParser<'_> {
         toks: &[Tok],
         id: &str,
         line: usize,
-        format: TextFormat,
-        moodle_format: bool,
-    ) -> Option<(QuestionKind, Vec<Choice>, bool)> {
-        let answers = self.answers(toks, id, format, moodle_format)?;
+        format: Format,
+    ) -> Option<Built> {
+        let answers = self.answers(toks, id, format)?;
         let qid = Some(id);
         let right_marked = answers.iter().filter(|a| a.marked_right).count();
 
         let mut texts = HashSet::new();
-        if let Some(duplicate) = answers.iter().find(|a| !texts.insert(a.text.as_str())) {
+        if let Some(duplicate) = answers
+            .iter()
+            .find(|a| !texts.insert(a.text.text.as_str()))
+        {
             self.warn(
                 duplicate.line,
                 qid,
                 format!(
                     "skipped: two answers have the same text \"{}\"",
-                    duplicate.text
+                    duplicate.text.text
                 ),
             );
             return None;
@@ -536,20 +585,13 @@ impl GiftParser<'_> {
             return None;
         }
 
+        // Several `=` answers are several accepted answers of a single-answer question (Moodle's rule).
         let (kind, partial_credit) = if right_marked > 0 {
-            if right_marked > 1 {
-                self.warn(
-                    line,
-                    qid,
-                    format!("skipped: {right_marked} answers are marked `=`; a single-answer question has exactly one (use `~%50%` weights for several right answers)"),
-                );
-                return None;
-            }
             for answer in answers.iter().filter(|a| !a.marked_right && a.weight > 0.0) {
                 self.warn(
                     answer.line,
                     qid,
-                    format!("partial weight {}% on \"{}\" is not supported in a single-answer question; it scores 0", answer.weight, answer.text),
+                    format!("partial weight {}% on \"{}\" is not supported in a single-answer question; it scores 0", answer.weight, answer.text.text),
                 );
             }
             (QuestionKind::Single, false)
@@ -575,7 +617,7 @@ impl GiftParser<'_> {
         let choices = answers
             .into_iter()
             .enumerate()
-            .map(|(index, answer)| Choice {
+            .map(|(index, answer)| DraftChoice {
                 id: choice_id(index),
                 correct: if kind == QuestionKind::Single {
                     answer.marked_right
@@ -594,8 +636,7 @@ impl GiftParser<'_> {
         &mut self,
         toks: &[Tok],
         id: &str,
-        format: TextFormat,
-        moodle_format: bool,
+        format: Format,
     ) -> Option<Vec<Answer>> {
         let qid = Some(id);
         let starts: Vec<usize> = (0..toks.len())
@@ -659,21 +700,12 @@ impl GiftParser<'_> {
             let (text_toks, feedback) = match find(body, 0, '#') {
                 Some(hash) => (
                     &body[..hash],
-                    Some(text_of(&body[hash + 1..])).filter(|f| !f.is_empty()),
+                    Some(marked_text(&body[hash + 1..], format)).filter(|f| !f.text.is_empty()),
                 ),
                 None => (body, None),
             };
-            let text_toks = match format_marker(text_toks) {
-                Some((answer_format, answer_moodle, rest)) => {
-                    if (answer_format, answer_moodle) != (format, moodle_format) {
-                        self.warn(line, qid, "an answer's format marker differs from the question's; the question's format is used");
-                    }
-                    rest
-                }
-                None => text_toks,
-            };
-            let text = text_of(text_toks);
-            if text.is_empty() {
+            let text = marked_text(text_toks, format);
+            if text.text.is_empty() {
                 self.error(line, qid, "an answer is empty; write its text after `=` or `~` (escape a literal `=`, `~` or `#` with `\\`)");
                 malformed = true;
                 continue;
@@ -692,7 +724,7 @@ impl GiftParser<'_> {
 
 /// `{T}` / `{FALSE#wrong feedback#right feedback}`: the first feedback is for a wrong answer, the second for
 /// a right one (Moodle's order).
-fn true_false(toks: &[Tok]) -> (QuestionKind, Vec<Choice>, bool) {
+fn true_false(toks: &[Tok], format: Format) -> Built {
     let hashes: Vec<usize> = (0..toks.len()).filter(|&i| is(&toks[i], '#')).collect();
     let head_end = hashes.first().copied().unwrap_or(toks.len());
     let answer = text_of(&toks[..head_end])
@@ -701,18 +733,24 @@ fn true_false(toks: &[Tok]) -> (QuestionKind, Vec<Choice>, bool) {
     let part = |n: usize| {
         let start = hashes.get(n).map(|h| h + 1)?;
         let end = hashes.get(n + 1).copied().unwrap_or(toks.len());
-        Some(text_of(&toks[start..end])).filter(|text| !text.is_empty())
+        Some(marked_text(&toks[start..end], format)).filter(|text| !text.text.is_empty())
     };
-    let (wrong_feedback, right_feedback) = (part(0), part(1));
+    let (mut wrong_feedback, mut right_feedback) = (part(0), part(1));
     let choices = Choice::true_false(answer)
         .into_iter()
-        .map(|choice| Choice {
+        .map(|choice| DraftChoice {
             feedback: if choice.correct {
-                right_feedback.clone()
+                right_feedback.take()
             } else {
-                wrong_feedback.clone()
+                wrong_feedback.take()
             },
-            ..choice
+            id: choice.id,
+            // "True"/"False" read the same in every format.
+            text: Text {
+                text: choice.text,
+                format,
+            },
+            correct: choice.correct,
         })
         .collect();
     (QuestionKind::TrueFalse, choices, false)
@@ -729,9 +767,22 @@ fn choice_id(index: usize) -> String {
     id.iter().rev().collect()
 }
 
-/// A leading `[markdown]`, `[html]`, `[plain]` or `[moodle]` marker: the format, whether it is Moodle's
-/// auto-format (`[moodle]`, also the default: HTML with line breaks kept), and the text after the marker.
-fn format_marker(toks: &[Tok]) -> Option<(TextFormat, bool, &[Tok])> {
+/// The text of `toks` with the format its leading marker names, else `default`.
+fn marked_text(toks: &[Tok], default: Format) -> Text {
+    match format_marker(toks) {
+        Some((format, rest)) => Text {
+            text: text_of(rest),
+            format,
+        },
+        None => Text {
+            text: text_of(toks),
+            format: default,
+        },
+    }
+}
+
+/// A leading `[markdown]`, `[html]`, `[plain]` or `[moodle]` marker: the format and the text after it.
+fn format_marker(toks: &[Tok]) -> Option<(Format, &[Tok])> {
     let start = toks
         .iter()
         .position(|t| !t.c.is_whitespace())
@@ -744,7 +795,12 @@ fn format_marker(toks: &[Tok]) -> Option<(TextFormat, bool, &[Tok])> {
     ]
     .into_iter()
     .find(|(marker, _, _)| starts_with(toks, start, marker))
-    .map(|(marker, format, moodle)| (format, moodle, &toks[start + marker.chars().count()..]))
+    .map(|(marker, format, moodle)| {
+        (
+            Format { format, moodle },
+            &toks[start + marker.chars().count()..],
+        )
+    })
 }
 
 /// Moodle auto-format is HTML whose line breaks are kept.
@@ -761,7 +817,7 @@ mod tests {
         "/tests/fixtures/exams/gift/mixed.gift"
     ));
 
-    fn import(text: &str) -> GiftImport {
+    fn import(text: &str) -> ImportedQuestions {
         parse_gift("test.gift", text).unwrap_or_else(|errors| panic!("{errors}"))
     }
 
