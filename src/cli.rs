@@ -679,7 +679,10 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
                 continue;
             }
         };
-        println!("{step}: read {} kB; validating…", bytes.len().div_ceil(1024));
+        println!(
+            "{step}: read {} kB; validating…",
+            bytes.len().div_ceil(1024)
+        );
         let _ = stdout.flush();
         let qti = forced == Forced::Qti || (forced == Forced::ByName && is_qti(path, &bytes));
         let gift = forced == Forced::Gift || (forced == Forced::ByName && is_gift(path));
@@ -780,9 +783,8 @@ fn export_qti(
     let vendor = crate::accounts::store::find_vendor_by_slug(&mut conn, vendor_slug)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("there is no vendor `{vendor_slug}`"))?;
-    let exam = service::vendor_exam(&mut conn, &vendor.id, exam_slug).map_err(|e| {
-        format!("exam `{exam_slug}` of vendor `{vendor_slug}`: {e}")
-    })?;
+    let exam = service::vendor_exam(&mut conn, &vendor.id, exam_slug)
+        .map_err(|e| format!("exam `{exam_slug}` of vendor `{vendor_slug}`: {e}"))?;
     let (file_name, bytes) =
         service::export_qti(&mut conn, &exam, version).map_err(|e| e.to_string())?;
     let path = out.unwrap_or_else(|| PathBuf::from(file_name));

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 use super::model::{Choice, Domain, Question, QuestionKind, TextFormat};
 use super::{BankError, BankErrors, ImportedQuestions, GENERAL_DOMAIN};
 
-
 /// Parses a GIFT file. `Err` holds every malformed question of the file; unsupported or unusable (but
 /// well-formed) questions are skipped and listed in `warnings`.
 pub fn parse_gift(file_name: &str, text: &str) -> Result<ImportedQuestions, BankErrors> {
@@ -488,7 +487,11 @@ impl GiftParser<'_> {
         // One format per question: texts written in different formats are all turned into HTML.
         let uniform = std::iter::once(&stem)
             .chain(&explanation)
-            .chain(choices.iter().flat_map(|c| std::iter::once(&c.text).chain(&c.feedback)))
+            .chain(
+                choices
+                    .iter()
+                    .flat_map(|c| std::iter::once(&c.text).chain(&c.feedback)),
+            )
             .all(|text| text.format.format == stem.format.format);
         let stem_format = if uniform {
             stem.format.format
@@ -562,10 +565,7 @@ impl GiftParser<'_> {
         let right_marked = answers.iter().filter(|a| a.marked_right).count();
 
         let mut texts = HashSet::new();
-        if let Some(duplicate) = answers
-            .iter()
-            .find(|a| !texts.insert(a.text.text.as_str()))
-        {
+        if let Some(duplicate) = answers.iter().find(|a| !texts.insert(a.text.text.as_str())) {
             self.warn(
                 duplicate.line,
                 qid,
@@ -632,12 +632,7 @@ impl GiftParser<'_> {
     }
 
     /// Splits a choice answer block at unescaped `=` and `~`.
-    fn answers(
-        &mut self,
-        toks: &[Tok],
-        id: &str,
-        format: Format,
-    ) -> Option<Vec<Answer>> {
+    fn answers(&mut self, toks: &[Tok], id: &str, format: Format) -> Option<Vec<Answer>> {
         let qid = Some(id);
         let starts: Vec<usize> = (0..toks.len())
             .filter(|&i| is(&toks[i], '=') || is(&toks[i], '~'))
@@ -840,6 +835,7 @@ mod tests {
                 "colours",
                 "sky",
                 "earth-flat",
+                "q-010",
                 "html-q",
                 "md-q",
                 "plain-q",
@@ -857,7 +853,7 @@ mod tests {
                 Domain {
                     id: "geography-basics".into(),
                     title: "Geography Basics".into(),
-                    questions_per_form: 4
+                    questions_per_form: 5
                 },
                 Domain {
                     id: "formats".into(),
@@ -937,14 +933,21 @@ mod tests {
             "FALSE makes `false` the right choice"
         );
 
-        assert_eq!(import.questions[5].stem_format, TextFormat::Html);
-        assert_eq!(import.questions[5].stem, "<p>Pick <b>bold</b></p>");
-        assert_eq!(import.questions[6].stem_format, TextFormat::Markdown);
-        assert_eq!(import.questions[6].stem, "Pick **one**:\n\n- list");
-        assert_eq!(import.questions[7].stem_format, TextFormat::Plain);
-        assert_eq!(import.questions[7].stem, "Is 3 < 5?");
+        let missing_word = &import.questions[5];
+        assert_eq!(
+            missing_word.stem,
+            "The Seine flows through _____ in France."
+        );
+        assert_eq!(missing_word.correct_count(), 1);
 
-        let all_or_nothing = &import.questions[8];
+        assert_eq!(import.questions[6].stem_format, TextFormat::Html);
+        assert_eq!(import.questions[6].stem, "<p>Pick <b>bold</b></p>");
+        assert_eq!(import.questions[7].stem_format, TextFormat::Markdown);
+        assert_eq!(import.questions[7].stem, "Pick **one**:\n\n- list");
+        assert_eq!(import.questions[8].stem_format, TextFormat::Plain);
+        assert_eq!(import.questions[8].stem, "Is 3 < 5?");
+
+        let all_or_nothing = &import.questions[9];
         assert_eq!(all_or_nothing.kind, QuestionKind::Multiple);
         assert!(
             !all_or_nothing.partial_credit,
@@ -963,7 +966,6 @@ mod tests {
                 "test.gift:28: question q-007: skipped: unsupported question type \"matching\"",
                 "test.gift:30: question pi: skipped: unsupported question type \"numerical\"",
                 "test.gift:32: question q-009: skipped: unsupported question type \"short answer\"",
-                "test.gift:34: question q-010: skipped: unsupported question type \"missing word\"",
                 "test.gift:36: question q-011: skipped: unsupported question type \"description\"",
                 "test.gift:47: question colours-2: question id `colours` is already used in this file; this question was imported as `colours-2`",
             ]
@@ -1001,7 +1003,6 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "1: skipped: 2 answers are marked `=`; a single-answer question has exactly one (use `~%50%` weights for several right answers)",
                 "3: skipped: no answer is right; mark one with `=` or give right answers a positive weight like `~%50%`",
                 "5: skipped: two answers have the same text \"a\"",
                 "7: skipped: unsupported question type \"short answer\"",
@@ -1009,11 +1010,14 @@ mod tests {
                 "11: the positive weights add up to 80%, not 100%; every positively weighted answer counts as right",
             ]
         );
-        assert_eq!(import.questions.len(), 2);
+        assert_eq!(import.questions.len(), 3);
+        // Two `=` answers: one question, either answer accepted (Moodle's rule).
         assert_eq!(import.questions[0].kind, QuestionKind::Single);
-        assert_eq!(import.questions[0].correct_count(), 1);
-        assert_eq!(import.questions[1].correct_count(), 2);
-        assert!(import.questions[1].partial_credit);
+        assert_eq!(import.questions[0].correct_count(), 2);
+        assert_eq!(import.questions[1].kind, QuestionKind::Single);
+        assert_eq!(import.questions[1].correct_count(), 1);
+        assert_eq!(import.questions[2].correct_count(), 2);
+        assert!(import.questions[2].partial_credit);
     }
 
     proptest::proptest! {
@@ -1030,8 +1034,8 @@ mod tests {
                         proptest::prop_assert!(import.domains.iter().any(|d| d.id == question.domain));
                         let correct = question.correct_count();
                         match question.kind {
-                            QuestionKind::Multiple => proptest::prop_assert!(correct >= 1),
-                            _ => proptest::prop_assert_eq!(correct, 1),
+                            QuestionKind::TrueFalse => proptest::prop_assert_eq!(correct, 1),
+                            _ => proptest::prop_assert!(correct >= 1),
                         }
                     }
                     for warning in &import.warnings {
@@ -1046,6 +1050,112 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn fixture(name: &str) -> ImportedQuestions {
+        let path = format!("{}/tests/fixtures/gift/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        import(&text)
+    }
+
+    fn texts(question: &Question) -> Vec<(&str, bool, Option<&str>)> {
+        question
+            .choices
+            .iter()
+            .map(|c| (c.text.as_str(), c.correct, c.feedback.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn backslash_escapes_read_as_moodle_reads_them() {
+        let import = fixture("escapes.gift");
+        assert!(import.warnings.is_empty(), "{:?}", import.warnings);
+        let [separator, tricky, literals] = &import.questions[..] else {
+            panic!("{:?}", import.questions)
+        };
+        assert_eq!(
+            texts(separator),
+            [("\\", true, None), ("/", false, None), (":", false, None)]
+        );
+        assert_eq!(tricky.kind, QuestionKind::Single);
+        assert_eq!(texts(tricky), [("a\\", true, None), ("b", false, None)]);
+        assert_eq!(literals.stem, "Is {x} = 1 # 2 ~ 3: true?");
+        assert_eq!(literals.kind, QuestionKind::TrueFalse);
+    }
+
+    #[test]
+    fn format_markers_on_answers_and_feedback_set_their_format() {
+        let import = fixture("formats.gift");
+        assert!(import.warnings.is_empty(), "{:?}", import.warnings);
+        let same = &import.questions[0];
+        assert_eq!(same.stem_format, TextFormat::Html);
+        assert_eq!(
+            texts(same),
+            [
+                ("<b>b</b>", true, Some("<i>Right</i>")),
+                ("<u>u</u>", false, Some("<i>That underlines</i>"))
+            ]
+        );
+        assert_eq!(
+            same.explanation.as_deref(),
+            Some("<p>See the HTML spec.</p>")
+        );
+
+        // Markdown question with HTML, plain and Markdown texts: all become HTML.
+        let mixed = &import.questions[1];
+        assert_eq!(mixed.stem_format, TextFormat::Html);
+        assert_eq!(mixed.stem, "<p>Pick the <strong>right</strong> one</p>");
+        assert_eq!(
+            texts(mixed),
+            [
+                ("yes", true, Some("<b>Right</b>, well done")),
+                (
+                    "no &lt;way&gt;",
+                    false,
+                    Some("<p><em>Not</em> this one</p>")
+                )
+            ]
+        );
+        assert_eq!(
+            mixed.explanation.as_deref(),
+            Some("<p>General feedback</p>")
+        );
+    }
+
+    #[test]
+    fn missing_word_questions_get_a_blank() {
+        let import = fixture("missing-word.gift");
+        assert!(import.warnings.is_empty(), "{:?}", import.warnings);
+        let stems: Vec<&str> = import.questions.iter().map(|q| q.stem.as_str()).collect();
+        assert_eq!(
+            stems,
+            [
+                "Grant is _____ in Grant's tomb.",
+                "The moon is _____ of the Earth.",
+                "The sun is a star."
+            ]
+        );
+        assert_eq!(
+            texts(&import.questions[0]),
+            [
+                ("buried", false, None),
+                ("entombed", true, None),
+                ("living", false, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn several_equals_answers_are_several_accepted_answers() {
+        let import = fixture("several-equals.gift");
+        let primes = &import.questions[0];
+        assert_eq!(primes.kind, QuestionKind::Single);
+        assert_eq!(primes.correct_count(), 2);
+        let warnings: Vec<String> = import.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            ["test.gift:6: question grants-tomb: skipped: unsupported question type \"short answer\""]
+        );
     }
 
     #[test]

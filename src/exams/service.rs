@@ -13,10 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::store::{self, AttemptHistory, AttemptRow, ExamMetaColumns, ExamRow, NewVersion};
 use super::{
     draw_form, grade, item_statistics, parse_bank, parse_gift, parse_qti, percent_json_number,
-    render_text,
-    render_text_inline, validate_answer, AttemptResponses, Bank, BankError, BankErrors,
-    DomainScore, ExamError, ExamMeta, Form, ImportedQuestions, ItemFlag, PresentedQuestion, Price,
-    QuestionKind, ResponseMatrix, RetakePolicy,
+    render_text, render_text_inline, validate_answer, AttemptResponses, Bank, BankError,
+    BankErrors, DomainScore, ExamError, ExamMeta, Form, ImportedQuestions, ItemFlag,
+    PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
 };
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
@@ -157,8 +156,7 @@ pub fn imported_bank(
     if import.questions.is_empty() {
         let mut errors = vec![problem(
             1,
-            "no question could be imported from this file; the skipped questions are listed"
-                .into(),
+            "no question could be imported from this file; the skipped questions are listed".into(),
         )];
         errors.extend(warnings.into_iter().map(|w| BankError {
             message: format!("skipped: {}", w.message.trim_start_matches("skipped: ")),
@@ -2269,7 +2267,8 @@ mod tests {
         previous.exam.duration_minutes = 15;
         previous.domains[0].questions_per_form = 1;
         previous.domains[0].title = "Kept domain".into();
-        let (next, _) = imported_bank("x.gift", "git-basics", import.clone(), Some(&previous)).unwrap();
+        let (next, _) =
+            imported_bank("x.gift", "git-basics", import.clone(), Some(&previous)).unwrap();
         assert_eq!(next.exam.title, "Kept title");
         assert_eq!(next.exam.duration_minutes, 15);
         assert_eq!(next.domains[0].questions_per_form, 1);

@@ -14,6 +14,7 @@ mod exams_api;
 mod exams_cli;
 mod exams_grading;
 mod exams_integrity;
+mod exams_interop;
 mod exams_pages;
 mod journey;
 mod referrals_events;

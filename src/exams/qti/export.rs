@@ -134,7 +134,11 @@ fn item(question: &Question) -> String {
         escape(&question.id),
         if multiple { "multiple" } else { "single" }
     );
-    let listed = if multiple { &correct[..] } else { &correct[..correct.len().min(1)] };
+    let listed = if multiple {
+        &correct[..]
+    } else {
+        &correct[..correct.len().min(1)]
+    };
     for id in listed {
         out.push_str(&format!("      <qti-value>{}</qti-value>\n", escape(id)));
     }

@@ -22,7 +22,9 @@ use super::{BankError, BankErrors, ImportedQuestions, GENERAL_DOMAIN};
 pub fn looks_like_qti(bytes: &[u8]) -> bool {
     is_zip(bytes) || {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]);
-        text.trim_start_matches('\u{feff}').trim_start().starts_with('<')
+        text.trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('<')
     }
 }
 
@@ -131,7 +133,11 @@ impl Reader {
     }
 
     /// Parses XML and classifies its root, or records the error (with its line) and returns `None`.
-    fn document<'i>(&mut self, file: &str, text: &'i str) -> Option<(roxmltree::Document<'i>, Root)> {
+    fn document<'i>(
+        &mut self,
+        file: &str,
+        text: &'i str,
+    ) -> Option<(roxmltree::Document<'i>, Root)> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let options = roxmltree::ParsingOptions {
             allow_dtd: true,
@@ -164,7 +170,8 @@ impl Reader {
             Root::Manifest => true,
         };
         if !namespace_ok {
-            let found = namespace.map_or("no namespace".to_owned(), |ns| format!("namespace `{ns}`"));
+            let found =
+                namespace.map_or("no namespace".to_owned(), |ns| format!("namespace `{ns}`"));
             let expected = if kind == Root::V1 {
                 format!("`{QTI1_NAMESPACE}` or none")
             } else {
@@ -227,22 +234,39 @@ impl Reader {
             }
             let name = entry.name().to_owned();
             let mut content = Vec::new();
-            if entry.take(MAX_ENTRY_BYTES + 1).read_to_end(&mut content).is_err() {
-                self.error(&file, 1, format!("`{name}` in the package cannot be unpacked"));
+            if entry
+                .take(MAX_ENTRY_BYTES + 1)
+                .read_to_end(&mut content)
+                .is_err()
+            {
+                self.error(
+                    &file,
+                    1,
+                    format!("`{name}` in the package cannot be unpacked"),
+                );
                 continue;
             }
             if content.len() as u64 > MAX_ENTRY_BYTES {
-                self.error(&file, 1, format!("`{name}` in the package unpacks to more than 16 MiB"));
+                self.error(
+                    &file,
+                    1,
+                    format!("`{name}` in the package unpacks to more than 16 MiB"),
+                );
                 continue;
             }
             files.entries.push((name, content));
         }
         let manifest = files.text("imsmanifest.xml").map(str::to_owned);
+        let has_manifest = manifest.is_some();
         let (tests, items, v1_files) = match manifest {
             Some(text) => match self.document("imsmanifest.xml", &text) {
                 Some((doc, Root::Manifest)) => manifest_resources(&doc),
                 Some(_) => {
-                    self.error("imsmanifest.xml", 1, "imsmanifest.xml is not a content package manifest (root `manifest`)");
+                    self.error(
+                        "imsmanifest.xml",
+                        1,
+                        "imsmanifest.xml is not a content package manifest (root `manifest`)",
+                    );
                     return;
                 }
                 None => return,
@@ -261,10 +285,16 @@ impl Reader {
                             self.error(test, 1, "listed as a test in the manifest but its root is not `assessmentTest`");
                         }
                     }
-                    None => self.error("imsmanifest.xml", 1, format!("the manifest lists `{test}` but the package has no such file")),
+                    None => self.error(
+                        "imsmanifest.xml",
+                        1,
+                        format!("the manifest lists `{test}` but the package has no such file"),
+                    ),
                 }
             }
-            self.order_by(&items);
+            if has_manifest {
+                self.order_by(&items);
+            }
         } else {
             for item in &items {
                 match files.text(item) {
@@ -278,7 +308,11 @@ impl Reader {
                             }
                         }
                     }
-                    None => self.error("imsmanifest.xml", 1, format!("the manifest lists `{item}` but the package has no such file")),
+                    None => self.error(
+                        "imsmanifest.xml",
+                        1,
+                        format!("the manifest lists `{item}` but the package has no such file"),
+                    ),
                 }
             }
         }
@@ -305,7 +339,9 @@ impl Reader {
         sorted.sort();
         let (mut tests, mut items, mut v1_files) = (Vec::new(), Vec::new(), Vec::new());
         for name in sorted {
-            let Some(text) = files.text(name) else { continue };
+            let Some(text) = files.text(name) else {
+                continue;
+            };
             let Ok(doc) = roxmltree::Document::parse_with_options(
                 text.strip_prefix('\u{feff}').unwrap_or(text),
                 roxmltree::ParsingOptions {
@@ -331,7 +367,12 @@ impl Reader {
         if items.is_empty() {
             return;
         }
-        let position = |source: &String| items.iter().position(|i| i == source).unwrap_or(items.len());
+        let position = |source: &String| {
+            items
+                .iter()
+                .position(|i| i == source)
+                .unwrap_or(items.len())
+        };
         let mut paired: Vec<(Question, String)> = std::mem::take(&mut self.questions)
             .into_iter()
             .zip(std::mem::take(&mut self.sources))
@@ -345,7 +386,13 @@ impl Reader {
     fn question_id(&mut self, file: &str, line: usize, identifier: &str) -> String {
         let mut id: String = identifier
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .take(64)
             .collect();
         if !is_valid_id(&id) {
@@ -379,8 +426,11 @@ impl Reader {
 
     fn finish(mut self) -> Result<ImportedQuestions, BankErrors> {
         if !self.errors.is_empty() {
-            self.errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-            return Err(BankErrors { errors: self.errors });
+            self.errors
+                .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+            return Err(BankErrors {
+                errors: self.errors,
+            });
         }
         Ok(ImportedQuestions {
             questions: self.questions,
@@ -441,7 +491,10 @@ fn manifest_resources(doc: &roxmltree::Document<'_>) -> (Vec<String>, Vec<String
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "resource")
     {
-        let kind = resource.attribute("type").unwrap_or("").to_ascii_lowercase();
+        let kind = resource
+            .attribute("type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let Some(href) = resource.attribute("href").or_else(|| {
             resource
                 .children()

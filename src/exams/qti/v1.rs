@@ -31,7 +31,9 @@ fn material_text(material: Node<'_, '_>) -> String {
     elements(material, "mattext")
         .map(|m| {
             let text = m.text().unwrap_or("").trim().to_owned();
-            if m.attribute("texttype").is_some_and(|t| t.eq_ignore_ascii_case("text/html")) {
+            if m.attribute("texttype")
+                .is_some_and(|t| t.eq_ignore_ascii_case("text/html"))
+            {
                 text
             } else {
                 crate::exams::markdown::escape_html(&text)
@@ -45,7 +47,10 @@ pub fn questestinterop(reader: &mut Reader, file: &str, doc: &Document<'_>) {
     let root = doc.root_element();
     if let Some(assessment) = first(root, "assessment") {
         if reader.title.is_none() {
-            reader.title = assessment.attribute("title").map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+            reader.title = assessment
+                .attribute("title")
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty());
         }
     }
     for item in elements(root, "item") {
@@ -61,13 +66,24 @@ pub fn questestinterop(reader: &mut Reader, file: &str, doc: &Document<'_>) {
                 let ident = section.attribute("ident").unwrap_or("");
                 let mut id: String = ident
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
                     .take(64)
                     .collect();
                 if !is_valid_id(&id) {
                     id = GENERAL_DOMAIN.to_owned();
                 }
-                let title = section.attribute("title").map(str::trim).filter(|t| !t.is_empty()).unwrap_or(ident).to_owned();
+                let title = section
+                    .attribute("title")
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(ident)
+                    .to_owned();
                 (id, title)
             }
             None => (GENERAL_DOMAIN.to_owned(), "General".to_owned()),
@@ -77,7 +93,15 @@ pub fn questestinterop(reader: &mut Reader, file: &str, doc: &Document<'_>) {
         match choice_item(item) {
             Ok(built) => {
                 let id = reader.question_id(file, line, &ident);
-                reader.push(file, Question { id, domain, ..built }, &title);
+                reader.push(
+                    file,
+                    Question {
+                        id,
+                        domain,
+                        ..built
+                    },
+                    &title,
+                );
             }
             Err(reason) => {
                 let shown = (!ident.is_empty()).then_some(ident.as_str());
@@ -89,8 +113,17 @@ pub fn questestinterop(reader: &mut Reader, file: &str, doc: &Document<'_>) {
 
 fn choice_item(item: Node<'_, '_>) -> Result<Question, String> {
     let question_type = elements(item, "qtimetadatafield")
-        .find(|f| first(*f, "fieldlabel").and_then(|l| l.text()).map(str::trim) == Some("question_type"))
-        .and_then(|f| first(f, "fieldentry").and_then(|e| e.text()).map(|t| t.trim().to_owned()));
+        .find(|f| {
+            first(*f, "fieldlabel")
+                .and_then(|l| l.text())
+                .map(str::trim)
+                == Some("question_type")
+        })
+        .and_then(|f| {
+            first(f, "fieldentry")
+                .and_then(|e| e.text())
+                .map(|t| t.trim().to_owned())
+        });
     if let Some(kind) = &question_type {
         if !CHOICE_TYPES.contains(&kind.as_str()) {
             return Err(format!("unsupported question type `{kind}`; only multiple choice, multiple answers and true/false are imported"));
@@ -99,7 +132,17 @@ fn choice_item(item: Node<'_, '_>) -> Result<Question, String> {
     let presentation = first(item, "presentation").ok_or("the item has no presentation")?;
     let responses: Vec<Node<'_, '_>> = presentation
         .descendants()
-        .filter(|n| n.is_element() && n.tag_name().name().starts_with("response_"))
+        .filter(|n| {
+            n.is_element()
+                && matches!(
+                    n.tag_name().name(),
+                    "response_lid"
+                        | "response_str"
+                        | "response_num"
+                        | "response_xy"
+                        | "response_grp"
+                )
+        })
         .collect();
     let lid = match responses.as_slice() {
         [one] if one.tag_name().name() == "response_lid" => *one,
@@ -107,10 +150,15 @@ fn choice_item(item: Node<'_, '_>) -> Result<Question, String> {
         many => {
             let mut names: Vec<&str> = many.iter().map(|n| n.tag_name().name()).collect();
             names.dedup();
-            return Err(format!("unsupported response(s) {}; only items with one response_lid are imported", names.join(", ")));
+            return Err(format!(
+                "unsupported response(s) {}; only items with one response_lid are imported",
+                names.join(", ")
+            ));
         }
     };
-    let multiple = lid.attribute("rcardinality").is_some_and(|c| c.eq_ignore_ascii_case("multiple"));
+    let multiple = lid
+        .attribute("rcardinality")
+        .is_some_and(|c| c.eq_ignore_ascii_case("multiple"));
     // The stem: the presentation's materials outside the response.
     let stem = presentation
         .children()
@@ -136,8 +184,13 @@ fn choice_item(item: Node<'_, '_>) -> Result<Question, String> {
         if scores {
             correct.extend(direct.iter().cloned());
         }
-        if let ([choice], Some(link)) = (direct.as_slice(), first(condition, "displayfeedback").and_then(|d| d.attribute("linkrefid"))) {
-            feedback_links.entry(choice.clone()).or_insert_with(|| link.to_owned());
+        if let ([choice], Some(link)) = (
+            direct.as_slice(),
+            first(condition, "displayfeedback").and_then(|d| d.attribute("linkrefid")),
+        ) {
+            feedback_links
+                .entry(choice.clone())
+                .or_insert_with(|| link.to_owned());
         }
     }
     let feedback_text = |ident: &str| {
@@ -152,7 +205,9 @@ fn choice_item(item: Node<'_, '_>) -> Result<Question, String> {
     for label in elements(lid, "response_label") {
         let ident = label.attribute("ident").unwrap_or("").trim().to_owned();
         if !is_valid_id(&ident) || !ids.insert(ident.clone()) {
-            return Err(format!("choice ident `{ident}` is not usable or used twice"));
+            return Err(format!(
+                "choice ident `{ident}` is not usable or used twice"
+            ));
         }
         let text = material_text(label);
         if text.trim().is_empty() {
@@ -160,7 +215,9 @@ fn choice_item(item: Node<'_, '_>) -> Result<Question, String> {
         }
         choices.push(Choice {
             correct: correct.contains(&ident),
-            feedback: feedback_links.get(&ident).and_then(|link| feedback_text(link)),
+            feedback: feedback_links
+                .get(&ident)
+                .and_then(|link| feedback_text(link)),
             id: ident,
             text,
         });
@@ -174,7 +231,10 @@ fn choice_item(item: Node<'_, '_>) -> Result<Question, String> {
     }
     let kind = if multiple {
         QuestionKind::Multiple
-    } else if question_type.as_deref() == Some("true_false_question") && choices.len() == 2 && right == 1 {
+    } else if question_type.as_deref() == Some("true_false_question")
+        && choices.len() == 2
+        && right == 1
+    {
         QuestionKind::TrueFalse
     } else {
         QuestionKind::Single

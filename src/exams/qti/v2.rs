@@ -29,11 +29,19 @@ pub fn item(reader: &mut Reader, file: &str, doc: &Document<'_>, domain: &str) {
                 domain: domain.to_owned(),
                 ..built
             };
-            let title = if domain == GENERAL_DOMAIN { "General" } else { domain };
+            let title = if domain == GENERAL_DOMAIN {
+                "General"
+            } else {
+                domain
+            };
             reader.push(file, question, title);
         }
         Err(reason) => {
-            let shown = if identifier.is_empty() { None } else { Some(identifier.as_str()) };
+            let shown = if identifier.is_empty() {
+                None
+            } else {
+                Some(identifier.as_str())
+            };
             reader.warn(file, line, shown, format!("skipped: {reason}"));
         }
     }
@@ -46,9 +54,14 @@ fn text_of(node: Node<'_, '_>, skip: &[&str]) -> (String, Option<TextFormat>) {
         .find(|c| c.is_element() && c.attribute(SOURCE_ATTR).is_some())
     {
         let format = source.attribute(FORMAT_ATTR).and_then(parse_format);
-        return (source.attribute(SOURCE_ATTR).unwrap_or("").to_owned(), format);
+        return (
+            source.attribute(SOURCE_ATTR).unwrap_or("").to_owned(),
+            format,
+        );
     }
-    let html = xml::inner_html(node, &|n| skip.contains(&xml::name(n).as_str()).then(String::new));
+    let html = xml::inner_html(node, &|n| {
+        skip.contains(&xml::name(n).as_str()).then(String::new)
+    });
     (html, None)
 }
 
@@ -70,7 +83,10 @@ fn choice_item(root: Node<'_, '_>) -> Result<Question, String> {
         .map(xml::name)
         .filter(|name| name.ends_with("Interaction"))
         .collect();
-    let supported = interactions.iter().filter(|n| *n == "choiceInteraction").count();
+    let supported = interactions
+        .iter()
+        .filter(|n| *n == "choiceInteraction")
+        .count();
     if interactions.is_empty() {
         return Err("no interaction (an item without a question to answer)".into());
     }
@@ -82,7 +98,9 @@ fn choice_item(root: Node<'_, '_>) -> Result<Question, String> {
             names.join(", ")
         ));
     }
-    let interaction = descendants(body, "choiceInteraction").next().ok_or("no choiceInteraction")?;
+    let interaction = descendants(body, "choiceInteraction")
+        .next()
+        .ok_or("no choiceInteraction")?;
     let response_id = attr(interaction, "responseIdentifier").unwrap_or("RESPONSE");
     let declaration = children(root, "responseDeclaration")
         .find(|d| attr(*d, "identifier") == Some(response_id))
@@ -90,7 +108,12 @@ fn choice_item(root: Node<'_, '_>) -> Result<Question, String> {
     let multiple = match attr(declaration, "cardinality") {
         Some("single") => false,
         Some("multiple") => true,
-        other => return Err(format!("cardinality `{}` is not single or multiple", other.unwrap_or(""))),
+        other => {
+            return Err(format!(
+                "cardinality `{}` is not single or multiple",
+                other.unwrap_or("")
+            ))
+        }
     };
     let correct_values: Vec<String> = child(declaration, "correctResponse")
         .into_iter()
@@ -101,10 +124,18 @@ fn choice_item(root: Node<'_, '_>) -> Result<Question, String> {
     let positive_keys: Vec<String> = mapping
         .into_iter()
         .flat_map(|m| children(m, "mapEntry"))
-        .filter(|e| attr(*e, "mappedValue").and_then(|v| v.trim().parse::<f64>().ok()).is_some_and(|v| v > 0.0))
+        .filter(|e| {
+            attr(*e, "mappedValue")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .is_some_and(|v| v > 0.0)
+        })
         .filter_map(|e| attr(e, "mapKey").map(|k| k.trim().to_owned()))
         .collect();
-    let correct: HashSet<String> = correct_values.iter().chain(&positive_keys).cloned().collect();
+    let correct: HashSet<String> = correct_values
+        .iter()
+        .chain(&positive_keys)
+        .cloned()
+        .collect();
 
     // The stem: the body with the interaction replaced by its prompt; Credo's own source when present.
     let stem_source = body
@@ -113,7 +144,9 @@ fn choice_item(root: Node<'_, '_>) -> Result<Question, String> {
     let (stem, format) = match stem_source {
         Some(node) => (
             node.attribute(SOURCE_ATTR).unwrap_or("").to_owned(),
-            node.attribute(FORMAT_ATTR).and_then(parse_format).unwrap_or(TextFormat::Html),
+            node.attribute(FORMAT_ATTR)
+                .and_then(parse_format)
+                .unwrap_or(TextFormat::Html),
         ),
         None => {
             let html = xml::inner_html(body, &|n| match xml::name(n).as_str() {
@@ -160,7 +193,9 @@ fn choice_item(root: Node<'_, '_>) -> Result<Question, String> {
         return Err("a choice item needs at least two choices".into());
     }
     if let Some(unknown) = correct.iter().find(|c| !ids.contains(*c)) {
-        return Err(format!("the correct response `{unknown}` is not one of the choices"));
+        return Err(format!(
+            "the correct response `{unknown}` is not one of the choices"
+        ));
     }
     if correct.is_empty() {
         return Err("no correct response (correctResponse or a positive mapping)".into());
@@ -194,8 +229,15 @@ fn choice_item(root: Node<'_, '_>) -> Result<Question, String> {
         QuestionKind::Single
     };
     let choices = if kind == QuestionKind::TrueFalse {
-        let answer_true = choices.iter().any(|c| c.correct && plain(&c.text) == "true");
-        let feedback_of = |value: &str| choices.iter().find(|c| plain(&c.text) == value).and_then(|c| c.feedback.clone());
+        let answer_true = choices
+            .iter()
+            .any(|c| c.correct && plain(&c.text) == "true");
+        let feedback_of = |value: &str| {
+            choices
+                .iter()
+                .find(|c| plain(&c.text) == value)
+                .and_then(|c| c.feedback.clone())
+        };
         Choice::true_false(answer_true)
             .into_iter()
             .map(|c| Choice {
@@ -247,10 +289,16 @@ pub fn test(reader: &mut Reader, file: &str, doc: &Document<'_>, files: &Package
     let root = doc.root_element();
     reader.blueprint_in_file = true;
     if reader.title.is_none() {
-        reader.title = attr(root, "title").map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        reader.title = attr(root, "title")
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
     }
-    let limits = child(root, "timeLimits").or_else(|| children(root, "testPart").find_map(|p| child(p, "timeLimits")));
-    if let Some(seconds) = limits.and_then(|l| attr(l, "maxTime")).and_then(|t| t.trim().parse::<f64>().ok()) {
+    let limits = child(root, "timeLimits")
+        .or_else(|| children(root, "testPart").find_map(|p| child(p, "timeLimits")));
+    if let Some(seconds) = limits
+        .and_then(|l| attr(l, "maxTime"))
+        .and_then(|t| t.trim().parse::<f64>().ok())
+    {
         if seconds > 0.0 {
             reader.duration_minutes = Some((seconds / 60.0).ceil().min(f64::from(u32::MAX)) as u32);
         }
@@ -267,13 +315,23 @@ fn section(reader: &mut Reader, file: &str, section: Node<'_, '_>, files: &Packa
     let identifier = attr(section, "identifier").unwrap_or("").trim();
     let mut domain: String = identifier
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(64)
         .collect();
     if !is_valid_id(&domain) {
         domain = format!("section-{}", reader.domains.len() + 1);
     }
-    let title = attr(section, "title").map(str::trim).filter(|t| !t.is_empty()).unwrap_or(identifier).to_owned();
+    let title = attr(section, "title")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(identifier)
+        .to_owned();
     let before = reader.questions.len();
     for node in section.descendants().filter(|n| n.is_element()) {
         match xml::name(node).as_str() {
@@ -299,12 +357,20 @@ fn section(reader: &mut Reader, file: &str, section: Node<'_, '_>, files: &Packa
     }
     let imported = reader.questions.len() - before;
     if imported == 0 {
-        reader.warn(file, line, None, format!("section `{identifier}` has no importable item; no domain was made for it"));
+        reader.warn(
+            file,
+            line,
+            None,
+            format!("section `{identifier}` has no importable item; no domain was made for it"),
+        );
         return;
     }
     if let Some(entry) = reader.domains.iter_mut().find(|d| d.id == domain) {
         entry.title = title;
-        if let Some(select) = child(section, "selection").and_then(|s| attr(s, "select")).and_then(|s| s.trim().parse::<u32>().ok()) {
+        if let Some(select) = child(section, "selection")
+            .and_then(|s| attr(s, "select"))
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
             if select == 0 || select > entry.questions_per_form {
                 let available = entry.questions_per_form;
                 reader.warn(file, line, None, format!("section `{identifier}` selects {select} item(s) but {available} were imported; every form draws all {available}"));

@@ -119,7 +119,10 @@ fn write_html(
         ));
     }
     out.push('>');
-    if matches!(tag, "img" | "br" | "hr" | "col" | "source" | "track" | "wbr") {
+    if matches!(
+        tag,
+        "img" | "br" | "hr" | "col" | "source" | "track" | "wbr"
+    ) {
         return;
     }
     for child in node.children() {
