@@ -179,10 +179,9 @@ fn qti_1_2_canvas_export_imports_its_choice_questions() {
         [
             "ia4813e41c5505cc0eb7fec982226364e",
             "id9d8b63d85a03f2987646622805b61cf",
-            "i61c2bf35142c25332962acd201a5bb45"
         ]
     );
-    let [choice, true_false, multiple] = &import.questions[..] else {
+    let [choice, true_false] = &import.questions[..] else {
         unreachable!()
     };
     assert_eq!(choice.kind, QuestionKind::Single);
@@ -200,9 +199,13 @@ fn qti_1_2_canvas_export_imports_its_choice_questions() {
         Some("<p>Item Feedback, Neutral</p>")
     );
     assert_eq!(true_false.kind, QuestionKind::TrueFalse);
-    assert_eq!(multiple.kind, QuestionKind::Multiple);
-    assert_eq!(keys(multiple), ["4094", "8128", "1582"]);
+    assert_eq!(keys(true_false), ["true"]);
     let skipped = warnings(&import);
+    // This export's multiple-answers question has choices without text: listed, not imported.
+    assert!(
+        skipped.contains(&"canvas.xml:516: question i61c2bf35142c25332962acd201a5bb45: skipped: choice `4403` has no text".to_owned()),
+        "{skipped:#?}"
+    );
     for kind in [
         "short_answer_question",
         "fill_in_multiple_blanks_question",
@@ -219,7 +222,23 @@ fn qti_1_2_canvas_export_imports_its_choice_questions() {
             "{kind}: {skipped:#?}"
         );
     }
-    assert_eq!(skipped.len(), 7, "{skipped:#?}");
+    assert_eq!(skipped.len(), 8, "{skipped:#?}");
+}
+
+#[test]
+fn qti_1_2_canvas_multiple_answers_keep_the_and_not_key() {
+    let import = import("ma.xml", &read("qti/canvas-multiple-answer-1p2.xml"));
+    let [question] = &import.questions[..] else {
+        panic!("{:?}", warnings(&import))
+    };
+    assert_eq!(question.kind, QuestionKind::Multiple);
+    assert!(!question.partial_credit);
+    // `<and>` of the right `varequal`s and `<not>` of the wrong ones: A, C and D.
+    assert_eq!(keys(question), ["4155", "6991", "1939"]);
+    assert_eq!(
+        question.stem,
+        "<div><p>Multiple Answer pick A C and D</p></div>"
+    );
 }
 
 #[test]
@@ -436,7 +455,7 @@ async fn qti_uploads_go_through_the_bank_endpoint() {
     .await
     .expect(201)
     .json();
-    assert_eq!(canvas["questions"], 3);
+    assert_eq!(canvas["questions"], 2);
 
     let wrong = upload(
         &app,
@@ -534,7 +553,7 @@ fn cli_validates_qti_files_without_a_database() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("ok: 3 question(s) in 1 domain(s), 7 skipped or adjusted\n"),
+        stdout.ends_with("ok: 2 question(s) in 1 domain(s), 8 skipped or adjusted\n"),
         "{stdout}"
     );
 }
