@@ -557,3 +557,117 @@ fn cli_validates_qti_files_without_a_database() {
         "{stdout}"
     );
 }
+
+/// Runs `credo` against the test app's database, off the async runtime.
+async fn credo_on(app: &TestApp, dir: &Path, args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let (dir, database) = (dir.to_path_buf(), app.database_url.clone());
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(credo_binary())
+            .args(&args)
+            .current_dir(&dir)
+            .env_clear()
+            .env("CREDO_DATABASE_URL", database)
+            .env("CREDO_DATA_DIR", dir.join("data"))
+            .env("CREDO_MASTER_KEY", "42".repeat(32))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn cli_exports_and_imports_qti() {
+    let app = ex::start_app().await;
+    let v = ex::vendor_with_examiner(&app, "acme").await;
+    let dir = tempfile::tempdir().unwrap();
+    let package = fixture_path("qti/ims-choice-2p2-package");
+    let zip = dir.path().join("luggage.zip");
+    std::fs::write(&zip, zip_dir("qti/ims-choice-2p2-package")).unwrap();
+    assert!(package.is_dir());
+    let zip = zip.to_str().unwrap();
+
+    let output = credo_on(
+        &app,
+        dir.path(),
+        &[
+            "bank",
+            "import-qti",
+            zip,
+            "--vendor",
+            "acme",
+            "--exam",
+            "luggage",
+        ],
+    )
+    .await;
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        out.contains("exam acme/luggage stored as new version 1 (1 question(s)"),
+        "{out}"
+    );
+
+    let output = credo_on(
+        &app,
+        dir.path(),
+        &[
+            "bank",
+            "export-qti",
+            "--vendor",
+            "acme",
+            "--exam",
+            "luggage",
+        ],
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exported = dir.path().join("luggage-v1-qti.zip");
+    let (_, _, over_http) = get_bytes(
+        &app,
+        "/api/v1/vendors/acme/exams/luggage/versions/1/qti",
+        &v.examiner.token,
+    )
+    .await;
+    assert_eq!(std::fs::read(&exported).unwrap(), over_http);
+
+    // `bank import` recognises the package by its extension; the content is unchanged.
+    let output = credo_on(
+        &app,
+        dir.path(),
+        &[
+            "bank",
+            "import",
+            exported.to_str().unwrap(),
+            "--vendor",
+            "acme",
+            "--exam",
+            "luggage",
+        ],
+    )
+    .await;
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("unchanged: same content as version 1"),
+        "{out}"
+    );
+
+    let openapi = app.get("/api/openapi.json", None).await.expect(200).json();
+    assert!(
+        openapi["paths"]["/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/qti"]["get"]
+            .is_object()
+    );
+    app.stop().await;
+}
