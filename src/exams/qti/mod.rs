@@ -32,8 +32,10 @@ fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
 }
 
-/// A zip entry may unpack to at most this much (a bank package is far smaller; this stops zip bombs).
+/// A zip entry may unpack to at most this much, a whole package to `MAX_PACKAGE_BYTES` (a bank package is
+/// far smaller; this stops zip bombs).
 const MAX_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_PACKAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Reads a QTI upload: a zip package, or one XML file (an item, a test without item files, or a QTI 1.2
 /// `questestinterop`). `Err` lists every error; skipped items are `warnings`.
@@ -254,6 +256,11 @@ impl Reader {
                 );
                 continue;
             }
+            files.unpacked += content.len();
+            if files.unpacked > MAX_PACKAGE_BYTES {
+                self.error(&file, 1, "the package unpacks to more than 64 MiB");
+                return;
+            }
             files.entries.push((name, content));
         }
         let manifest = files.text("imsmanifest.xml").map(str::to_owned);
@@ -279,10 +286,10 @@ impl Reader {
                 match files.text(test) {
                     Some(text) => {
                         let text = text.to_owned();
-                        if let Some((doc, Root::Test)) = self.document(test, &text) {
-                            v2::test(self, test, &doc, &files);
-                        } else if self.errors.is_empty() {
-                            self.error(test, 1, "listed as a test in the manifest but its root is not `assessmentTest`");
+                        match self.document(test, &text) {
+                            Some((doc, Root::Test)) => v2::test(self, test, &doc, &files),
+                            Some(_) => self.error(test, 1, "listed as a test in the manifest but its root is not `assessmentTest`"),
+                            None => {}
                         }
                     }
                     None => self.error(
@@ -447,6 +454,7 @@ impl Reader {
 #[derive(Default)]
 struct Package {
     entries: Vec<(String, Vec<u8>)>,
+    unpacked: usize,
 }
 
 impl Package {
