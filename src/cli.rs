@@ -73,20 +73,21 @@ struct DemoArgs {
 #[derive(Subcommand)]
 enum BankCommand {
     /// Check bank files without a database: every problem is printed as `file:line: question ID: message`.
-    /// `.gift` files are checked as Moodle GIFT. Exit status 0 when every file is valid, 1 otherwise.
+    /// `.gift` files are checked as Moodle GIFT, `.zip` and `.xml` files as QTI. Exit status 0 when every file
+    /// is valid, 1 otherwise.
     Validate {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
     /// Import TOML bank files for a vendor; each changed file becomes a new exam version. A `.gift` file
-    /// needs `--exam`.
+    /// or a QTI file (`.zip` package, `.xml` item) needs `--exam`.
     Import {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// The vendor's slug (the vendor must exist).
         #[arg(long)]
         vendor: String,
-        /// For `.gift` files: the slug of the exam the questions belong to.
+        /// For GIFT and QTI files: the slug of the exam the questions belong to.
         #[arg(long)]
         exam: Option<String>,
     },
@@ -98,6 +99,28 @@ enum BankCommand {
         vendor: String,
         #[arg(long)]
         exam: String,
+    },
+    /// Import a QTI package (.zip) or item/test XML (QTI 3.0, 2.1/2.2, 1.2) into an exam of a vendor.
+    ImportQti {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long)]
+        vendor: String,
+        #[arg(long)]
+        exam: String,
+    },
+    /// Write a version of an exam (default: the latest) as a QTI 3.0 package that imports back unchanged.
+    ExportQti {
+        #[arg(long)]
+        vendor: String,
+        #[arg(long)]
+        exam: String,
+        /// The version number; default the latest.
+        #[arg(long)]
+        version: Option<i32>,
+        /// Where to write the zip; default `<exam>-v<N>-qti.zip` in the current directory.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -620,10 +643,19 @@ fn verify_offline(args: &VerifyArgs) -> ExitCode {
     }
 }
 
-fn is_gift(path: &std::path::Path) -> bool {
+fn has_extension(path: &std::path::Path, wanted: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("gift"))
+        .is_some_and(|e| wanted.iter().any(|w| e.eq_ignore_ascii_case(w)))
+}
+
+fn is_gift(path: &std::path::Path) -> bool {
+    has_extension(path, &["gift"])
+}
+
+/// QTI by extension (`.zip`, `.xml`), or by content (a zip archive, an XML root) when not GIFT.
+fn is_qti(path: &std::path::Path, bytes: &[u8]) -> bool {
+    !is_gift(path) && (has_extension(path, &["zip", "xml"]) || crate::exams::looks_like_qti(bytes))
 }
 
 /// `credo bank validate FILE…`: prints every problem of every file; exit 1 when any file is invalid.
@@ -632,17 +664,24 @@ fn bank_validate(files: &[PathBuf]) -> ExitCode {
     let mut invalid = 0usize;
     for path in files {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 println!("{name}: cannot read the file: {e}");
                 invalid += 1;
                 continue;
             }
         };
-        if is_gift(path) {
-            let checked = crate::exams::parse_gift(&name, &text)
-                .and_then(|import| service::gift_bank(&name, "exam", import, None));
+        let qti = is_qti(path, &bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        if qti || is_gift(path) {
+            let parsed = if qti {
+                crate::exams::parse_qti(&name, &bytes)
+            } else {
+                crate::exams::parse_gift(&name, &text)
+            };
+            let checked =
+                parsed.and_then(|import| service::imported_bank(&name, "exam", import, None));
             match checked {
                 Ok((bank, warnings)) => {
                     for warning in &warnings {
@@ -715,14 +754,32 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
     use std::io::Write;
 
     use crate::exams::service::{self, BankSource};
-    let (files, vendor_slug, exam, force_gift) = match command {
+    /// What `credo bank import*` was told the files are.
+    #[derive(PartialEq)]
+    enum Forced {
+        ByName,
+        Gift,
+        Qti,
+    }
+    let (files, vendor_slug, exam, forced) = match command {
         BankCommand::Validate { .. } => return Ok(()),
+        BankCommand::ExportQti {
+            vendor,
+            exam,
+            version,
+            out,
+        } => return export_qti(config, &vendor, &exam, version, out),
         BankCommand::Import {
             files,
             vendor,
             exam,
-        } => (files, vendor, exam, false),
-        BankCommand::ImportGift { file, vendor, exam } => (vec![file], vendor, Some(exam), true),
+        } => (files, vendor, exam, Forced::ByName),
+        BankCommand::ImportGift { file, vendor, exam } => {
+            (vec![file], vendor, Some(exam), Forced::Gift)
+        }
+        BankCommand::ImportQti { file, vendor, exam } => {
+            (vec![file], vendor, Some(exam), Forced::Qti)
+        }
     };
     let state = AppState::open(config).map_err(|e| e.to_string())?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
@@ -740,24 +797,37 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
         let name = path.display().to_string();
         let step = format!("[{}/{total}] {name}", index + 1);
         let started = std::time::Instant::now();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 println!("{step}: cannot read the file: {e}");
                 failed += 1;
                 continue;
             }
         };
-        println!("{step}: read {} kB; validating…", text.len().div_ceil(1024));
+        println!(
+            "{step}: read {} kB; validating…",
+            bytes.len().div_ceil(1024)
+        );
         let _ = stdout.flush();
-        let source = if force_gift || is_gift(path) {
-            let Some(exam) = exam.as_deref() else {
-                println!(
-                    "{step}: a GIFT file needs --exam <slug> (the exam its questions belong to)"
-                );
-                failed += 1;
-                continue;
-            };
+        let qti = forced == Forced::Qti || (forced == Forced::ByName && is_qti(path, &bytes));
+        let gift = forced == Forced::Gift || (forced == Forced::ByName && is_gift(path));
+        let text = String::from_utf8_lossy(&bytes);
+        if (qti || gift) && exam.is_none() {
+            println!(
+                "{step}: a GIFT or QTI file needs --exam <slug> (the exam its questions belong to)"
+            );
+            failed += 1;
+            continue;
+        }
+        let exam = exam.as_deref().unwrap_or_default();
+        let source = if qti {
+            BankSource::Qti {
+                name: &name,
+                bytes: &bytes,
+                exam_slug: exam,
+            }
+        } else if gift {
             BankSource::Gift {
                 name: &name,
                 text: &text,
@@ -824,4 +894,34 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
     } else {
         Err(format!("{failed} of {total} file(s) were not imported"))
     }
+}
+
+/// `credo bank export-qti`: writes a version of an exam as a QTI 3.0 package.
+fn export_qti(
+    config: Config,
+    vendor_slug: &str,
+    exam_slug: &str,
+    version: Option<i32>,
+    out: Option<PathBuf>,
+) -> Result<(), String> {
+    use crate::exams::service;
+    let state = AppState::open(config).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let vendor = crate::accounts::store::find_vendor_by_slug(&mut conn, vendor_slug)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no vendor `{vendor_slug}`"))?;
+    let exam = service::vendor_exam(&mut conn, &vendor.id, exam_slug)
+        .map_err(|e| format!("exam `{exam_slug}` of vendor `{vendor_slug}`: {e}"))?;
+    let (file_name, bytes) =
+        service::export_qti(&mut conn, &exam, version).map_err(|e| e.to_string())?;
+    let path = out.unwrap_or_else(|| PathBuf::from(file_name));
+    std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!(
+        "{}: QTI 3.0 package of {}/{} ({} kB)",
+        path.display(),
+        vendor_slug,
+        exam_slug,
+        bytes.len().div_ceil(1024)
+    );
+    Ok(())
 }

@@ -7,28 +7,11 @@ use std::collections::HashSet;
 
 use super::lint::QuestionLines;
 use super::model::{Choice, Domain, Question, QuestionKind, TextFormat};
-use super::{BankError, BankErrors};
-
-/// The questions a GIFT file yields, with the domains they belong to and what was skipped or adjusted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GiftImport {
-    pub questions: Vec<Question>,
-    /// One per `$CATEGORY` (id = its last path segment slugged, title = that segment as written), in order of
-    /// appearance, plus `general` first when questions come before any category. `questions_per_form` is the
-    /// number of questions imported into the domain (draw everything); callers with their own blueprint
-    /// replace it.
-    pub domains: Vec<Domain>,
-    pub warnings: Vec<BankError>,
-    /// The line each imported question starts on.
-    pub question_lines: QuestionLines,
-}
-
-/// The domain of questions that come before any `$CATEGORY`.
-pub const GENERAL_DOMAIN: &str = "general";
+use super::{BankError, BankErrors, ImportedQuestions, GENERAL_DOMAIN};
 
 /// Parses a GIFT file. `Err` holds every malformed question of the file; unsupported or unusable (but
 /// well-formed) questions are skipped and listed in `warnings`.
-pub fn parse_gift(file_name: &str, text: &str) -> Result<GiftImport, BankErrors> {
+pub fn parse_gift(file_name: &str, text: &str) -> Result<ImportedQuestions, BankErrors> {
     let mut parser = GiftParser {
         file: file_name,
         questions: Vec::new(),
@@ -44,11 +27,14 @@ pub fn parse_gift(file_name: &str, text: &str) -> Result<GiftImport, BankErrors>
         parser.block(&block);
     }
     if parser.errors.is_empty() {
-        Ok(GiftImport {
+        Ok(ImportedQuestions {
             questions: parser.questions,
             domains: parser.domains,
             warnings: parser.warnings,
             question_lines: parser.question_lines,
+            title: None,
+            duration_minutes: None,
+            blueprint_in_file: false,
         })
     } else {
         parser.errors.sort_by_key(|error| error.line);
@@ -101,7 +87,7 @@ fn tokenize(lines: &[(usize, &str)]) -> Vec<Tok> {
         let mut chars = text.chars().peekable();
         while let Some(c) = chars.next() {
             let escaped_char = match (c, chars.peek()) {
-                ('\\', Some(&next)) if "~=#{}:".contains(next) => Some(next),
+                ('\\', Some(&next)) if "\\~=#{}:".contains(next) => Some(next),
                 ('\\', Some('n')) => Some('\n'),
                 _ => None,
             };
@@ -185,7 +171,6 @@ enum Unsupported {
     Numerical,
     Matching,
     ShortAnswer,
-    MissingWord,
     Description,
 }
 
@@ -196,7 +181,6 @@ impl Unsupported {
             Unsupported::Numerical => "numerical",
             Unsupported::Matching => "matching",
             Unsupported::ShortAnswer => "short answer",
-            Unsupported::MissingWord => "missing word",
             Unsupported::Description => "description",
         }
     }
@@ -215,10 +199,59 @@ struct Answer {
     marked_right: bool,
     /// Percent; `=` answers without a weight are 100, `~` answers 0.
     weight: f64,
-    text: String,
-    feedback: Option<String>,
+    text: Text,
+    feedback: Option<Text>,
     line: usize,
 }
+
+/// The format a text is written in: a `[markdown]`, `[html]`, `[plain]` or `[moodle]` marker, else the
+/// question's (Moodle's rule for answers and feedback) or, for the question text, `[moodle]`: HTML whose line
+/// breaks are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Format {
+    format: TextFormat,
+    moodle: bool,
+}
+
+const MOODLE: Format = Format {
+    format: TextFormat::Html,
+    moodle: true,
+};
+
+/// A text of a question as written, with its format.
+struct Text {
+    text: String,
+    format: Format,
+}
+
+impl Text {
+    /// The text in the question's `target` format: `[moodle]` line breaks become `<br>`; a text written in
+    /// another format than `target` (then HTML) is rendered to HTML.
+    fn into_format(self, target: TextFormat, inline: bool) -> String {
+        if self.format.moodle {
+            moodle_to_html(&self.text)
+        } else if self.format.format == target {
+            self.text
+        } else if inline {
+            super::markdown::render_text_inline(&self.text, self.format.format)
+        } else {
+            super::markdown::render_text(&self.text, self.format.format)
+                .trim_end()
+                .to_owned()
+        }
+    }
+}
+
+/// A choice before its texts are put into the question's format.
+struct DraftChoice {
+    id: String,
+    text: Text,
+    correct: bool,
+    feedback: Option<Text>,
+}
+
+/// Kind, choices and partial credit of an imported question.
+type Built = (QuestionKind, Vec<DraftChoice>, bool);
 
 struct GiftParser<'a> {
     file: &'a str,
@@ -370,10 +403,20 @@ impl GiftParser<'_> {
             return;
         }
 
-        // Question text with an optional format marker.
-        let (format, moodle_format, stem_toks) =
-            format_marker(&toks[pos..open]).unwrap_or((TextFormat::Html, true, &toks[pos..open]));
-        let stem = text_of(stem_toks);
+        // Question text with an optional format marker. Missing word (text after the answer block): Moodle
+        // puts a blank `_____` where the block was.
+        let trailing = &toks[close + 1..];
+        let mut question_toks = toks[pos..open].to_vec();
+        if !is_blank(trailing) {
+            let line = toks[open].line;
+            question_toks.extend("_____".chars().map(|c| Tok {
+                c,
+                escaped: true,
+                line,
+            }));
+            question_toks.extend_from_slice(trailing);
+        }
+        let stem = marked_text(&question_toks, MOODLE);
 
         // General feedback `####…` at the end of the answer block.
         let mut answer_toks = &toks[open + 1..close];
@@ -382,16 +425,14 @@ impl GiftParser<'_> {
             .rev()
             .find(|&i| starts_with(answer_toks, i, "####"))
         {
-            let feedback = text_of(&answer_toks[at + 4..]);
-            explanation = (!feedback.is_empty()).then_some(feedback);
+            let feedback = marked_text(&answer_toks[at + 4..], stem.format);
+            explanation = (!feedback.text.is_empty()).then_some(feedback);
             answer_toks = &answer_toks[..at];
         }
 
-        let trailing = &toks[close + 1..];
         let first = answer_toks.iter().position(|tok| !tok.c.is_whitespace());
         let kind = match first {
             None => Err(Unsupported::Essay),
-            Some(_) if !is_blank(trailing) => Err(Unsupported::MissingWord),
             Some(first) if is(&answer_toks[first], '#') => Err(Unsupported::Numerical),
             Some(_) if find(answer_toks, 0, '~').is_some() => Ok(Shape::Choice),
             Some(_)
@@ -419,7 +460,7 @@ impl GiftParser<'_> {
             }
         };
 
-        if stem.is_empty() {
+        if stem.text.is_empty() {
             self.warn(
                 start_line,
                 qid,
@@ -429,10 +470,8 @@ impl GiftParser<'_> {
         }
 
         let built = match shape {
-            Shape::TrueFalse => Some(true_false(answer_toks)),
-            Shape::Choice => {
-                self.choice_question(answer_toks, &id, start_line, format, moodle_format)
-            }
+            Shape::TrueFalse => Some(true_false(answer_toks, stem.format)),
+            Shape::Choice => self.choice_question(answer_toks, &id, start_line, stem.format),
         };
         let Some((kind, choices, partial_credit)) = built else {
             return;
@@ -450,28 +489,37 @@ impl GiftParser<'_> {
         if let Some(entry) = self.domains.iter_mut().find(|d| d.id == domain) {
             entry.questions_per_form += 1;
         }
-        let convert = |text: String| {
-            if moodle_format {
-                moodle_to_html(&text)
-            } else {
-                text
-            }
+        // One format per question: texts written in different formats are all turned into HTML.
+        let uniform = std::iter::once(&stem)
+            .chain(&explanation)
+            .chain(
+                choices
+                    .iter()
+                    .flat_map(|c| std::iter::once(&c.text).chain(&c.feedback)),
+            )
+            .all(|text| text.format.format == stem.format.format);
+        let stem_format = if uniform {
+            stem.format.format
+        } else {
+            TextFormat::Html
         };
+        let convert = |text: Text, inline: bool| text.into_format(stem_format, inline);
         self.questions.push(Question {
             id: final_id,
             domain,
             kind,
-            stem: convert(stem),
-            stem_format: format,
+            stem: convert(stem, false),
+            stem_format,
             choices: choices
                 .into_iter()
                 .map(|choice| Choice {
-                    text: convert(choice.text),
-                    feedback: choice.feedback.map(convert),
-                    ..choice
+                    id: choice.id,
+                    text: convert(choice.text, true),
+                    correct: choice.correct,
+                    feedback: choice.feedback.map(|f| convert(f, false)),
                 })
                 .collect(),
-            explanation: explanation.map(convert),
+            explanation: explanation.map(|e| convert(e, false)),
             references: Vec::new(),
             partial_credit,
         });
@@ -515,21 +563,20 @@ impl GiftParser<'_> {
         toks: &[Tok],
         id: &str,
         line: usize,
-        format: TextFormat,
-        moodle_format: bool,
-    ) -> Option<(QuestionKind, Vec<Choice>, bool)> {
-        let answers = self.answers(toks, id, format, moodle_format)?;
+        format: Format,
+    ) -> Option<Built> {
+        let answers = self.answers(toks, id, format)?;
         let qid = Some(id);
         let right_marked = answers.iter().filter(|a| a.marked_right).count();
 
         let mut texts = HashSet::new();
-        if let Some(duplicate) = answers.iter().find(|a| !texts.insert(a.text.as_str())) {
+        if let Some(duplicate) = answers.iter().find(|a| !texts.insert(a.text.text.as_str())) {
             self.warn(
                 duplicate.line,
                 qid,
                 format!(
                     "skipped: two answers have the same text \"{}\"",
-                    duplicate.text
+                    duplicate.text.text
                 ),
             );
             return None;
@@ -543,20 +590,13 @@ impl GiftParser<'_> {
             return None;
         }
 
+        // Several `=` answers are several accepted answers of a single-answer question (Moodle's rule).
         let (kind, partial_credit) = if right_marked > 0 {
-            if right_marked > 1 {
-                self.warn(
-                    line,
-                    qid,
-                    format!("skipped: {right_marked} answers are marked `=`; a single-answer question has exactly one (use `~%50%` weights for several right answers)"),
-                );
-                return None;
-            }
             for answer in answers.iter().filter(|a| !a.marked_right && a.weight > 0.0) {
                 self.warn(
                     answer.line,
                     qid,
-                    format!("partial weight {}% on \"{}\" is not supported in a single-answer question; it scores 0", answer.weight, answer.text),
+                    format!("partial weight {}% on \"{}\" is not supported in a single-answer question; it scores 0", answer.weight, answer.text.text),
                 );
             }
             (QuestionKind::Single, false)
@@ -582,7 +622,7 @@ impl GiftParser<'_> {
         let choices = answers
             .into_iter()
             .enumerate()
-            .map(|(index, answer)| Choice {
+            .map(|(index, answer)| DraftChoice {
                 id: choice_id(index),
                 correct: if kind == QuestionKind::Single {
                     answer.marked_right
@@ -597,13 +637,7 @@ impl GiftParser<'_> {
     }
 
     /// Splits a choice answer block at unescaped `=` and `~`.
-    fn answers(
-        &mut self,
-        toks: &[Tok],
-        id: &str,
-        format: TextFormat,
-        moodle_format: bool,
-    ) -> Option<Vec<Answer>> {
+    fn answers(&mut self, toks: &[Tok], id: &str, format: Format) -> Option<Vec<Answer>> {
         let qid = Some(id);
         let starts: Vec<usize> = (0..toks.len())
             .filter(|&i| is(&toks[i], '=') || is(&toks[i], '~'))
@@ -666,21 +700,12 @@ impl GiftParser<'_> {
             let (text_toks, feedback) = match find(body, 0, '#') {
                 Some(hash) => (
                     &body[..hash],
-                    Some(text_of(&body[hash + 1..])).filter(|f| !f.is_empty()),
+                    Some(marked_text(&body[hash + 1..], format)).filter(|f| !f.text.is_empty()),
                 ),
                 None => (body, None),
             };
-            let text_toks = match format_marker(text_toks) {
-                Some((answer_format, answer_moodle, rest)) => {
-                    if (answer_format, answer_moodle) != (format, moodle_format) {
-                        self.warn(line, qid, "an answer's format marker differs from the question's; the question's format is used");
-                    }
-                    rest
-                }
-                None => text_toks,
-            };
-            let text = text_of(text_toks);
-            if text.is_empty() {
+            let text = marked_text(text_toks, format);
+            if text.text.is_empty() {
                 self.error(line, qid, "an answer is empty; write its text after `=` or `~` (escape a literal `=`, `~` or `#` with `\\`)");
                 malformed = true;
                 continue;
@@ -699,7 +724,7 @@ impl GiftParser<'_> {
 
 /// `{T}` / `{FALSE#wrong feedback#right feedback}`: the first feedback is for a wrong answer, the second for
 /// a right one (Moodle's order).
-fn true_false(toks: &[Tok]) -> (QuestionKind, Vec<Choice>, bool) {
+fn true_false(toks: &[Tok], format: Format) -> Built {
     let hashes: Vec<usize> = (0..toks.len()).filter(|&i| is(&toks[i], '#')).collect();
     let head_end = hashes.first().copied().unwrap_or(toks.len());
     let answer = text_of(&toks[..head_end])
@@ -708,18 +733,24 @@ fn true_false(toks: &[Tok]) -> (QuestionKind, Vec<Choice>, bool) {
     let part = |n: usize| {
         let start = hashes.get(n).map(|h| h + 1)?;
         let end = hashes.get(n + 1).copied().unwrap_or(toks.len());
-        Some(text_of(&toks[start..end])).filter(|text| !text.is_empty())
+        Some(marked_text(&toks[start..end], format)).filter(|text| !text.text.is_empty())
     };
-    let (wrong_feedback, right_feedback) = (part(0), part(1));
+    let (mut wrong_feedback, mut right_feedback) = (part(0), part(1));
     let choices = Choice::true_false(answer)
         .into_iter()
-        .map(|choice| Choice {
+        .map(|choice| DraftChoice {
             feedback: if choice.correct {
-                right_feedback.clone()
+                right_feedback.take()
             } else {
-                wrong_feedback.clone()
+                wrong_feedback.take()
             },
-            ..choice
+            id: choice.id,
+            // "True"/"False" read the same in every format.
+            text: Text {
+                text: choice.text,
+                format,
+            },
+            correct: choice.correct,
         })
         .collect();
     (QuestionKind::TrueFalse, choices, false)
@@ -736,9 +767,22 @@ fn choice_id(index: usize) -> String {
     id.iter().rev().collect()
 }
 
-/// A leading `[markdown]`, `[html]`, `[plain]` or `[moodle]` marker: the format, whether it is Moodle's
-/// auto-format (`[moodle]`, also the default: HTML with line breaks kept), and the text after the marker.
-fn format_marker(toks: &[Tok]) -> Option<(TextFormat, bool, &[Tok])> {
+/// The text of `toks` with the format its leading marker names, else `default`.
+fn marked_text(toks: &[Tok], default: Format) -> Text {
+    match format_marker(toks) {
+        Some((format, rest)) => Text {
+            text: text_of(rest),
+            format,
+        },
+        None => Text {
+            text: text_of(toks),
+            format: default,
+        },
+    }
+}
+
+/// A leading `[markdown]`, `[html]`, `[plain]` or `[moodle]` marker: the format and the text after it.
+fn format_marker(toks: &[Tok]) -> Option<(Format, &[Tok])> {
     let start = toks
         .iter()
         .position(|t| !t.c.is_whitespace())
@@ -751,7 +795,12 @@ fn format_marker(toks: &[Tok]) -> Option<(TextFormat, bool, &[Tok])> {
     ]
     .into_iter()
     .find(|(marker, _, _)| starts_with(toks, start, marker))
-    .map(|(marker, format, moodle)| (format, moodle, &toks[start + marker.chars().count()..]))
+    .map(|(marker, format, moodle)| {
+        (
+            Format { format, moodle },
+            &toks[start + marker.chars().count()..],
+        )
+    })
 }
 
 /// Moodle auto-format is HTML whose line breaks are kept.
@@ -768,7 +817,7 @@ mod tests {
         "/tests/fixtures/exams/gift/mixed.gift"
     ));
 
-    fn import(text: &str) -> GiftImport {
+    fn import(text: &str) -> ImportedQuestions {
         parse_gift("test.gift", text).unwrap_or_else(|errors| panic!("{errors}"))
     }
 
@@ -791,6 +840,7 @@ mod tests {
                 "colours",
                 "sky",
                 "earth-flat",
+                "q-010",
                 "html-q",
                 "md-q",
                 "plain-q",
@@ -808,7 +858,7 @@ mod tests {
                 Domain {
                     id: "geography-basics".into(),
                     title: "Geography Basics".into(),
-                    questions_per_form: 4
+                    questions_per_form: 5
                 },
                 Domain {
                     id: "formats".into(),
@@ -888,14 +938,21 @@ mod tests {
             "FALSE makes `false` the right choice"
         );
 
-        assert_eq!(import.questions[5].stem_format, TextFormat::Html);
-        assert_eq!(import.questions[5].stem, "<p>Pick <b>bold</b></p>");
-        assert_eq!(import.questions[6].stem_format, TextFormat::Markdown);
-        assert_eq!(import.questions[6].stem, "Pick **one**:\n\n- list");
-        assert_eq!(import.questions[7].stem_format, TextFormat::Plain);
-        assert_eq!(import.questions[7].stem, "Is 3 < 5?");
+        let missing_word = &import.questions[5];
+        assert_eq!(
+            missing_word.stem,
+            "The Seine flows through _____ in France."
+        );
+        assert_eq!(missing_word.correct_count(), 1);
 
-        let all_or_nothing = &import.questions[8];
+        assert_eq!(import.questions[6].stem_format, TextFormat::Html);
+        assert_eq!(import.questions[6].stem, "<p>Pick <b>bold</b></p>");
+        assert_eq!(import.questions[7].stem_format, TextFormat::Markdown);
+        assert_eq!(import.questions[7].stem, "Pick **one**:\n\n- list");
+        assert_eq!(import.questions[8].stem_format, TextFormat::Plain);
+        assert_eq!(import.questions[8].stem, "Is 3 < 5?");
+
+        let all_or_nothing = &import.questions[9];
         assert_eq!(all_or_nothing.kind, QuestionKind::Multiple);
         assert!(
             !all_or_nothing.partial_credit,
@@ -914,7 +971,6 @@ mod tests {
                 "test.gift:28: question q-007: skipped: unsupported question type \"matching\"",
                 "test.gift:30: question pi: skipped: unsupported question type \"numerical\"",
                 "test.gift:32: question q-009: skipped: unsupported question type \"short answer\"",
-                "test.gift:34: question q-010: skipped: unsupported question type \"missing word\"",
                 "test.gift:36: question q-011: skipped: unsupported question type \"description\"",
                 "test.gift:47: question colours-2: question id `colours` is already used in this file; this question was imported as `colours-2`",
             ]
@@ -952,7 +1008,6 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "1: skipped: 2 answers are marked `=`; a single-answer question has exactly one (use `~%50%` weights for several right answers)",
                 "3: skipped: no answer is right; mark one with `=` or give right answers a positive weight like `~%50%`",
                 "5: skipped: two answers have the same text \"a\"",
                 "7: skipped: unsupported question type \"short answer\"",
@@ -960,11 +1015,14 @@ mod tests {
                 "11: the positive weights add up to 80%, not 100%; every positively weighted answer counts as right",
             ]
         );
-        assert_eq!(import.questions.len(), 2);
+        assert_eq!(import.questions.len(), 3);
+        // Two `=` answers: one question, either answer accepted (Moodle's rule).
         assert_eq!(import.questions[0].kind, QuestionKind::Single);
-        assert_eq!(import.questions[0].correct_count(), 1);
-        assert_eq!(import.questions[1].correct_count(), 2);
-        assert!(import.questions[1].partial_credit);
+        assert_eq!(import.questions[0].correct_count(), 2);
+        assert_eq!(import.questions[1].kind, QuestionKind::Single);
+        assert_eq!(import.questions[1].correct_count(), 1);
+        assert_eq!(import.questions[2].correct_count(), 2);
+        assert!(import.questions[2].partial_credit);
     }
 
     proptest::proptest! {
@@ -981,8 +1039,8 @@ mod tests {
                         proptest::prop_assert!(import.domains.iter().any(|d| d.id == question.domain));
                         let correct = question.correct_count();
                         match question.kind {
-                            QuestionKind::Multiple => proptest::prop_assert!(correct >= 1),
-                            _ => proptest::prop_assert_eq!(correct, 1),
+                            QuestionKind::TrueFalse => proptest::prop_assert_eq!(correct, 1),
+                            _ => proptest::prop_assert!(correct >= 1),
                         }
                     }
                     for warning in &import.warnings {
@@ -997,6 +1055,112 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn fixture(name: &str) -> ImportedQuestions {
+        let path = format!("{}/tests/fixtures/gift/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        import(&text)
+    }
+
+    fn texts(question: &Question) -> Vec<(&str, bool, Option<&str>)> {
+        question
+            .choices
+            .iter()
+            .map(|c| (c.text.as_str(), c.correct, c.feedback.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn backslash_escapes_read_as_moodle_reads_them() {
+        let import = fixture("escapes.gift");
+        assert!(import.warnings.is_empty(), "{:?}", import.warnings);
+        let [separator, tricky, literals] = &import.questions[..] else {
+            panic!("{:?}", import.questions)
+        };
+        assert_eq!(
+            texts(separator),
+            [("\\", true, None), ("/", false, None), (":", false, None)]
+        );
+        assert_eq!(tricky.kind, QuestionKind::Single);
+        assert_eq!(texts(tricky), [("a\\", true, None), ("b", false, None)]);
+        assert_eq!(literals.stem, "Is {x} = 1 # 2 ~ 3: true?");
+        assert_eq!(literals.kind, QuestionKind::TrueFalse);
+    }
+
+    #[test]
+    fn format_markers_on_answers_and_feedback_set_their_format() {
+        let import = fixture("formats.gift");
+        assert!(import.warnings.is_empty(), "{:?}", import.warnings);
+        let same = &import.questions[0];
+        assert_eq!(same.stem_format, TextFormat::Html);
+        assert_eq!(
+            texts(same),
+            [
+                ("<b>b</b>", true, Some("<i>Right</i>")),
+                ("<u>u</u>", false, Some("<i>That underlines</i>"))
+            ]
+        );
+        assert_eq!(
+            same.explanation.as_deref(),
+            Some("<p>See the HTML spec.</p>")
+        );
+
+        // Markdown question with HTML, plain and Markdown texts: all become HTML.
+        let mixed = &import.questions[1];
+        assert_eq!(mixed.stem_format, TextFormat::Html);
+        assert_eq!(mixed.stem, "<p>Pick the <strong>right</strong> one</p>");
+        assert_eq!(
+            texts(mixed),
+            [
+                ("yes", true, Some("<b>Right</b>, well done")),
+                (
+                    "no &lt;way&gt;",
+                    false,
+                    Some("<p><em>Not</em> this one</p>")
+                )
+            ]
+        );
+        assert_eq!(
+            mixed.explanation.as_deref(),
+            Some("<p>General feedback</p>")
+        );
+    }
+
+    #[test]
+    fn missing_word_questions_get_a_blank() {
+        let import = fixture("missing-word.gift");
+        assert!(import.warnings.is_empty(), "{:?}", import.warnings);
+        let stems: Vec<&str> = import.questions.iter().map(|q| q.stem.as_str()).collect();
+        assert_eq!(
+            stems,
+            [
+                "Grant is _____ in Grant's tomb.",
+                "The moon is _____ of the Earth.",
+                "The sun is a star."
+            ]
+        );
+        assert_eq!(
+            texts(&import.questions[0]),
+            [
+                ("buried", false, None),
+                ("entombed", true, None),
+                ("living", false, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn several_equals_answers_are_several_accepted_answers() {
+        let import = fixture("several-equals.gift");
+        let primes = &import.questions[0];
+        assert_eq!(primes.kind, QuestionKind::Single);
+        assert_eq!(primes.correct_count(), 2);
+        let warnings: Vec<String> = import.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            ["test.gift:6: question grants-tomb: skipped: unsupported question type \"short answer\""]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod grading;
 pub mod lint;
 pub mod markdown;
 pub mod model;
+pub mod qti;
 pub mod service;
 pub mod stats;
 pub mod store;
@@ -23,7 +24,7 @@ use crate::validation::FieldError;
 
 pub use bank_toml::{parse_bank, parse_bank_located};
 pub use form::{draw_form, Form, FormItem, PresentedChoice, PresentedQuestion};
-pub use gift::{parse_gift, GiftImport, GENERAL_DOMAIN};
+pub use gift::parse_gift;
 pub use grading::{
     format_percent, grade, percent_json_number, validate_answer, DomainScore, GradeResult,
     ItemScore,
@@ -36,10 +37,34 @@ pub use markdown::{
 pub use model::{
     Bank, Choice, Domain, ExamMeta, Price, Question, QuestionKind, RetakePolicy, TextFormat,
 };
+pub use qti::{export_package as export_qti_package, looks_like_qti, parse_qti};
 pub use service::{GradedBy, PassHook, PassedExam};
 pub use stats::{
     item_statistics, AttemptResponses, ExamStatistics, ItemFlag, ItemStatistics, ResponseMatrix,
 };
+
+/// The domain of questions that come without one (before any GIFT `$CATEGORY`, QTI items outside a test).
+pub const GENERAL_DOMAIN: &str = "general";
+
+/// The questions a GIFT or QTI file yields, with their domains, what was skipped or adjusted (`warnings`), and
+/// what the file says about the exam. Turned into a bank by `service::imported_bank`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedQuestions {
+    pub questions: Vec<Question>,
+    /// In order of appearance: GIFT categories and QTI sections (id slugged or sanitized), or `general`.
+    /// `questions_per_form` is what the file asks for (a QTI `selection`), else every imported question of the
+    /// domain; a domain with no imported question has 0 and is dropped with a warning.
+    pub domains: Vec<Domain>,
+    pub warnings: Vec<BankError>,
+    /// The line each imported question starts on (for lint warnings; empty where the format has none).
+    pub question_lines: QuestionLines,
+    /// The exam title the file gives (a QTI test's `title`).
+    pub title: Option<String>,
+    /// The duration the file gives (a QTI test's `timeLimits maxTime`, rounded up to minutes).
+    pub duration_minutes: Option<u32>,
+    /// The domains come from a QTI test, so they are the blueprint (rather than the exam's current one).
+    pub blueprint_in_file: bool,
+}
 
 /// One problem found in a bank file, located so the author can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use super::store::{self, AttemptHistory, AttemptRow, ExamMetaColumns, ExamRow, NewVersion};
 use super::{
-    draw_form, grade, item_statistics, lint_bank, parse_bank_located, parse_gift,
+    draw_form, grade, item_statistics, lint_bank, parse_bank_located, parse_gift, parse_qti,
     percent_json_number, render_text, render_text_inline, validate_answer, AttemptResponses, Bank,
-    BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, GiftImport, ItemFlag,
+    BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, ImportedQuestions, ItemFlag,
     PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
 };
 use crate::audit::{self, Action, Actor};
@@ -83,12 +83,20 @@ pub enum BankSource<'a> {
         text: &'a str,
         exam_slug: &'a str,
     },
+    /// A QTI package (zip) or item/test XML for the exam `exam_slug` (created with defaults when new).
+    Qti {
+        name: &'a str,
+        bytes: &'a [u8],
+        exam_slug: &'a str,
+    },
 }
 
 impl BankSource<'_> {
     fn name(&self) -> &str {
         match self {
-            BankSource::Toml { name, .. } | BankSource::Gift { name, .. } => name,
+            BankSource::Toml { name, .. }
+            | BankSource::Gift { name, .. }
+            | BankSource::Qti { name, .. } => name,
         }
     }
 
@@ -96,6 +104,7 @@ impl BankSource<'_> {
         match self {
             BankSource::Toml { .. } => "toml",
             BankSource::Gift { .. } => "gift",
+            BankSource::Qti { .. } => "qti",
         }
     }
 }
@@ -130,13 +139,14 @@ fn title_from_slug(slug: &str) -> String {
     }
 }
 
-/// Builds the bank of a GIFT import: the questions and categories of the file, the metadata of the exam's
-/// current version (or defaults for a new exam), and per domain the blueprint of the current version when
-/// the domain exists there (otherwise every imported question of the domain is drawn).
-pub fn gift_bank(
+/// Builds the bank of a GIFT or QTI import: the questions and domains of the file, the metadata of the exam's
+/// current version (or defaults for a new exam) with the title and duration the file gives, and the blueprint
+/// of a QTI test; otherwise per domain the blueprint of the current version when the domain exists there
+/// (else every imported question of the domain is drawn).
+pub fn imported_bank(
     file: &str,
     exam_slug: &str,
-    import: GiftImport,
+    import: ImportedQuestions,
     previous: Option<&Bank>,
 ) -> Result<(Bank, Vec<BankError>), BankErrors> {
     let mut warnings = import.warnings;
@@ -149,8 +159,7 @@ pub fn gift_bank(
     if import.questions.is_empty() {
         let mut errors = vec![problem(
             1,
-            "no question could be imported from this GIFT file; the skipped questions are listed"
-                .into(),
+            "no question could be imported from this file; the skipped questions are listed".into(),
         )];
         errors.extend(warnings.into_iter().map(|w| BankError {
             message: format!("skipped: {}", w.message.trim_start_matches("skipped: ")),
@@ -172,6 +181,10 @@ pub fn gift_bank(
             continue;
         }
         let available = domain.questions_per_form;
+        if import.blueprint_in_file {
+            domains.push(domain);
+            continue;
+        }
         if let Some(existing) = previous.and_then(|bank| bank.domain(&domain.id)) {
             domain.title = existing.title.clone();
             if existing.questions_per_form > available {
@@ -190,7 +203,7 @@ pub fn gift_bank(
     if !errors.is_empty() {
         return Err(BankErrors { errors });
     }
-    let exam = match previous {
+    let mut exam = match previous {
         Some(bank) => ExamMeta {
             slug: exam_slug.to_owned(),
             ..bank.exam.clone()
@@ -212,6 +225,12 @@ pub fn gift_bank(
             retake: RetakePolicy::default(),
         },
     };
+    if let Some(title) = import.title {
+        exam.title = title;
+    }
+    if let Some(minutes) = import.duration_minutes {
+        exam.duration_minutes = minutes;
+    }
     let bank = Bank {
         exam,
         domains,
@@ -246,21 +265,20 @@ pub fn import_bank(
             text,
             exam_slug,
         } => {
-            if !is_slug(exam_slug) {
-                return Err(ExamError::Validation(crate::validation::field_error(
-                    "exam",
-                    "give the exam's slug (1–64 lower-case letters, digits and '-') with `?exam=<slug>`",
-                )));
-            }
+            require_exam_slug(exam_slug)?;
             let import = parse_gift(name, text)?;
-            let previous = match store::find_exam(conn, &vendor.id, exam_slug)? {
-                Some(exam) => match store::latest_version(conn, &exam.id)? {
-                    Some(version) => Some(load_bank(conn, &version.id)?),
-                    None => None,
-                },
-                None => None,
-            };
-            gift_bank(name, exam_slug, import, previous.as_deref())?
+            let previous = current_bank(conn, vendor, exam_slug)?;
+            imported_bank(name, exam_slug, import, previous.as_deref())?
+        }
+        BankSource::Qti {
+            name,
+            bytes,
+            exam_slug,
+        } => {
+            require_exam_slug(exam_slug)?;
+            let import = parse_qti(name, bytes)?;
+            let previous = current_bank(conn, vendor, exam_slug)?;
+            imported_bank(name, exam_slug, import, previous.as_deref())?
         }
     };
     if let Some(renewal) = &bank.exam.renewal_exam {
@@ -276,6 +294,50 @@ pub fn import_bank(
         }
     }
     store_bank(conn, vendor, &bank, source, actor, warnings, now)
+}
+
+/// GIFT and QTI files name no exam; the upload names it.
+fn require_exam_slug(exam_slug: &str) -> Result<(), ExamError> {
+    if is_slug(exam_slug) {
+        Ok(())
+    } else {
+        Err(ExamError::Validation(crate::validation::field_error(
+            "exam",
+            "give the exam's slug (1–64 lower-case letters, digits and '-') with `?exam=<slug>`",
+        )))
+    }
+}
+
+/// The latest version's bank of a vendor's exam, if the exam exists and has one.
+fn current_bank(
+    conn: &mut DbConn,
+    vendor: &crate::accounts::Vendor,
+    exam_slug: &str,
+) -> Result<Option<Arc<Bank>>, ExamError> {
+    match store::find_exam(conn, &vendor.id, exam_slug)? {
+        Some(exam) => match store::latest_version(conn, &exam.id)? {
+            Some(version) => Ok(Some(load_bank(conn, &version.id)?)),
+            None => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
+/// A version of an exam (`None` = the latest) as a QTI 3.0 package, with a file name for it.
+pub fn export_qti(
+    conn: &mut DbConn,
+    exam: &ExamRow,
+    version: Option<i32>,
+) -> Result<(String, Vec<u8>), ExamError> {
+    let row = match version {
+        Some(number) => store::find_version_by_number(conn, &exam.id, number)?,
+        None => store::latest_version(conn, &exam.id)?,
+    }
+    .ok_or(ExamError::NotFound("exam version"))?;
+    let bank = load_bank(conn, &row.id)?;
+    let bytes = crate::exams::export_qti_package(&bank)
+        .map_err(|e| ExamError::Internal(format!("writing the QTI package: {e}")))?;
+    Ok((format!("{}-v{}-qti.zip", exam.slug, row.number), bytes))
 }
 
 fn meta_columns(bank: &Bank, version_id: Option<String>, now: NaiveDateTime) -> ExamMetaColumns {
@@ -2346,7 +2408,7 @@ mod tests {
     fn gift_bank_defaults_and_existing_blueprint() {
         let text = "$CATEGORY: Basics\n::a:: A? {=y ~n}\n\n::b:: B? {=y ~n}\n\n$CATEGORY: Extra\n::c:: C? {T}\n\n$CATEGORY: Empty\n";
         let import = parse_gift("x.gift", text).unwrap();
-        let (bank, warnings) = gift_bank("x.gift", "git-basics", import.clone(), None).unwrap();
+        let (bank, warnings) = imported_bank("x.gift", "git-basics", import.clone(), None).unwrap();
         assert_eq!(bank.exam.title, "Git basics");
         assert_eq!(bank.exam.duration_minutes, GIFT_DEFAULT_DURATION_MINUTES);
         assert!(bank.exam.price.is_free());
@@ -2364,7 +2426,8 @@ mod tests {
         previous.exam.duration_minutes = 15;
         previous.domains[0].questions_per_form = 1;
         previous.domains[0].title = "Kept domain".into();
-        let (next, _) = gift_bank("x.gift", "git-basics", import.clone(), Some(&previous)).unwrap();
+        let (next, _) =
+            imported_bank("x.gift", "git-basics", import.clone(), Some(&previous)).unwrap();
         assert_eq!(next.exam.title, "Kept title");
         assert_eq!(next.exam.duration_minutes, 15);
         assert_eq!(next.domains[0].questions_per_form, 1);
@@ -2372,11 +2435,11 @@ mod tests {
         assert_eq!(next.domains[1].questions_per_form, 1);
 
         previous.domains[0].questions_per_form = 5;
-        let errors = gift_bank("x.gift", "git-basics", import, Some(&previous)).unwrap_err();
+        let errors = imported_bank("x.gift", "git-basics", import, Some(&previous)).unwrap_err();
         assert!(errors.errors[0].message.contains("draws 5"), "{errors}");
 
         let nothing = parse_gift("n.gift", "::e:: Essay {}\n").unwrap();
-        let errors = gift_bank("n.gift", "x", nothing, None).unwrap_err();
+        let errors = imported_bank("n.gift", "x", nothing, None).unwrap_err();
         assert_eq!(errors.errors.len(), 2, "{errors}");
         assert!(errors.errors[1].message.contains("essay"), "{errors}");
     }

@@ -178,7 +178,7 @@ fn validate_accepts_the_real_banks_and_checks_gift() {
         )),
         "{out}"
     );
-    assert!(out.contains("ok: 9 question(s) in 3 domain(s)"), "{out}");
+    assert!(out.contains("ok: 10 question(s) in 3 domain(s)"), "{out}");
 
     let broken = dir.path().join("broken.gift");
     std::fs::write(&broken, "::a:: Question {=yes ~no\n").unwrap();
@@ -299,7 +299,7 @@ async fn import_stores_versions_with_progress_and_needs_the_vendor() {
     assert_eq!(output.status.code(), Some(0), "{out}");
     assert!(out.contains("question essay: warning: skipped"), "{out}");
     assert!(
-        out.contains("exam postgresql/geo stored as new version 1 (9 question(s)"),
+        out.contains("exam postgresql/geo stored as new version 1 (10 question(s)"),
         "{out}"
     );
     app.stop().await;

@@ -22,6 +22,7 @@ mod exams_cli;
 mod exams_grading;
 mod exams_integrity;
 mod exams_lint;
+mod exams_interop;
 mod exams_pages;
 mod journey;
 mod referrals_events;

@@ -21,6 +21,7 @@ pub const BANK_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(upload_bank)
+        .service(export_qti)
         .service(catalog)
         .service(exam_details)
         .service(start_attempt)
@@ -39,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct BankQuery {
-    /// GIFT uploads: the exam the questions belong to.
+    /// GIFT and QTI uploads: the exam the questions belong to.
     exam: Option<String>,
     /// The file name used in messages (default `bank.toml` / `bank.gift`).
     filename: Option<String>,
@@ -49,6 +50,8 @@ struct BankQuery {
 enum UploadFormat {
     Toml,
     Gift,
+    /// A QTI zip package or XML file, told apart by its bytes.
+    Qti,
 }
 
 fn upload_format(req: &HttpRequest) -> Result<UploadFormat, ApiError> {
@@ -64,8 +67,11 @@ fn upload_format(req: &HttpRequest) -> Result<UploadFormat, ApiError> {
     match mime {
         "application/toml" | "text/toml" | "text/x-toml" => Ok(UploadFormat::Toml),
         "text/plain" if gift_param => Ok(UploadFormat::Gift),
+        "application/zip" | "application/x-zip-compressed" | "application/xml" | "text/xml" => {
+            Ok(UploadFormat::Qti)
+        }
         _ => Err(ApiError::UnsupportedMediaType(
-            "send a TOML bank as `Content-Type: application/toml`, or Moodle GIFT as `Content-Type: text/plain; format=gift` with `?exam=<slug>`".into(),
+            "send a TOML bank as `Content-Type: application/toml`, Moodle GIFT as `Content-Type: text/plain; format=gift`, or QTI as `application/zip` (package) or `application/xml` (item or test), the last two with `?exam=<slug>`".into(),
         )),
     }
 }
@@ -99,14 +105,43 @@ async fn upload_bank(
     let actor = actor(&req, &principal);
     let vendor = vendor_for(&state, principal, path.into_inner(), VendorRole::Examiner).await?;
     let body = read_body(&mut payload, BANK_LIMIT).await?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| {
-        ApiError::validation("body", "the bank file is not UTF-8 text; save it as UTF-8")
-    })?;
-    refuse_control_chars("body", &text)?;
+    let utf8 = || {
+        let text = String::from_utf8(body.to_vec()).map_err(|_| {
+            ApiError::validation("body", "the bank file is not UTF-8 text; save it as UTF-8")
+        })?;
+        refuse_control_chars("body", &text)?;
+        Ok::<_, ApiError>(text)
+    };
     let query = query.into_inner();
     let now = state.clock.now();
     let outcome = match format {
+        UploadFormat::Qti => {
+            if !crate::exams::looks_like_qti(&body) {
+                return Err(ApiError::validation(
+                    "body",
+                    "the body is neither a zip package nor XML; send the QTI package (.zip) or an item/test XML file",
+                ));
+            }
+            let exam = query.exam.unwrap_or_default();
+            let name = display_name(query.filename.as_deref(), "qti");
+            state
+                .tx(move |conn| {
+                    service::import_bank(
+                        conn,
+                        &vendor,
+                        &BankSource::Qti {
+                            name: &name,
+                            bytes: &body,
+                            exam_slug: exam.trim(),
+                        },
+                        &actor,
+                        now,
+                    )
+                })
+                .await?
+        }
         UploadFormat::Toml => {
+            let text = utf8()?;
             let name = display_name(query.filename.as_deref(), "bank.toml");
             state
                 .tx(move |conn| {
@@ -124,6 +159,7 @@ async fn upload_bank(
                 .await?
         }
         UploadFormat::Gift => {
+            let text = utf8()?;
             let exam = query.exam.unwrap_or_default();
             let name = display_name(query.filename.as_deref(), "bank.gift");
             state
@@ -148,6 +184,35 @@ async fn upload_bank(
     } else {
         HttpResponse::Ok().json(outcome)
     })
+}
+
+/// `GET /api/v1/vendors/{vendor}/exams/{exam}/versions/{n|latest}/qti`: the version as a QTI 3.0 package
+/// (the vendor's owners and examiners, or its API key).
+#[get("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/qti")]
+async fn export_qti(
+    state: web::Data<AppState>,
+    Caller(principal): Caller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (vendor, exam, version) = path.into_inner();
+    let version = match version.as_str() {
+        "latest" => None,
+        number => Some(parse_version(Some(number))?.ok_or_else(|| {
+            ApiError::validation("version", "give a version number such as 1, or `latest`")
+        })?),
+    };
+    let (_, exam) = vendor_exam(&state, principal, vendor, exam, VendorRole::Examiner).await?;
+    let (file_name, bytes) = state
+        .db(move |conn| service::export_qti(conn, &exam, version))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(bytes))
 }
 
 #[get("/api/v1/exams")]
