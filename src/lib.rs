@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod badges;
 pub mod charts;
 pub mod cli;
 pub mod clock;

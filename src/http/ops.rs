@@ -42,6 +42,7 @@ const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("operations", include_str!("openapi/operations.json")),
     ("accounts", include_str!("openapi/accounts.json")),
     ("credentials", include_str!("openapi/credentials.json")),
+    ("badges", include_str!("openapi/badges.json")),
     ("exams", include_str!("openapi/exams.json")),
     ("referrals", include_str!("openapi/referrals.json")),
 ];

@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod badges;
 mod browser_accounts;
 mod browser_journeys;
 mod credentials_issue;

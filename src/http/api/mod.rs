@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1`), one file per domain.
 
 pub mod accounts;
+pub mod badges;
 pub mod credentials;
 pub mod exams;
 pub mod referrals;
@@ -9,6 +10,7 @@ use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
+    badges::configure(cfg);
     credentials::configure(cfg);
     exams::configure(cfg);
     referrals::configure(cfg);
