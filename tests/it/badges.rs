@@ -124,8 +124,9 @@ async fn exam_badges_are_generated_uploaded_checked_and_served() {
         .starts_with("default-src 'none'"));
     assert!(headers["cache-control"].to_str().unwrap().contains("max-age"));
     let svg = String::from_utf8(svg).unwrap();
-    assert!(svg.contains(&exam.title), "{svg}");
-    assert!(svg.contains(">ACME<"), "{svg}");
+    assert!(svg.contains(&format!("<title>acme Inc.: {}</title>", exam.title)), "{svg}");
+    assert!(svg.contains(">ACME INC.<"), "{svg}");
+    assert!(svg.contains(">CERTIFIED<"), "{svg}");
     let (status, headers, png) = get_bytes(&app, "/badges/acme/cloud.png").await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/png");
@@ -208,7 +209,7 @@ async fn exam_badges_are_generated_uploaded_checked_and_served() {
         .unwrap();
     assert_eq!(removed.status().as_u16(), 204);
     let (_, _, svg) = get_bytes(&app, "/badges/acme/cloud.svg").await;
-    assert!(String::from_utf8(svg).unwrap().contains(&exam.title));
+    assert!(String::from_utf8(svg).unwrap().contains("<title>acme Inc.:"));
     app.stop().await;
 }
 
