@@ -51,8 +51,16 @@ impl Links {
     }
 
     /// An exam's badge image (the achievement's `image`).
-    pub fn badge(&self, vendor_slug: &str, exam_slug: &str, format: crate::badges::Format) -> String {
-        self.url(&format!("/badges/{vendor_slug}/{exam_slug}.{}", format.as_str()))
+    pub fn badge(
+        &self,
+        vendor_slug: &str,
+        exam_slug: &str,
+        format: crate::badges::Format,
+    ) -> String {
+        self.url(&format!(
+            "/badges/{vendor_slug}/{exam_slug}.{}",
+            format.as_str()
+        ))
     }
 
     /// A credential's badge with the credential baked in.

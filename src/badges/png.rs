@@ -123,7 +123,9 @@ fn itxt_text<'a>(data: &'a [u8], keyword: &str) -> Result<Option<&'a str>, Image
     let bad = |why: &str| ImageError::BadPng(format!("the {keyword} chunk is malformed: {why}"));
     let (&flag, rest) = rest.split_first().ok_or_else(|| bad("it ends early"))?;
     if flag != 0 {
-        return Err(bad("it is compressed; baked credentials are stored uncompressed"));
+        return Err(bad(
+            "it is compressed; baked credentials are stored uncompressed",
+        ));
     }
     let rest = rest.get(1..).ok_or_else(|| bad("it ends early"))?;
     let language_end = rest

@@ -34,7 +34,10 @@ pub enum Badge {
 
 impl Badge {
     fn from_source(source: BadgeSource) -> Result<Self, ImageError> {
-        match (source.format.as_deref().and_then(Format::parse), source.image) {
+        match (
+            source.format.as_deref().and_then(Format::parse),
+            source.image,
+        ) {
             (Some(Format::Png), Some(image)) => Ok(Badge::Png(image)),
             (Some(Format::Svg), Some(image)) => String::from_utf8(image)
                 .map(Badge::Svg)
@@ -80,8 +83,8 @@ pub fn exam_badge(
     vendor_slug: &str,
     exam_slug: &str,
 ) -> Result<Badge, BadgesError> {
-    let source =
-        store::source_by_slugs(conn, vendor_slug, exam_slug)?.ok_or(BadgesError::NotFound("exam"))?;
+    let source = store::source_by_slugs(conn, vendor_slug, exam_slug)?
+        .ok_or(BadgesError::NotFound("exam"))?;
     Ok(Badge::from_source(source)?)
 }
 
@@ -94,8 +97,8 @@ pub fn upload_exam_badge(
     bytes: &[u8],
     now: NaiveDateTime,
 ) -> Result<(), BadgesError> {
-    let source =
-        store::source_by_slugs(conn, vendor_slug, exam_slug)?.ok_or(BadgesError::NotFound("exam"))?;
+    let source = store::source_by_slugs(conn, vendor_slug, exam_slug)?
+        .ok_or(BadgesError::NotFound("exam"))?;
     let image = super::check_upload(format, bytes)?;
     // An SVG must also be drawable, so the PNG address never fails later.
     if format == Format::Svg {
@@ -111,8 +114,8 @@ pub fn remove_exam_badge(
     vendor_slug: &str,
     exam_slug: &str,
 ) -> Result<(), BadgesError> {
-    let source =
-        store::source_by_slugs(conn, vendor_slug, exam_slug)?.ok_or(BadgesError::NotFound("exam"))?;
+    let source = store::source_by_slugs(conn, vendor_slug, exam_slug)?
+        .ok_or(BadgesError::NotFound("exam"))?;
     store::delete(conn, &source.exam_id)?;
     Ok(())
 }

@@ -45,7 +45,11 @@ pub fn credential_with_source(
     credential_id: &str,
 ) -> QueryResult<Option<(String, BadgeSource)>> {
     credentials::table
-        .inner_join(exams::table.inner_join(vendors::table).left_join(exam_badges::table))
+        .inner_join(
+            exams::table
+                .inner_join(vendors::table)
+                .left_join(exam_badges::table),
+        )
         .filter(credentials::id.eq(credential_id))
         .select((
             credentials::json,

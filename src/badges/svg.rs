@@ -122,8 +122,7 @@ pub fn check_upload(bytes: &[u8]) -> Result<String, ImageError> {
             if attr.len() > 2 && attr[..2].eq_ignore_ascii_case("on") {
                 return Err(refuse(format!("<{name}> has an event handler ({attr})")));
             }
-            let is_link = attr == "href"
-                && matches!(attribute.namespace(), None | Some(XLINK_NS))
+            let is_link = attr == "href" && matches!(attribute.namespace(), None | Some(XLINK_NS))
                 || attr.eq_ignore_ascii_case("src");
             if is_link && !is_local_reference(value) {
                 return Err(refuse(format!(
@@ -218,9 +217,9 @@ fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
 
 /// A hue from the vendor's name, so each vendor's badges share a colour.
 fn hue(seed: &str) -> u32 {
-    seed.bytes()
-        .fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619))
-        % 360
+    seed.bytes().fold(2166136261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16777619)
+    }) % 360
 }
 
 /// The generated badge: a medal in the vendor's colour with the vendor's name, the exam title
@@ -300,8 +299,7 @@ pub fn bake(svg: &str, credential: &str) -> Result<String, ImageError> {
         .any(|ns| ns.name() == Some("openbadges") && ns.uri() == OB_NS);
     // `]]>` cannot appear inside CDATA: split it across two sections.
     let cdata = credential.replace("]]>", "]]]]><![CDATA[>");
-    let element =
-        format!("<openbadges:credential><![CDATA[{cdata}]]></openbadges:credential>");
+    let element = format!("<openbadges:credential><![CDATA[{cdata}]]></openbadges:credential>");
     let tag_end = if self_closing { end - 1 } else { end };
     let mut out = String::with_capacity(svg.len() + element.len() + 64);
     out.push_str(&svg[..tag_end]);
@@ -322,7 +320,9 @@ pub fn baked_text(svg: &str) -> Result<Option<String>, ImageError> {
     let document = parse(svg)?;
     let mut found = None;
     for node in document.descendants().filter(|n| {
-        n.is_element() && n.tag_name().namespace() == Some(OB_NS) && n.tag_name().name() == "credential"
+        n.is_element()
+            && n.tag_name().namespace() == Some(OB_NS)
+            && n.tag_name().name() == "credential"
     }) {
         if found.is_some() {
             return Err(ImageError::BadSvg(
@@ -345,7 +345,10 @@ mod tests {
 
     #[test]
     fn generated_badges_escape_their_text_and_pass_the_upload_check() {
-        let svg = generate("Acme <Cloud> & \"Co\"", "Kubernetes <script>alert(1)</script> Associate");
+        let svg = generate(
+            "Acme <Cloud> & \"Co\"",
+            "Kubernetes <script>alert(1)</script> Associate",
+        );
         assert!(!svg.contains("<script"));
         assert!(svg.contains("&lt;script&gt;"));
         assert!(svg.contains("ASSOCIATE"));
@@ -365,7 +368,9 @@ mod tests {
     #[test]
     fn active_or_external_content_is_refused() {
         let wrap_body = |body: &str| {
-            format!(r#"<svg xmlns="{SVG_NS}" xmlns:xlink="{XLINK_NS}" viewBox="0 0 10 10">{body}</svg>"#)
+            format!(
+                r#"<svg xmlns="{SVG_NS}" xmlns:xlink="{XLINK_NS}" viewBox="0 0 10 10">{body}</svg>"#
+            )
         };
         for body in [
             "<script>alert(1)</script>",
@@ -384,7 +389,9 @@ mod tests {
             let svg = wrap_body(body);
             assert!(check_upload(svg.as_bytes()).is_err(), "accepted {body}");
         }
-        let ok = wrap_body(r##"<defs><linearGradient id="g"/></defs><rect fill="url(#g)" width="1" height="1"/><use href="#g"/>"##);
+        let ok = wrap_body(
+            r##"<defs><linearGradient id="g"/></defs><rect fill="url(#g)" width="1" height="1"/><use href="#g"/>"##,
+        );
         check_upload(ok.as_bytes()).unwrap();
         let dtd = format!(r#"<!DOCTYPE svg [<!ENTITY x "y">]>{}"#, wrap_body("&x;"));
         assert!(check_upload(dtd.as_bytes()).is_err());

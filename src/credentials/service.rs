@@ -224,15 +224,12 @@ fn replace_key(
     vendor_id: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<KeyInfo, CredentialError> {
-    let (row, _) =
-        create_key(conn, &ctx.master_key, did, vendor_id, now).map_err(|e| match e {
-            CredentialError::Db(DbError::Query(e)) if is_unique_violation(&e) => {
-                CredentialError::Conflict(
-                    "another key rotation ran at the same time; try again".into(),
-                )
-            }
-            other => other,
-        })?;
+    let (row, _) = create_key(conn, &ctx.master_key, did, vendor_id, now).map_err(|e| match e {
+        CredentialError::Db(DbError::Query(e)) if is_unique_violation(&e) => {
+            CredentialError::Conflict("another key rotation ran at the same time; try again".into())
+        }
+        other => other,
+    })?;
     Ok(key_info(did, &row))
 }
 
@@ -254,10 +251,7 @@ pub fn list_instance_keys(
 }
 
 /// The instance-level issuer's DID document; `NotFound` before its first key.
-pub fn instance_did_document(
-    conn: &mut DbConn,
-    links: &Links,
-) -> Result<Value, CredentialError> {
+pub fn instance_did_document(conn: &mut DbConn, links: &Links) -> Result<Value, CredentialError> {
     let keys: Vec<String> = store::instance_keys(conn)?
         .into_iter()
         .map(|row| row.public_key_multibase)
@@ -479,7 +473,8 @@ pub fn issue_for_pass(
     )?;
     let evidence_url = parse_url(ctx.links.attempt_result(&request.attempt_id), "evidence")?;
     let achievement_image = parse_url(
-        ctx.links.badge(&vendor.slug, &request.exam_slug, crate::badges::Format::Png),
+        ctx.links
+            .badge(&vendor.slug, &request.exam_slug, crate::badges::Format::Png),
         "badge image",
     )?;
     let description = match request.exam_description.trim() {

@@ -87,7 +87,9 @@ mod tests {
 
     #[test]
     fn binary_parts_keep_their_bytes() {
-        let mut body = b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n".to_vec();
+        let mut body =
+            b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+                .to_vec();
         body.extend_from_slice(b"\x89PNG\r\n--not-the-boundary\r\n\x00\xff");
         body.extend_from_slice(b"\r\n--B--\r\n");
         let parts = parse_multipart("multipart/form-data; boundary=B", &body).unwrap();

@@ -122,9 +122,15 @@ async fn exam_badges_are_generated_uploaded_checked_and_served() {
         .to_str()
         .unwrap()
         .starts_with("default-src 'none'"));
-    assert!(headers["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(headers["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
     let svg = String::from_utf8(svg).unwrap();
-    assert!(svg.contains(&format!("<title>acme Inc.: {}</title>", exam.title)), "{svg}");
+    assert!(
+        svg.contains(&format!("<title>acme Inc.: {}</title>", exam.title)),
+        "{svg}"
+    );
     assert!(svg.contains(">ACME INC.<"), "{svg}");
     assert!(svg.contains(">CERTIFIED<"), "{svg}");
     let (status, headers, png) = get_bytes(&app, "/badges/acme/cloud.png").await;
@@ -177,7 +183,10 @@ async fn exam_badges_are_generated_uploaded_checked_and_served() {
         assert!(detail.contains(reason), "{bad}: {answer}");
         assert_eq!(answer["errors"][0]["field"], "image");
     }
-    assert_eq!(get_bytes(&app, "/badges/acme/cloud.svg").await.2, mine.as_bytes());
+    assert_eq!(
+        get_bytes(&app, "/badges/acme/cloud.svg").await.2,
+        mine.as_bytes()
+    );
 
     // PNGs: the signature, the CRCs and the size are checked; a good one is served as sent.
     let (status, answer) = put_bytes(&app, path, owner, "image/png", b"GIF89a....".to_vec()).await;
@@ -209,7 +218,9 @@ async fn exam_badges_are_generated_uploaded_checked_and_served() {
         .unwrap();
     assert_eq!(removed.status().as_u16(), 204);
     let (_, _, svg) = get_bytes(&app, "/badges/acme/cloud.svg").await;
-    assert!(String::from_utf8(svg).unwrap().contains("<title>acme Inc.:"));
+    assert!(String::from_utf8(svg)
+        .unwrap()
+        .contains("<title>acme Inc.:"));
     app.stop().await;
 }
 
@@ -246,7 +257,10 @@ async fn baked_badges_unbake_to_the_exact_stored_credential_and_verify() {
 
     // The certificate page shows the badge and offers the baked downloads.
     let page = app.get(&format!("/c/{id}"), None).await.expect(200).text;
-    assert!(page.contains(&format!("src=\"/c/{id}/badge.svg\"")), "{page}");
+    assert!(
+        page.contains(&format!("src=\"/c/{id}/badge.svg\"")),
+        "{page}"
+    );
     assert!(page.contains(&format!("href=\"/c/{id}/badge.png\"")));
 
     // PNG: one iTXt chunk `openbadgecredential` right before IEND, holding the stored JSON.
@@ -262,7 +276,10 @@ async fn baked_badges_unbake_to_the_exact_stored_credential_and_verify() {
     assert_eq!(kinds.last(), Some(&"IEND"));
     assert_eq!(kinds[kinds.len() - 2], "iTXt");
     assert_eq!(kinds.iter().filter(|k| **k == "iTXt").count(), 1);
-    assert_eq!(itxt_credential(&baked_png).as_deref(), Some(stored.as_str()));
+    assert_eq!(
+        itxt_credential(&baked_png).as_deref(),
+        Some(stored.as_str())
+    );
 
     // SVG: the namespace on the root and the JSON in CDATA.
     let (status, headers, baked_svg) = get_bytes(&app, &format!("/c/{id}/badge.svg")).await;
@@ -295,7 +312,11 @@ async fn baked_badges_unbake_to_the_exact_stored_credential_and_verify() {
         .post_raw("/api/v1/verify", None, "image/png", plain.clone())
         .await
         .expect(422);
-    assert!(answer.text.contains("openbadgecredential"), "{}", answer.text);
+    assert!(
+        answer.text.contains("openbadgecredential"),
+        "{}",
+        answer.text
+    );
     // A baked PNG whose credential was altered (CRC recomputed): not verified.
     let tampered_json = stored.replace(&exam.title, "Rocket Science");
     assert_ne!(tampered_json, stored);
@@ -304,7 +325,11 @@ async fn baked_badges_unbake_to_the_exact_stored_credential_and_verify() {
     for (kind, data) in png_chunks(&plain) {
         let kind: [u8; 4] = kind.as_bytes().try_into().unwrap();
         if &kind == b"IEND" {
-            let data = [b"openbadgecredential\0\0\0\0\0".as_slice(), tampered_json.as_bytes()].concat();
+            let data = [
+                b"openbadgecredential\0\0\0\0\0".as_slice(),
+                tampered_json.as_bytes(),
+            ]
+            .concat();
             tampered.extend(chunk(b"iTXt", &data));
         }
         tampered.extend(chunk(&kind, &data));
@@ -374,9 +399,15 @@ async fn baked_badges_unbake_to_the_exact_stored_credential_and_verify() {
     };
     let did = save(
         "did.json",
-        app.get("/issuers/acme/did.json", None).await.text.as_bytes(),
+        app.get("/issuers/acme/did.json", None)
+            .await
+            .text
+            .as_bytes(),
     );
-    let list = save("list.json", app.get("/status/acme/1", None).await.text.as_bytes());
+    let list = save(
+        "list.json",
+        app.get("/status/acme/1", None).await.text.as_bytes(),
+    );
     app.stop().await;
     let (png_file, svg_file) = (save("badge.png", &baked_png), save("badge.svg", &baked_svg));
     let flags = |file: &Path| -> (i32, String, String) {
@@ -417,7 +448,11 @@ async fn the_instance_issuer_did_document_is_published_when_enabled() {
         .await;
     // No key yet: not found, saying how to make one.
     let answer = app.get("/.well-known/did.json", None).await.expect(404);
-    assert!(answer.text.contains("instance issuer key"), "{}", answer.text);
+    assert!(
+        answer.text.contains("instance issuer key"),
+        "{}",
+        answer.text
+    );
 
     let data_dir = app.dir.path().join("data").display().to_string();
     let env = [
@@ -426,7 +461,16 @@ async fn the_instance_issuer_did_document_is_published_when_enabled() {
         ("CREDO_BASE_URL", app.base.as_str()),
         ("CREDO_MASTER_KEY", &"42".repeat(32)),
     ];
-    let rotate = || run_credo(&[Path::new("keys"), Path::new("rotate"), Path::new("--instance")], &env);
+    let rotate = || {
+        run_credo(
+            &[
+                Path::new("keys"),
+                Path::new("rotate"),
+                Path::new("--instance"),
+            ],
+            &env,
+        )
+    };
     let (code, out, err) = rotate();
     assert_eq!(code, 0, "{out}{err}");
     let port = app.base.rsplit(':').next().unwrap();
@@ -434,7 +478,10 @@ async fn the_instance_issuer_did_document_is_published_when_enabled() {
     assert!(out.contains(&format!("{did}#z6Mk")), "{out}");
 
     let answer = app.get("/.well-known/did.json", None).await.expect(200);
-    assert_eq!(answer.header("content-type").as_deref(), Some("application/did+json"));
+    assert_eq!(
+        answer.header("content-type").as_deref(),
+        Some("application/did+json")
+    );
     let document = answer.json();
     assert_eq!(document["id"], did);
     assert_eq!(document["assertionMethod"].as_array().unwrap().len(), 1);
@@ -443,9 +490,20 @@ async fn the_instance_issuer_did_document_is_published_when_enabled() {
     // Rotation keeps the old key listed; the vendor documents are untouched.
     let (code, out, err) = rotate();
     assert_eq!(code, 0, "{out}{err}");
-    let document = app.get("/.well-known/did.json", None).await.expect(200).json();
+    let document = app
+        .get("/.well-known/did.json", None)
+        .await
+        .expect(200)
+        .json();
     assert_eq!(document["assertionMethod"].as_array().unwrap().len(), 2);
-    let (code, out, _) = run_credo(&[Path::new("keys"), Path::new("list"), Path::new("--instance")], &env);
+    let (code, out, _) = run_credo(
+        &[
+            Path::new("keys"),
+            Path::new("list"),
+            Path::new("--instance"),
+        ],
+        &env,
+    );
     assert_eq!(code, 0);
     assert_eq!(out.matches("active").count(), 1, "{out}");
     assert_eq!(out.matches("retired").count(), 1, "{out}");
@@ -491,7 +549,12 @@ async fn the_certificate_prints_on_one_a4_and_one_letter_page() {
     for size in [PrintSize::A4, PrintSize::US_LETTER] {
         let pdf = browser
             .client
-            .print(PrintConfiguration::builder().size(size.clone()).build().unwrap())
+            .print(
+                PrintConfiguration::builder()
+                    .size(size.clone())
+                    .build()
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert!(pdf.starts_with(b"%PDF"));

@@ -116,9 +116,7 @@ async fn upload_badge(
         .and_then(|v| v.to_str().ok())
         .and_then(Format::from_media_type)
         .ok_or_else(|| {
-            ApiError::UnsupportedMediaType(
-                "send the badge as image/png or image/svg+xml".into(),
-            )
+            ApiError::UnsupportedMediaType("send the badge as image/png or image/svg+xml".into())
         })?;
     let mut payload = payload.into_inner();
     let body = read_body(&mut payload, MAX_IMAGE_BYTES).await?;

@@ -6,8 +6,8 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Principal, VendorRole};
-use crate::badges::{self, Format};
 use crate::app::AppState;
+use crate::badges::{self, Format};
 use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
 use crate::credentials::service::{self, CredentialError, CredentialState};

@@ -49,7 +49,9 @@ async fn upload_badge(
     let vendor = vendor_with_role(&state, &user, vendor_slug, VendorRole::Owner).await?;
     let back = format!("/vendor/{}/exams/{exam_slug}", vendor.slug);
     let remove = field("action").is_some_and(|p| p.data == b"remove");
-    let file = field("file").filter(|p| !p.data.is_empty()).map(|p| p.data.clone());
+    let file = field("file")
+        .filter(|p| !p.data.is_empty())
+        .map(|p| p.data.clone());
     let now = state.clock.now();
     let result = match (remove, file) {
         (true, _) => {

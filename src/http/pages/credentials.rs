@@ -16,11 +16,11 @@ use super::{
 };
 use crate::accounts::{SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
+use crate::badges;
 use crate::credentials::resolver::{self, VerifyReport};
 use crate::credentials::service::{self, CredentialError};
 use crate::credentials::store::{self, CredentialListing};
 use crate::credentials::verify::{CheckName, Status};
-use crate::badges;
 use crate::http::api::credentials::{BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
 use crate::http::auth::{client_address, csrf_matches, CSRF_FIELD};
 use crate::http::extract::{parse_json, read_body};
@@ -728,7 +728,6 @@ mod tests {
             assert!(link.contains(part), "{part} in {link}");
         }
     }
-
 
     #[test]
     fn qr_code_is_inline_svg() {
