@@ -63,11 +63,6 @@ impl Links {
         ))
     }
 
-    /// A credential's badge with the credential baked in.
-    pub fn baked_badge(&self, credential_id: &str, format: crate::badges::Format) -> String {
-        self.url(&format!("/c/{credential_id}/badge.{}", format.as_str()))
-    }
-
     /// A vendor's issuer DID document (`did:web:<host>:issuers:<vendor>`).
     pub fn issuer_did_document(&self, vendor_slug: &str) -> String {
         self.url(&format!("/issuers/{vendor_slug}/did.json"))
