@@ -507,6 +507,46 @@ async fn the_instance_issuer_did_document_is_published_when_enabled() {
     assert_eq!(code, 0);
     assert_eq!(out.matches("active").count(), 1, "{out}");
     assert_eq!(out.matches("retired").count(), 1, "{out}");
+    // A credential issued under the instance's own name (signed with its active key) verifies
+    // against the instance DID document held here.
+    let vendor = cred::vendor(&app, "acme").await;
+    let exam = cred::exam(&app, &vendor, "cloud", 12, None).await;
+    let holder = app.user("holder@example.org", "Holder").await;
+    let vc = cred::credential_json(&app, &certify(&app, &exam, &holder).await).await;
+    let ctx = app.state.issue_context();
+    let key_did = did.clone();
+    let key = app
+        .state
+        .db(move |conn| {
+            let row = credo::credentials::store::instance_keys(conn)?
+                .into_iter()
+                .find(|row| row.retired_at.is_none())
+                .expect("an active instance key");
+            Ok::<_, credo::credentials::CredentialError>(
+                credo::credentials::IssuerKey::open(
+                    &key_did,
+                    &ctx.master_key,
+                    &row.id,
+                    &row.sealed_seed,
+                )
+                .unwrap(),
+            )
+        })
+        .await
+        .unwrap();
+    let mut unsigned = vc.clone();
+    let doc = unsigned.as_object_mut().unwrap();
+    doc.remove("proof");
+    doc.remove("credentialStatus");
+    doc.insert(
+        "issuer".into(),
+        json!({"id": did, "type": ["Profile"], "name": "The operator"}),
+    );
+    let signed = key.sign(&unsigned, chrono::Utc::now()).unwrap();
+    let answer = cred::verify(&app, &signed).await;
+    for name in ["proof", "verification_method", "controller"] {
+        assert_eq!(cred::check(&answer, name)["ok"], true, "{name}: {answer}");
+    }
     // --vendor and --instance exclude each other; one is required.
     let (code, _, _) = run_credo(&[Path::new("keys"), Path::new("rotate")], &env);
     assert_eq!(code, 2);
