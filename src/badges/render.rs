@@ -8,6 +8,9 @@ use resvg::usvg::{fontdb, ImageHrefResolver, Options, Tree};
 
 use super::ImageError;
 
+/// The embedded font family.
+const FAMILY: &str = "DejaVu Sans";
+
 /// Longest side of a rendered badge, in pixels.
 pub const RENDER_SIDE: u32 = 512;
 
@@ -18,13 +21,12 @@ fn fonts() -> Arc<fontdb::Database> {
             let mut db = fontdb::Database::new();
             db.load_font_data(include_bytes!("../../assets/fonts/DejaVuSans.ttf").to_vec());
             db.load_font_data(include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf").to_vec());
-            for family in ["DejaVu Sans"] {
-                db.set_sans_serif_family(family);
-                db.set_serif_family(family);
-                db.set_monospace_family(family);
-                db.set_cursive_family(family);
-                db.set_fantasy_family(family);
-            }
+            // Every generic family is the one embedded font.
+            db.set_sans_serif_family(FAMILY);
+            db.set_serif_family(FAMILY);
+            db.set_monospace_family(FAMILY);
+            db.set_cursive_family(FAMILY);
+            db.set_fantasy_family(FAMILY);
             Arc::new(db)
         })
         .clone()
@@ -33,7 +35,7 @@ fn fonts() -> Arc<fontdb::Database> {
 /// Renders a (checked) SVG to a PNG whose longest side is [`RENDER_SIDE`] pixels.
 pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, ImageError> {
     let options = Options {
-        font_family: "DejaVu Sans".into(),
+        font_family: FAMILY.into(),
         fontdb: fonts(),
         image_href_resolver: ImageHrefResolver {
             resolve_data: ImageHrefResolver::default_data_resolver(),
