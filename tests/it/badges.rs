@@ -559,7 +559,7 @@ fn pdf_pages(pdf: &[u8]) -> usize {
     let compact = text.replace("/Type /Page", "/Type/Page");
     compact
         .match_indices("/Type/Page")
-        .filter(|(at, m)| compact[at + m.len()..].chars().next() != Some('s'))
+        .filter(|(at, m)| !compact[at + m.len()..].starts_with('s'))
         .count()
 }
 
