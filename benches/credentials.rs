@@ -38,6 +38,12 @@ fn realistic_input() -> BadgeInput {
             observability across hybrid estates. Holders design architectures that are secure, \
             resilient, performant and cost-effective, and can justify trade-offs to stakeholders."
             .into(),
+        achievement_image: Some(
+            Url::parse(
+                "https://credo.example.org/badges/northwind-cloud-academy/solutions-architect-professional.png",
+            )
+            .unwrap(),
+        ),
         pass_percent: 72,
         evidence_url: Url::parse(
             "https://credo.example.org/attempts/0193c8a4-1111-7000-8000-000000000002",

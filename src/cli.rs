@@ -126,16 +126,23 @@ enum BankCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Make a new key the vendor's active signing key; the old one stays in the DID document.
-    Rotate {
-        #[arg(long)]
-        vendor: String,
-    },
-    /// List the vendor's keys (verification method ids, never private keys).
-    List {
-        #[arg(long)]
-        vendor: String,
-    },
+    /// Make a new key the vendor's (or, with --instance, the instance-level issuer's) active
+    /// signing key; the old one stays in the DID document.
+    Rotate(KeyOwnerArgs),
+    /// List the keys (verification method ids, never private keys).
+    List(KeyOwnerArgs),
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct KeyOwnerArgs {
+    /// The vendor's slug.
+    #[arg(long)]
+    vendor: Option<String>,
+    /// The instance-level issuer `did:web:<host>` (published at /.well-known/did.json when
+    /// `instance_issuer` is on).
+    #[arg(long)]
+    instance: bool,
 }
 
 #[derive(Subcommand)]
@@ -159,7 +166,7 @@ enum AuditCommand {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The credential JSON file.
+    /// The credential: a JSON file, or a baked badge image (PNG or SVG) carrying one.
     file: PathBuf,
     /// The issuer's DID document (e.g. saved from /issuers/<vendor>/did.json); repeatable.
     #[arg(long = "did", value_name = "FILE")]
@@ -542,16 +549,19 @@ fn keys(config: Config, command: KeysCommand) -> Result<(), String> {
         other => other.to_string(),
     };
     match command {
-        KeysCommand::Rotate { vendor } => {
-            let key = db::transaction(&mut conn, |c| {
-                let vendor = service::find_vendor_by_slug(c, &vendor)?;
-                service::rotate_key(
-                    c,
-                    &ctx,
-                    &vendor,
-                    &Actor::operator_cli("credo keys rotate"),
-                    now,
-                )
+        KeysCommand::Rotate(owner) => {
+            let key = db::transaction(&mut conn, |c| match &owner.vendor {
+                Some(vendor) => {
+                    let vendor = service::find_vendor_by_slug(c, vendor)?;
+                    service::rotate_key(
+                        c,
+                        &ctx,
+                        &vendor,
+                        &Actor::operator_cli("credo keys rotate"),
+                        now,
+                    )
+                }
+                None => service::rotate_instance_key(c, &ctx, now),
             })
             .map_err(describe)?;
             println!(
@@ -560,14 +570,20 @@ fn keys(config: Config, command: KeysCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        KeysCommand::List { vendor } => {
-            let keys = db::transaction(&mut conn, |c| {
-                let vendor = service::find_vendor_by_slug(c, &vendor)?;
-                service::list_keys(c, &ctx.links, &vendor)
+        KeysCommand::List(owner) => {
+            let keys = db::transaction(&mut conn, |c| match &owner.vendor {
+                Some(vendor) => {
+                    let vendor = service::find_vendor_by_slug(c, vendor)?;
+                    service::list_keys(c, &ctx.links, &vendor)
+                }
+                None => service::list_instance_keys(c, &ctx.links),
             })
             .map_err(describe)?;
             if keys.is_empty() {
-                println!("no keys yet: the first credential creates one");
+                println!(
+                    "no keys yet: a vendor's first credential creates one; \
+                     `credo keys rotate --instance` the instance's"
+                );
             }
             for key in keys {
                 let state = match &key.retired_at {
@@ -592,7 +608,16 @@ fn verify_offline(args: &VerifyArgs) -> ExitCode {
         serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))
     };
     let setup = || -> Result<(serde_json::Value, StaticResolver), String> {
-        let credential = read(&args.file)?;
+        let file = args.file.display();
+        let bytes = std::fs::read(&args.file).map_err(|e| format!("{file}: {e}"))?;
+        // A baked badge image (PNG or SVG) carries the credential: verify that.
+        let credential = match crate::badges::credential_in_image(&bytes)
+            .map_err(|e| format!("{file}: {e}"))?
+        {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| format!("{file}: the baked credential is not JSON: {e}"))?,
+            None => serde_json::from_slice(&bytes).map_err(|e| format!("{file}: not JSON: {e}"))?,
+        };
         let mut resolver = StaticResolver::new();
         for path in &args.did {
             resolver

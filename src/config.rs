@@ -49,6 +49,7 @@ struct Settings {
     registrations_per_hour: Option<u32>,
     reminder_days: Option<Vec<u32>>,
     resolve_remote_dids: Option<bool>,
+    instance_issuer: Option<bool>,
     job_interval_ms: Option<u64>,
     mail_retry_base_ms: Option<u64>,
     status_list_ttl_seconds: Option<u32>,
@@ -100,6 +101,7 @@ const SETTING_NAMES: &[&str] = &[
     "registrations_per_hour",
     "reminder_days",
     "resolve_remote_dids",
+    "instance_issuer",
     "job_interval_ms",
     "mail_retry_base_ms",
     "status_list_ttl_seconds",
@@ -158,6 +160,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     pub reminder_days: Vec<u32>,
     pub resolve_remote_dids: bool,
+    /// Publish the instance-level issuer `did:web:<host>` at `/.well-known/did.json` (keys made
+    /// with `credo keys rotate --instance`), for operators who issue under their own name.
+    pub instance_issuer: bool,
     pub job_interval_ms: u64,
     /// First retry delay of a failed mail; each further retry waits twice as long (max 1 h).
     pub mail_retry_base_ms: u64,
@@ -464,6 +469,7 @@ impl Config {
             metrics_token: s.metrics_token.filter(|t| !t.is_empty()),
             reminder_days,
             resolve_remote_dids: s.resolve_remote_dids.unwrap_or(false),
+            instance_issuer: s.instance_issuer.unwrap_or(false),
             job_interval_ms: s.job_interval_ms.unwrap_or(1000).max(10),
             mail_retry_base_ms: s.mail_retry_base_ms.unwrap_or(5000).max(10),
             status_list_ttl_seconds: positive(
@@ -495,6 +501,7 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
         "registrations_per_hour",
         "reminder_days",
         "resolve_remote_dids",
+        "instance_issuer",
         "job_interval_ms",
         "mail_retry_base_ms",
         "status_list_ttl_seconds",

@@ -51,6 +51,19 @@ impl Links {
         self.url(&format!("/exams/{vendor_slug}/{exam_slug}"))
     }
 
+    /// An exam's badge image (the achievement's `image`).
+    pub fn badge(
+        &self,
+        vendor_slug: &str,
+        exam_slug: &str,
+        format: crate::badges::Format,
+    ) -> String {
+        self.url(&format!(
+            "/badges/{vendor_slug}/{exam_slug}.{}",
+            format.as_str()
+        ))
+    }
+
     /// A vendor's issuer DID document (`did:web:<host>:issuers:<vendor>`).
     pub fn issuer_did_document(&self, vendor_slug: &str) -> String {
         self.url(&format!("/issuers/{vendor_slug}/did.json"))

@@ -50,6 +50,8 @@ pub struct BadgeInput {
     pub achievement_id: Url,
     pub achievement_name: String,
     pub achievement_description: String,
+    /// The exam's badge image (OB 3.0 `Image`: `id` URL, `type: "Image"`).
+    pub achievement_image: Option<Url>,
     pub pass_percent: u8,
     pub evidence_url: Url,
     pub evidence_name: String,
@@ -177,6 +179,15 @@ pub fn build_credential(input: &BadgeInput) -> Result<Value, BadgeError> {
     if let (Some(until), Some(map)) = (input.valid_until, credential.as_object_mut()) {
         map.insert("validUntil".into(), super::format_timestamp(until).into());
     }
+    if let (Some(image), Some(achievement)) = (
+        &input.achievement_image,
+        credential["credentialSubject"]["achievement"].as_object_mut(),
+    ) {
+        achievement.insert(
+            "image".into(),
+            json!({ "id": image.as_str(), "type": "Image" }),
+        );
+    }
     Ok(credential)
 }
 
@@ -243,6 +254,9 @@ pub(crate) mod tests {
                 "Designs resilient, secure and cost-aware systems on the Acme \
                 cloud: networking, identity, storage tiers, disaster recovery and observability."
                     .into(),
+            achievement_image: Some(
+                Url::parse("https://credo.example/badges/acme/cloud-architect.png").unwrap(),
+            ),
             pass_percent: 70,
             evidence_url: Url::parse(
                 "https://credo.example/attempts/0190f2a4-1111-7000-8000-000000000002",
@@ -283,6 +297,10 @@ pub(crate) mod tests {
         );
         assert_eq!(subject["type"], json!(["AchievementSubject"]));
         assert_eq!(subject["achievement"]["achievementType"], "Certification");
+        assert_eq!(
+            subject["achievement"]["image"],
+            json!({"id": "https://credo.example/badges/acme/cloud-architect.png", "type": "Image"})
+        );
         assert!(subject["achievement"]["criteria"]["narrative"]
             .as_str()
             .unwrap()

@@ -47,14 +47,12 @@ pub enum DidError {
     BadDidKey { did: String, reason: String },
 }
 
-/// The issuer DID of a vendor under the public base URL (port as `%3A`, base path kept).
-pub fn issuer_did(base_url: &Url, vendor_slug: &str) -> Result<String, DidError> {
+/// The instance-level issuer DID: `did:web:<host>` (port as `%3A`, base path kept), whose
+/// document is `/.well-known/did.json` for a base URL without a path.
+pub fn instance_did(base_url: &Url) -> Result<String, DidError> {
     let host = base_url
         .host_str()
         .ok_or_else(|| DidError::NoHost(base_url.to_string()))?;
-    if vendor_slug.is_empty() {
-        return Err(DidError::EmptySlug);
-    }
     let mut did = String::from("did:web:");
     did.push_str(&encode_component(host));
     if let Some(port) = base_url.port() {
@@ -72,6 +70,15 @@ pub fn issuer_did(base_url: &Url, vendor_slug: &str) -> Result<String, DidError>
             did.push_str(&encode_component(&decoded));
         }
     }
+    Ok(did)
+}
+
+/// The issuer DID of a vendor under the public base URL (port as `%3A`, base path kept).
+pub fn issuer_did(base_url: &Url, vendor_slug: &str) -> Result<String, DidError> {
+    if vendor_slug.is_empty() {
+        return Err(DidError::EmptySlug);
+    }
+    let mut did = instance_did(base_url)?;
     did.push_str(":issuers:");
     did.push_str(&encode_component(vendor_slug));
     Ok(did)

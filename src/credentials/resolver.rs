@@ -121,6 +121,11 @@ impl LocalNames {
         })
     }
 
+    /// Whether `did` is this instance's own issuer, `did:web:<host>`.
+    pub fn is_instance(&self, did: &str) -> bool {
+        did == self.host_did
+    }
+
     /// `Some(vendor slug or None)` when `did` names this instance; the slug when it is one of
     /// our vendor issuers.
     pub fn vendor_of_did<'a>(&self, did: &'a str) -> Option<Option<&'a str>> {
@@ -288,6 +293,13 @@ impl<'a> StorageResolver<'a> {
 
 impl Resolver for StorageResolver<'_> {
     fn did_document(&self, did: &str) -> Result<Value, ResolveError> {
+        if self.local.is_instance(did) {
+            let mut conn = self.conn.borrow_mut();
+            return service::instance_did_document(&mut conn, self.links).map_err(|e| match e {
+                CredentialError::NotFound(_) => ResolveError::NotFound,
+                other => ResolveError::Unavailable(other.to_string()),
+            });
+        }
         match self.local_vendor(did) {
             Some(slug) => {
                 let slug = slug?;
@@ -318,14 +330,26 @@ impl Resolver for StorageResolver<'_> {
     }
 
     fn assertion_methods(&self, did: &str) -> Result<Arc<[AssertionMethod]>, ResolveError> {
-        match self.local_vendor(did) {
-            Some(slug) => {
-                let vendor_id = self.vendor_id(slug?)?;
-                let keys = {
-                    let mut conn = self.conn.borrow_mut();
-                    store::vendor_public_keys(&mut conn, &vendor_id)
-                        .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
-                };
+        let local = if self.local.is_instance(did) {
+            Some(Ok(None))
+        } else {
+            self.local_vendor(did).map(|slug| slug.map(Some))
+        };
+        match local {
+            Some(owner) => {
+                let keys = match owner? {
+                    Some(slug) => {
+                        let vendor_id = self.vendor_id(slug)?;
+                        let mut conn = self.conn.borrow_mut();
+                        store::vendor_public_keys(&mut conn, &vendor_id)
+                    }
+                    None => store::instance_keys(&mut self.conn.borrow_mut()).map(|rows| {
+                        rows.into_iter()
+                            .map(|row| row.public_key_multibase)
+                            .collect()
+                    }),
+                }
+                .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?;
                 keys.iter()
                     .map(|multibase| {
                         Ok(AssertionMethod {

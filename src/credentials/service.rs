@@ -169,7 +169,7 @@ pub fn signing_key(
             let key = IssuerKey::open(&did, &ctx.master_key, &row.id, &row.sealed_seed)?;
             return Ok((row, key.with_cryptosuite(suite)));
         }
-        match create_key(conn, &ctx.master_key, &did, &vendor.id, now) {
+        match create_key(conn, &ctx.master_key, &did, Some(&vendor.id), now) {
             Ok((row, key)) => return Ok((row, key.with_cryptosuite(suite))),
             // Another transaction created the first key meanwhile: use it.
             Err(CredentialError::Db(DbError::Query(e))) if is_unique_violation(&e) => continue,
@@ -185,7 +185,7 @@ fn create_key(
     conn: &mut DbConn,
     master: &MasterKey,
     did: &str,
-    vendor_id: &str,
+    vendor_id: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(IssuerKeyRow, IssuerKey), CredentialError> {
     let key = IssuerKey::generate(did, &mut OsRng);
@@ -199,7 +199,7 @@ fn create_key(
     Ok((
         IssuerKeyRow {
             id,
-            vendor_id: vendor_id.to_owned(),
+            vendor_id: vendor_id.map(str::to_owned),
             public_key_multibase: multibase,
             sealed_seed: sealed,
             created_at: now,
@@ -239,26 +239,73 @@ pub fn rotate_key(
 ) -> Result<KeyInfo, CredentialError> {
     let did = issuer_did(&ctx.links, &vendor.slug)?;
     store::retire_active_key(conn, &vendor.id, now)?;
-    let (row, _) =
-        create_key(conn, &ctx.master_key, &did, &vendor.id, now).map_err(|e| match e {
-            CredentialError::Db(DbError::Query(e)) if is_unique_violation(&e) => {
-                CredentialError::Conflict(
-                    "another key rotation ran at the same time; try again".into(),
-                )
-            }
-            other => other,
-        })?;
-    let info = key_info(&did, &row);
+    let info = replace_key(conn, ctx, &did, Some(&vendor.id), now)?;
     audit::record(
         conn,
         actor,
         Action::SigningKeyRotated,
         Some(&vendor.id),
-        &row.id,
+        &info.id,
         json!({"verification_method": info.verification_method}),
         now,
     )?;
     Ok(info)
+}
+
+/// The same for the instance-level issuer `did:web:<host>`: its first call creates its first key.
+pub fn rotate_instance_key(
+    conn: &mut DbConn,
+    ctx: &IssueContext,
+    now: NaiveDateTime,
+) -> Result<KeyInfo, CredentialError> {
+    let did = instance_did(&ctx.links)?;
+    store::retire_active_instance_key(conn, now)?;
+    replace_key(conn, ctx, &did, None, now)
+}
+
+fn replace_key(
+    conn: &mut DbConn,
+    ctx: &IssueContext,
+    did: &str,
+    vendor_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<KeyInfo, CredentialError> {
+    let (row, _) = create_key(conn, &ctx.master_key, did, vendor_id, now).map_err(|e| match e {
+        CredentialError::Db(DbError::Query(e)) if is_unique_violation(&e) => {
+            CredentialError::Conflict("another key rotation ran at the same time; try again".into())
+        }
+        other => other,
+    })?;
+    Ok(key_info(did, &row))
+}
+
+/// The instance-level issuer DID, `did:web:<host>`.
+pub fn instance_did(links: &Links) -> Result<String, CredentialError> {
+    Ok(did::instance_did(links.base())?)
+}
+
+/// The instance-level issuer's keys, oldest first.
+pub fn list_instance_keys(
+    conn: &mut DbConn,
+    links: &Links,
+) -> Result<Vec<KeyInfo>, CredentialError> {
+    let did = instance_did(links)?;
+    Ok(store::instance_keys(conn)?
+        .iter()
+        .map(|row| key_info(&did, row))
+        .collect())
+}
+
+/// The instance-level issuer's DID document; `NotFound` before its first key.
+pub fn instance_did_document(conn: &mut DbConn, links: &Links) -> Result<Value, CredentialError> {
+    let keys: Vec<String> = store::instance_keys(conn)?
+        .into_iter()
+        .map(|row| row.public_key_multibase)
+        .collect();
+    if keys.is_empty() {
+        return Err(CredentialError::NotFound("instance issuer key"));
+    }
+    document_of(&instance_did(links)?, &keys)
 }
 
 pub fn list_keys(
@@ -280,12 +327,16 @@ pub fn did_document(
     vendor: &Vendor,
 ) -> Result<Value, CredentialError> {
     let did = issuer_did(links, &vendor.slug)?;
-    let keys = store::vendor_public_keys(conn, &vendor.id)?
+    document_of(&did, &store::vendor_public_keys(conn, &vendor.id)?)
+}
+
+fn document_of(did: &str, multibase_keys: &[String]) -> Result<Value, CredentialError> {
+    let keys = multibase_keys
         .iter()
         .map(|multibase| super::multibase::decode_multikey(multibase))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CredentialError::Internal(format!("stored public key: {e}")))?;
-    Ok(did::did_document(&did, &keys))
+    Ok(did::did_document(did, &keys))
 }
 
 pub fn find_vendor_by_slug(conn: &mut DbConn, slug: &str) -> Result<Vendor, CredentialError> {
@@ -467,6 +518,11 @@ pub fn issue_for_pass(
         "achievement",
     )?;
     let evidence_url = parse_url(ctx.links.attempt_result(&request.attempt_id), "evidence")?;
+    let achievement_image = parse_url(
+        ctx.links
+            .badge(&vendor.slug, &request.exam_slug, crate::badges::Format::Png),
+        "badge image",
+    )?;
     let description = match request.exam_description.trim() {
         "" => request.exam_title.trim(),
         text => text,
@@ -495,6 +551,7 @@ pub fn issue_for_pass(
             achievement_id: achievement_id.clone(),
             achievement_name: request.exam_title.trim().to_owned(),
             achievement_description: description.to_owned(),
+            achievement_image: Some(achievement_image.clone()),
             pass_percent: u8::try_from(request.pass_percent).unwrap_or(100),
             evidence_url: evidence_url.clone(),
             evidence_name: format!("{} exam attempt", request.exam_title.trim()),

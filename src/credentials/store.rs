@@ -17,7 +17,8 @@ use crate::db::DbConn;
 #[diesel(table_name = issuer_keys)]
 pub struct IssuerKeyRow {
     pub id: String,
-    pub vendor_id: String,
+    /// `None` for a key of the instance-level issuer (`scope = 'instance'`).
+    pub vendor_id: Option<String>,
     pub public_key_multibase: String,
     pub sealed_seed: String,
     pub created_at: NaiveDateTime,
@@ -97,10 +98,33 @@ pub fn active_key(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Option<Issu
         .optional()
 }
 
+/// Scope of an instance-level issuer key (no vendor).
+pub const INSTANCE_SCOPE: &str = "instance";
+
+/// Every key of the instance-level issuer, oldest first (the DID document's order).
+pub fn instance_keys(conn: &mut DbConn) -> QueryResult<Vec<IssuerKeyRow>> {
+    issuer_keys::table
+        .filter(issuer_keys::scope.eq(INSTANCE_SCOPE))
+        .order((issuer_keys::created_at.asc(), issuer_keys::id.asc()))
+        .select(IssuerKeyRow::as_select())
+        .load(conn)
+}
+
+pub fn retire_active_instance_key(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        issuer_keys::table
+            .filter(issuer_keys::scope.eq(INSTANCE_SCOPE))
+            .filter(issuer_keys::retired_at.is_null()),
+    )
+    .set(issuer_keys::retired_at.eq(now))
+    .execute(conn)
+}
+
+/// Inserts a key of the vendor (`Some`) or of the instance-level issuer (`None`).
 pub fn insert_key(
     conn: &mut DbConn,
     id: &str,
-    vendor_id: &str,
+    vendor_id: Option<&str>,
     public_key_multibase: &str,
     sealed_seed: &str,
     now: NaiveDateTime,
@@ -108,6 +132,11 @@ pub fn insert_key(
     diesel::insert_into(issuer_keys::table)
         .values((
             issuer_keys::id.eq(id),
+            issuer_keys::scope.eq(if vendor_id.is_some() {
+                "vendor"
+            } else {
+                INSTANCE_SCOPE
+            }),
             issuer_keys::vendor_id.eq(vendor_id),
             issuer_keys::public_key_multibase.eq(public_key_multibase),
             issuer_keys::sealed_seed.eq(sealed_seed),

@@ -204,9 +204,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    exam_badges (exam_id) {
+        exam_id -> Text,
+        format -> Text,
+        image -> Binary,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     issuer_keys (id) {
         id -> Text,
-        vendor_id -> Text,
+        scope -> Text,
+        vendor_id -> Nullable<Text>,
         public_key_multibase -> Text,
         sealed_seed -> Text,
         created_at -> Timestamp,
@@ -448,6 +458,7 @@ diesel::joinable!(attempts -> exam_versions (version_id));
 diesel::joinable!(attempt_answers -> attempts (attempt_id));
 diesel::joinable!(attempt_items -> attempts (attempt_id));
 diesel::joinable!(issuer_keys -> vendors (vendor_id));
+diesel::joinable!(exam_badges -> exams (exam_id));
 diesel::joinable!(status_lists -> vendors (vendor_id));
 diesel::joinable!(credentials -> vendors (vendor_id));
 diesel::joinable!(credentials -> exams (exam_id));
@@ -485,6 +496,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attempts,
     attempt_answers,
     attempt_items,
+    exam_badges,
     issuer_keys,
     status_lists,
     credentials,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod extract;
 pub mod middleware;
+pub mod multipart;
 pub mod ops;
 pub mod pages;
 pub mod problem;

@@ -72,6 +72,7 @@ const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("accounts", include_str!("openapi/accounts.json")),
     ("audit", include_str!("openapi/audit.json")),
     ("credentials", include_str!("openapi/credentials.json")),
+    ("badges", include_str!("openapi/badges.json")),
     ("exams", include_str!("openapi/exams.json")),
     ("referrals", include_str!("openapi/referrals.json")),
 ];

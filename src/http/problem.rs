@@ -258,6 +258,32 @@ impl From<crate::credentials::CredentialError> for ApiError {
     }
 }
 
+impl From<crate::badges::ImageError> for ApiError {
+    fn from(e: crate::badges::ImageError) -> Self {
+        use crate::badges::ImageError as E;
+        match e {
+            E::TooLarge(_) => ApiError::PayloadTooLarge {
+                limit: crate::badges::MAX_IMAGE_BYTES,
+            },
+            E::UnknownFormat => ApiError::UnsupportedMediaType(e.to_string()),
+            E::BadSvg(_) | E::BadPng(_) | E::NotBaked | E::Render(_) => {
+                ApiError::validation("image", e.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::badges::service::BadgesError> for ApiError {
+    fn from(e: crate::badges::service::BadgesError) -> Self {
+        use crate::badges::service::BadgesError as E;
+        match e {
+            E::Image(e) => e.into(),
+            E::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::exams::ExamError> for ApiError {
     fn from(e: crate::exams::ExamError) -> Self {
         use crate::exams::{AnswerError, ExamError};

@@ -9,6 +9,7 @@ mod abuse_openapi;
 mod access;
 mod accounts;
 mod audit;
+mod badges;
 mod browser_accounts;
 mod browser_integrity;
 mod browser_journeys;

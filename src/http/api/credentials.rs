@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Principal, VendorRole, API_KEY_PREFIX};
 use crate::app::AppState;
+use crate::badges::{self, Format};
 use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
 use crate::credentials::service::{self, CredentialError, CredentialState};
@@ -23,11 +24,14 @@ use crate::validation::field_error;
 
 /// Largest credential `POST /api/v1/verify` reads (ours are ~3 KB).
 pub const VERIFY_LIMIT: usize = 256 * 1024;
+/// Largest baked badge image (PNG or SVG with a credential inside) the verify doors read.
+pub const BAKED_VERIFY_LIMIT: usize = crate::badges::MAX_IMAGE_BYTES + VERIFY_LIMIT;
 /// How long verifiers may cache a DID document.
 const DID_MAX_AGE: u32 = 300;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(did_document)
+        .service(instance_did_document)
         .service(status_list)
         .service(credential_json)
         .service(verify)
@@ -58,6 +62,25 @@ async fn did_document(
             let vendor = service::find_vendor_by_slug(conn, &slug)?;
             service::did_document(conn, &links, &vendor)
         })
+        .await?;
+    Ok(public_json(
+        "application/did+json",
+        DID_MAX_AGE,
+        document.to_string(),
+    ))
+}
+
+/// The instance-level issuer `did:web:<host>` (only with `instance_issuer` on).
+#[get("/.well-known/did.json")]
+async fn instance_did_document(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.config.instance_issuer {
+        return Err(ApiError::NotFound(
+            "this instance publishes no issuer of its own (instance_issuer is off)".into(),
+        ));
+    }
+    let links = state.links.clone();
+    let document = state
+        .db(move |conn| service::instance_did_document(conn, &links))
         .await?;
     Ok(public_json(
         "application/did+json",
@@ -195,8 +218,20 @@ async fn verify(
     };
     checked.map_err(ApiError::too_many)?;
     let mut payload = payload.into_inner();
-    let body = read_body(&mut payload, VERIFY_LIMIT).await?;
-    let credential: serde_json::Value = parse_json(&body)?;
+    // A baked badge image (`image/png`, `image/svg+xml`) is verified by the credential inside it.
+    let image = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Format::from_media_type);
+    let credential: serde_json::Value = match image {
+        Some(_) => {
+            let body = read_body(&mut payload, BAKED_VERIFY_LIMIT).await?;
+            let json = badges::unbake(&body)?;
+            parse_json(json.as_bytes())?
+        }
+        None => parse_json(&read_body(&mut payload, VERIFY_LIMIT).await?)?,
+    };
     resolver::check_shape(&credential).map_err(ApiError::Validation)?;
     let report = resolver::verify_json(&state, credential).await?;
     if report.verification.too_complex {

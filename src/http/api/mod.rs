@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod badges;
 pub mod credentials;
 pub mod exams;
 pub mod referrals;
@@ -11,6 +12,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     audit::configure(cfg);
+    badges::configure(cfg);
     credentials::configure(cfg);
     exams::configure(cfg);
     referrals::configure(cfg);

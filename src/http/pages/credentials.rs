@@ -16,13 +16,15 @@ use super::{
 };
 use crate::accounts::{SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
+use crate::badges;
 use crate::credentials::resolver::{self, VerifyReport};
 use crate::credentials::service::{self, CredentialError};
 use crate::credentials::store::{self, CredentialListing};
 use crate::credentials::verify::{CheckName, Status};
-use crate::http::api::credentials::VERIFY_LIMIT;
+use crate::http::api::credentials::{BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
 use crate::http::auth::{client_address, csrf_matches, user_actor, CSRF_FIELD};
 use crate::http::extract::{parse_json, read_body};
+use crate::http::multipart::parse_multipart;
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
 use crate::validation::FieldErrors;
@@ -277,6 +279,9 @@ struct CredentialPage {
     page_url: String,
     json_url: String,
     download_url: String,
+    /// The credential's badge with the credential baked in (shown, and offered as downloads).
+    badge_svg_url: String,
+    badge_png_url: String,
     linkedin: String,
     qr: String,
 }
@@ -325,6 +330,8 @@ async fn credential_page(
         verdict: VerdictView::from_report(&report),
         qr: qr_svg(&page_url)?,
         download_url: format!("{json_url}?download=1"),
+        badge_svg_url: format!("/c/{id}/badge.svg"),
+        badge_png_url: format!("/c/{id}/badge.png"),
         json_url,
         linkedin,
         page_url,
@@ -353,58 +360,6 @@ async fn verify_page(req: HttpRequest, MaybeUser(user): MaybeUser) -> HttpRespon
         errors: FieldErrors::new(),
         verdict: None,
     })
-}
-
-/// The fields of a `multipart/form-data` body (name → bytes); files and text alike.
-fn multipart_fields(content_type: &str, body: &[u8]) -> Result<HashMap<String, Vec<u8>>, String> {
-    let boundary = content_type
-        .split(';')
-        .filter_map(|part| part.trim().strip_prefix("boundary="))
-        .next()
-        .map(|b| b.trim_matches('"'))
-        .filter(|b| !b.is_empty() && b.len() <= 200)
-        .ok_or("the upload has no multipart boundary")?;
-    let delimiter = format!("--{boundary}").into_bytes();
-    let mut fields = HashMap::new();
-    let mut rest = body;
-    let find = |haystack: &[u8], needle: &[u8]| {
-        haystack
-            .windows(needle.len())
-            .position(|window| window == needle)
-    };
-    let start = find(rest, &delimiter).ok_or("the upload is not multipart data")?;
-    rest = &rest[start + delimiter.len()..];
-    loop {
-        if rest.starts_with(b"--") {
-            break;
-        }
-        rest = rest
-            .strip_prefix(b"\r\n")
-            .ok_or("malformed multipart data")?;
-        let end = find(rest, &delimiter).ok_or("the upload ended early")?;
-        let part = &rest[..end];
-        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
-        let split = find(part, b"\r\n\r\n").ok_or("malformed multipart part")?;
-        let headers = String::from_utf8_lossy(&part[..split]);
-        let content = &part[split + 4..];
-        let name = headers
-            .lines()
-            .find(|line| {
-                line.to_ascii_lowercase()
-                    .starts_with("content-disposition:")
-            })
-            .and_then(|line| {
-                line.split(';')
-                    .filter_map(|p| p.trim().strip_prefix("name="))
-                    .next()
-                    .map(|n| n.trim_matches('"').to_string())
-            });
-        if let Some(name) = name {
-            fields.insert(name, content.to_vec());
-        }
-        rest = &rest[end + delimiter.len()..];
-    }
-    Ok(fields)
 }
 
 #[post("/verify")]
@@ -443,7 +398,7 @@ async fn verify_submit(
         );
         errors
     };
-    let body = match read_body(&mut payload, VERIFY_LIMIT + 16 * 1024).await {
+    let body = match read_body(&mut payload, BAKED_VERIFY_LIMIT + 16 * 1024).await {
         Ok(body) => body,
         Err(e) => {
             tracing::debug!(error = %e, "verify page upload refused");
@@ -459,7 +414,11 @@ async fn verify_submit(
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        multipart_fields(&content_type, &body).map_err(PageError::BadRequest)?
+        parse_multipart(&content_type, &body)
+            .ok_or_else(|| PageError::BadRequest("the upload form could not be read".into()))?
+            .into_iter()
+            .map(|part| (part.name, part.data))
+            .collect()
     } else {
         serde_html_form::from_bytes::<HashMap<String, String>>(&body)
             .map_err(|_| PageError::BadRequest("the form could not be read".into()))?
@@ -493,8 +452,15 @@ async fn verify_submit(
     let uploaded = fields
         .get("file")
         .filter(|f| !f.iter().all(u8::is_ascii_whitespace));
-    let (source, field) = match uploaded {
-        Some(file) => (file.clone(), "file"),
+    let mut errors = FieldErrors::new();
+    let (source, field) = match uploaded.map(|file| badges::credential_in_image(file)) {
+        // A baked badge image: verify the credential inside it.
+        Some(Ok(Some(json))) => (json.into_bytes(), "file"),
+        Some(Ok(None)) => (uploaded.cloned().unwrap_or_default(), "file"),
+        Some(Err(e)) => {
+            errors.add("file", e.to_string());
+            return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+        }
         None => (pasted.clone().into_bytes(), "credential"),
     };
     if source.len() > VERIFY_LIMIT {
@@ -505,7 +471,6 @@ async fn verify_submit(
             StatusCode::PAYLOAD_TOO_LARGE,
         ));
     }
-    let mut errors = FieldErrors::new();
     if source.iter().all(u8::is_ascii_whitespace) {
         errors.add(
             "credential",
@@ -756,17 +721,6 @@ mod tests {
         ] {
             assert!(link.contains(part), "{part} in {link}");
         }
-    }
-
-    #[test]
-    fn multipart_bodies_are_split_into_fields() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc\r\n\
---XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"vc.json\"\r\nContent-Type: application/json\r\n\r\n{\"a\":\r\n1}\r\n--XyZ--\r\n";
-        let fields = multipart_fields("multipart/form-data; boundary=XyZ", body).unwrap();
-        assert_eq!(fields["csrf_token"], b"abc");
-        assert_eq!(fields["file"], b"{\"a\":\r\n1}");
-        assert!(multipart_fields("multipart/form-data", body).is_err());
-        assert!(multipart_fields("multipart/form-data; boundary=XyZ", b"garbage").is_err());
     }
 
     #[test]

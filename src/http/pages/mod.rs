@@ -2,6 +2,7 @@
 //! differ only in answering with HTML, redirects and forms that carry a CSRF token.
 
 pub mod accounts;
+pub mod badges;
 pub mod credentials;
 pub mod exams;
 pub mod referrals;
@@ -9,6 +10,7 @@ pub mod vendor;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
+    badges::configure(cfg);
     credentials::configure(cfg);
     exams::configure(cfg);
     referrals::configure(cfg);
