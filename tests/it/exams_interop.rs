@@ -553,7 +553,7 @@ fn cli_validates_qti_files_without_a_database() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("ok: 2 question(s) in 1 domain(s), 8 skipped or adjusted\n"),
+        stdout.ends_with("ok: 2 question(s) in 1 domain(s), 8 warning(s) (skipped or adjusted questions, text that gives answers away)\n"),
         "{stdout}"
     );
 }

@@ -14,9 +14,9 @@ use crate::accounts::{
 };
 use crate::app::AppState;
 use crate::audit;
+use crate::credentials::{self, proof::Cryptosuite};
 use crate::http::api::audit::parse_page;
 use crate::http::auth::user_actor;
-use crate::credentials::{self, proof::Cryptosuite};
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
 
@@ -549,9 +549,7 @@ async fn create_key(
     };
     // The page that shows the new key is the answer to this POST: it is never stored anywhere.
     let extras = match state
-        .tx(move |conn| {
-            accounts::create_api_key(conn, &target, &input, &actor, &roles, now)
-        })
+        .tx(move |conn| accounts::create_api_key(conn, &target, &input, &actor, &roles, now))
         .await
     {
         Ok((_, key, _)) => HubExtras {
