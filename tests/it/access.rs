@@ -547,9 +547,14 @@ async fn old_and_new_webhook_secrets_both_verify_during_the_overlap_only_the_new
     let (status, html) = rf::page(&browser, &app, &location).await;
     assert_eq!(status, 200);
     assert!(html.contains("Signatures made with the old secret are accepted until"));
-    assert!(!html.contains(&newest), "the page shows the new secret, not the old");
+    assert!(
+        !html.contains(&newest),
+        "the page shows the new secret, not the old"
+    );
     send(newest.clone()).await.expect(201);
-    app.state.clock.advance(Duration::hours(2) + Duration::seconds(1));
+    app.state
+        .clock
+        .advance(Duration::hours(2) + Duration::seconds(1));
     send(newest).await.expect(401);
     app.stop().await;
 }
