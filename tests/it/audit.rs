@@ -440,6 +440,10 @@ async fn every_privileged_operation_writes_one_audit_row() {
     .await;
 
     // The staff and account lifecycle last: these end the people's sessions.
+    let operator = User {
+        token: app.login(&operator.email).await,
+        ..operator
+    };
     d.drive(
         "setStaffMemberRole",
         Method::PUT,
