@@ -200,6 +200,25 @@ pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
     )
 }
 
+/// The audit trail's actor for a request: the person or API key behind `principal`, and the
+/// client address. Handlers pass it to the use cases that record privileged acts.
+pub fn actor(req: &HttpRequest, principal: &Principal) -> Actor {
+    match principal {
+        Principal::User(user) => user_actor(req, user),
+        Principal::ApiKey(key) => Actor::api_key(&key.key_id, &key.name, Some(client_address(req))),
+    }
+}
+
+/// [`actor`] for a signed-in person.
+pub fn user_actor(req: &HttpRequest, user: &SessionUser) -> Actor {
+    Actor::user(
+        &user.id,
+        &user.display_name,
+        &user.email,
+        Some(client_address(req)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,23 +260,4 @@ mod tests {
             assert_eq!(route_scope(pattern), None, "{pattern}");
         }
     }
-}
-
-/// The audit trail's actor for a request: the person or API key behind `principal`, and the
-/// client address. Handlers pass it to the use cases that record privileged acts.
-pub fn actor(req: &HttpRequest, principal: &Principal) -> Actor {
-    match principal {
-        Principal::User(user) => user_actor(req, user),
-        Principal::ApiKey(key) => Actor::api_key(&key.key_id, &key.name, Some(client_address(req))),
-    }
-}
-
-/// [`actor`] for a signed-in person.
-pub fn user_actor(req: &HttpRequest, user: &SessionUser) -> Actor {
-    Actor::user(
-        &user.id,
-        &user.display_name,
-        &user.email,
-        Some(client_address(req)),
-    )
 }
