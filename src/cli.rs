@@ -453,7 +453,8 @@ fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
         }
         AdminCommand::DisableAccount { email } => {
             let user = db::transaction(&mut conn, |c| {
-                crate::accounts::disable_account(c, None, &email, now)
+                let actor = Actor::operator_cli("credo admin disable-account");
+                crate::accounts::disable_account(c, &actor, &email, now)
             })
             .map_err(describe_account_error)?;
             println!(
@@ -464,7 +465,8 @@ fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
         }
         AdminCommand::EnableAccount { email } => {
             let user = db::transaction(&mut conn, |c| {
-                crate::accounts::enable_account(c, &email, now)
+                let actor = Actor::operator_cli("credo admin enable-account");
+                crate::accounts::enable_account(c, &actor, &email, now)
             })
             .map_err(describe_account_error)?;
             println!("enabled {} <{}>", user.id, user.email);

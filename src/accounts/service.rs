@@ -643,6 +643,7 @@ pub fn remove_member(
     conn: &mut DbConn,
     vendor: &Vendor,
     user_id: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(), AccountError> {
     let roles = roles_of_member(conn, vendor, user_id)?;
@@ -654,6 +655,16 @@ pub fn remove_member(
         .collect();
     store::revoke_api_keys(conn, &keys, now)?;
     store::revoke_user_sessions(conn, user_id, now)?;
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    audit::record(
+        conn,
+        actor,
+        Action::StaffRemoved,
+        Some(&vendor.id),
+        user_id,
+        json!({"roles": roles, "api_keys_revoked": keys.len()}),
+        now,
+    )?;
     Ok(())
 }
 
@@ -666,6 +677,7 @@ pub fn set_member_role(
     vendor: &Vendor,
     user_id: &str,
     role: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<VendorRole, AccountError> {
     let role = parse_role(role)?;
@@ -682,6 +694,16 @@ pub fn set_member_role(
         .map(|k| k.id)
         .collect();
     store::revoke_api_keys(conn, &too_wide, now)?;
+    let previous: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    audit::record(
+        conn,
+        actor,
+        Action::StaffRoleChanged,
+        Some(&vendor.id),
+        user_id,
+        json!({"previous_roles": previous, "role": role.as_str(), "api_keys_revoked": too_wide.len()}),
+        now,
+    )?;
     Ok(role)
 }
 
@@ -700,12 +722,12 @@ pub fn find_account(conn: &mut DbConn, account: &str) -> Result<User, AccountErr
 /// keys it created end at once. Operators cannot disable their own account.
 pub fn disable_account(
     conn: &mut DbConn,
-    operator_id: Option<&str>,
+    actor: &Actor,
     account: &str,
     now: NaiveDateTime,
 ) -> Result<User, AccountError> {
     let user = find_account(conn, account)?;
-    if operator_id == Some(user.id.as_str()) {
+    if actor.user_id() == Some(user.id.as_str()) {
         return Err(AccountError::Conflict(
             "you cannot disable your own account; ask another operator".into(),
         ));
@@ -719,6 +741,15 @@ pub fn disable_account(
         .map(|k| k.id)
         .collect();
     store::revoke_api_keys(conn, &keys, now)?;
+    audit::record(
+        conn,
+        actor,
+        Action::AccountDisabled,
+        None,
+        &user.id,
+        json!({"email": user.email, "was_disabled": user.disabled_at.is_some(), "api_keys_revoked": keys.len()}),
+        now,
+    )?;
     find_account(conn, &user.id)
 }
 
@@ -726,6 +757,7 @@ pub fn disable_account(
 /// it was disabled stay revoked.
 pub fn enable_account(
     conn: &mut DbConn,
+    actor: &Actor,
     account: &str,
     now: NaiveDateTime,
 ) -> Result<User, AccountError> {
@@ -733,6 +765,15 @@ pub fn enable_account(
     if user.disabled_at.is_some() {
         store::set_disabled(conn, &user.id, None, now)?;
     }
+    audit::record(
+        conn,
+        actor,
+        Action::AccountEnabled,
+        None,
+        &user.id,
+        json!({"email": user.email, "was_disabled": user.disabled_at.is_some()}),
+        now,
+    )?;
     find_account(conn, &user.id)
 }
 

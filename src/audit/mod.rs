@@ -134,6 +134,8 @@ pub enum Action {
     ApiKeyCreated,
     ApiKeyRevoked,
     SigningKeyRotated,
+    /// The vendor's credential settings (the cryptosuite of new credentials) changed.
+    CredentialSettingsChanged,
     /// For webhook secret rotation.
     WebhookSecretRotated,
     BankVersionPublished,
@@ -152,7 +154,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::VendorCreated,
         Action::StaffAdded,
         Action::StaffRemoved,
@@ -162,6 +164,7 @@ impl Action {
         Action::ApiKeyCreated,
         Action::ApiKeyRevoked,
         Action::SigningKeyRotated,
+        Action::CredentialSettingsChanged,
         Action::WebhookSecretRotated,
         Action::BankVersionPublished,
         Action::ExamSettingsChanged,
@@ -189,6 +192,7 @@ impl Action {
             Action::ApiKeyCreated => "api_key.created",
             Action::ApiKeyRevoked => "api_key.revoked",
             Action::SigningKeyRotated => "signing_key.rotated",
+            Action::CredentialSettingsChanged => "credential_settings.changed",
             Action::WebhookSecretRotated => "webhook_secret.rotated",
             Action::BankVersionPublished => "bank.version_published",
             Action::ExamSettingsChanged => "exam.settings_changed",
@@ -209,7 +213,7 @@ impl Action {
     /// What the subject id names.
     pub fn subject_type(self) -> &'static str {
         match self {
-            Action::VendorCreated => "vendor",
+            Action::VendorCreated | Action::CredentialSettingsChanged => "vendor",
             Action::StaffAdded | Action::StaffRemoved | Action::StaffRoleChanged => "user",
             Action::AccountDisabled | Action::AccountEnabled => "user",
             Action::ApiKeyCreated | Action::ApiKeyRevoked => "api_key",

@@ -140,6 +140,7 @@ pub fn set_cryptosuite(
     conn: &mut DbConn,
     vendor: &Vendor,
     name: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Cryptosuite, CredentialError> {
     let suite = Cryptosuite::parse(name.trim()).ok_or_else(|| {
@@ -149,7 +150,17 @@ pub fn set_cryptosuite(
             format!("must be one of: {}", allowed.join(", ")),
         )])
     })?;
+    let previous = cryptosuite(conn, &vendor.id)?;
     store::set_vendor_cryptosuite(conn, &vendor.id, suite.as_str(), now)?;
+    audit::record(
+        conn,
+        actor,
+        Action::CredentialSettingsChanged,
+        Some(&vendor.id),
+        &vendor.id,
+        json!({"previous_cryptosuite": previous.as_str(), "cryptosuite": suite.as_str()}),
+        now,
+    )?;
     tracing::info!(vendor_id = %vendor.id, cryptosuite = %suite, "credential cryptosuite set");
     Ok(suite)
 }

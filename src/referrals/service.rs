@@ -531,6 +531,7 @@ pub fn rotate_webhook_secret(
     program: &Program,
     master: &MasterKey,
     previous_expires_at: Option<NaiveDateTime>,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<RotatedSecret, ReferralError> {
     let until = previous_expires_at.unwrap_or(now + WEBHOOK_OVERLAP_DEFAULT);
@@ -558,6 +559,16 @@ pub fn rotate_webhook_secret(
             "the webhook secret was rotated at the same moment by someone else; read the program again before rotating".into(),
         ));
     }
+    // When the old secret stops verifying; never a secret itself.
+    audit::record(
+        conn,
+        actor,
+        Action::WebhookSecretRotated,
+        Some(&program.vendor_id),
+        &program.id,
+        json!({"previous_expires_at": rfc3339_seconds(until)}),
+        now,
+    )?;
     Ok(RotatedSecret {
         webhook_secret: secret,
         previous_expires_at: rfc3339_seconds(until),

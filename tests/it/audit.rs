@@ -135,7 +135,13 @@ impl Driver<'_> {
         );
         assert!(!row.actor_display.is_empty());
         assert_eq!(row.client_address.as_deref(), Some("127.0.0.1"), "{row:?}");
-        assert_eq!(row.at, at, "{operation}: recorded at the time of the act");
+        // The clock runs: the act happened between the request and its answer.
+        let after = credo::clock::rfc3339_seconds(self.app.state.clock.now());
+        assert!(
+            at <= row.at && row.at <= after,
+            "{operation}: recorded at {}, not between {at} and {after}",
+            row.at
+        );
         assert!(!row.subject_id.is_empty());
         self.driven.insert(operation.to_string());
         if answer.text.is_empty() {
@@ -418,6 +424,89 @@ async fn every_privileged_operation_writes_one_audit_row() {
         Body::Json(json!({"reference": "SEPA-2026-0001"})),
     )
     .await;
+
+    let rotated = d
+        .drive(
+            "rotateWebhookSecret",
+            Method::POST,
+            "/api/v1/vendors/audit/program/webhook-secret",
+            &owner.token,
+            &owner.id,
+            Body::Json(json!({})),
+        )
+        .await;
+    d.drive(
+        "setCredentialSettings",
+        Method::PUT,
+        "/api/v1/vendors/audit/credential-settings",
+        &owner.token,
+        &owner.id,
+        Body::Json(json!({"cryptosuite": "eddsa-jcs-2022"})),
+    )
+    .await;
+
+    // The staff and account lifecycle last: these end the people's sessions.
+    let operator = User {
+        token: app.login(&operator.email).await,
+        ..operator
+    };
+    d.drive(
+        "setStaffMemberRole",
+        Method::PUT,
+        &format!("/api/v1/vendors/audit/members/{}", examiner.id),
+        &owner.token,
+        &owner.id,
+        Body::Json(json!({"role": "program_manager"})),
+    )
+    .await;
+    d.drive(
+        "removeStaffMember",
+        Method::DELETE,
+        &format!("/api/v1/vendors/audit/members/{}", examiner.id),
+        &owner.token,
+        &owner.id,
+        Body::Empty,
+    )
+    .await;
+    d.drive(
+        "disableAccount",
+        Method::POST,
+        &format!("/api/v1/admin/accounts/{}/disable", candidate.email),
+        &operator.token,
+        &operator.id,
+        Body::Empty,
+    )
+    .await;
+    d.drive(
+        "enableAccount",
+        Method::POST,
+        &format!("/api/v1/admin/accounts/{}/enable", candidate.id),
+        &operator.token,
+        &operator.id,
+        Body::Empty,
+    )
+    .await;
+    let lifecycle: Vec<EventView> = trail(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.subject_id == examiner.id || e.subject_id == candidate.id)
+        .collect();
+    let actions: Vec<&str> = lifecycle.iter().map(|e| e.action.as_str()).collect();
+    for expected in [
+        "staff.role_changed",
+        "staff.removed",
+        "account.disabled",
+        "account.enabled",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing: {actions:?}"
+        );
+    }
+    // The new webhook secret never reaches the trail.
+    let secret = rotated["webhook_secret"].as_str().unwrap();
+    let everything = format!("{:?}", trail(&app).await);
+    assert!(!everything.contains(secret), "{everything}");
 
     // The table covers the document: a new privileged operation without an entry fails here.
     let documented: BTreeSet<String> = operations.into_iter().map(|(id, _, _)| id).collect();

@@ -398,17 +398,19 @@ struct RoleInput {
 #[put("/api/v1/vendors/{vendor}/members/{user}")]
 async fn set_member_role(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<(String, String)>,
     Json(input): Json<RoleInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, member) = path.into_inner();
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(&state, Principal::User(user), slug, VendorRole::Owner).await?;
     let slug = vendor.slug.clone();
     let user_id = member.clone();
     let role = state
-        .tx(move |conn| accounts::set_member_role(conn, &vendor, &member, &input.role, now))
+        .tx(move |conn| accounts::set_member_role(conn, &vendor, &member, &input.role, &actor, now))
         .await?;
     Ok(HttpResponse::Ok().json(MemberAnswer {
         vendor: slug,
@@ -420,14 +422,16 @@ async fn set_member_role(
 #[delete("/api/v1/vendors/{vendor}/members/{user}")]
 async fn remove_member(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, member) = path.into_inner();
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(&state, Principal::User(user), slug, VendorRole::Owner).await?;
     state
-        .tx(move |conn| accounts::remove_member(conn, &vendor, &member, now))
+        .tx(move |conn| accounts::remove_member(conn, &vendor, &member, &actor, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -464,14 +468,16 @@ fn operator(user: &SessionUser) -> Result<(), ApiError> {
 #[post("/api/v1/admin/accounts/{account}/disable")]
 async fn disable_account(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     operator(&user)?;
+    let actor = user_actor(&req, &user);
     let now = state.clock.now();
     let account = path.into_inner();
     let disabled = state
-        .tx(move |conn| accounts::disable_account(conn, Some(&user.id), &account, now))
+        .tx(move |conn| accounts::disable_account(conn, &actor, &account, now))
         .await?;
     Ok(HttpResponse::Ok().json(AccountAnswer::from(disabled)))
 }
@@ -479,14 +485,16 @@ async fn disable_account(
 #[post("/api/v1/admin/accounts/{account}/enable")]
 async fn enable_account(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     operator(&user)?;
+    let actor = user_actor(&req, &user);
     let now = state.clock.now();
     let account = path.into_inner();
     let enabled = state
-        .tx(move |conn| accounts::enable_account(conn, &account, now))
+        .tx(move |conn| accounts::enable_account(conn, &actor, &account, now))
         .await?;
     Ok(HttpResponse::Ok().json(AccountAnswer::from(enabled)))
 }

@@ -15,7 +15,7 @@ use crate::credentials::store;
 use crate::credentials::verify::{Check, CheckName, Status};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{
-    actor, client_address, presented_token, resolve, Caller, CurrentUser, TokenSource,
+    actor, client_address, presented_token, resolve, user_actor, Caller, CurrentUser, TokenSource,
 };
 use crate::http::extract::{parse_json, read_body, Json};
 use crate::http::problem::ApiError;
@@ -354,10 +354,12 @@ async fn get_credential_settings(
 #[put("/api/v1/vendors/{vendor}/credential-settings")]
 async fn put_credential_settings(
     state: web::Data<AppState>,
+    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
     Json(input): Json<CredentialSettings>,
 ) -> Result<HttpResponse, ApiError> {
+    let actor = user_actor(&req, &user);
     let vendor = vendor_for(
         &state,
         Principal::User(user),
@@ -367,7 +369,7 @@ async fn put_credential_settings(
     .await?;
     let now = state.clock.now();
     let suite = state
-        .tx(move |conn| service::set_cryptosuite(conn, &vendor, &input.cryptosuite, now))
+        .tx(move |conn| service::set_cryptosuite(conn, &vendor, &input.cryptosuite, &actor, now))
         .await?;
     Ok(HttpResponse::Ok().json(CredentialSettings {
         cryptosuite: suite.as_str().to_owned(),

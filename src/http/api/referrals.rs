@@ -138,10 +138,12 @@ struct RotateInput {
 #[post("/api/v1/vendors/{vendor}/program/webhook-secret")]
 async fn rotate_webhook_secret(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<String>,
     Json(input): Json<RotateInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let actor = actor(&req, &principal);
     let vendor = vendor_for(
         &state,
         principal,
@@ -167,7 +169,7 @@ async fn rotate_webhook_secret(
     let rotated = state
         .tx(move |conn| {
             let program = service::program_of_vendor(conn, &vendor)?;
-            service::rotate_webhook_secret(conn, &program, &master, until, now)
+            service::rotate_webhook_secret(conn, &program, &master, until, &actor, now)
         })
         .await
         .map_err(ApiError::from)?;

@@ -840,6 +840,7 @@ struct RotateForm {
 #[post("/vendor/{vendor}/program/webhook-secret")]
 async fn vendor_rotate_webhook_secret(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
     Form(form): Form<RotateForm>,
@@ -860,8 +861,11 @@ async fn vendor_rotate_webhook_secret(
     let now = state.clock.now();
     let master = state.master_key.clone();
     let until = now + chrono::Duration::hours(hours);
+    let actor = user_actor(&req, &user);
     let rotated = state
-        .tx(move |conn| service::rotate_webhook_secret(conn, &program, &master, Some(until), now))
+        .tx(move |conn| {
+            service::rotate_webhook_secret(conn, &program, &master, Some(until), &actor, now)
+        })
         .await
         .map_err(api_error)?;
     Ok(see_other(&format!(

@@ -492,9 +492,9 @@ async fn set_member_role(
     let (slug, member) = path.into_inner();
     let vendor = vendor_with_role(&state, &user, slug, VendorRole::Owner).await?;
     let now = state.clock.now();
-    let target = vendor.clone();
+    let (target, actor) = (vendor.clone(), user_actor(&req, &user));
     match state
-        .tx(move |conn| accounts::set_member_role(conn, &target, &member, &form.role, now))
+        .tx(move |conn| accounts::set_member_role(conn, &target, &member, &form.role, &actor, now))
         .await
     {
         Ok(_) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
@@ -513,9 +513,9 @@ async fn remove_member(
     let (slug, member) = path.into_inner();
     let vendor = vendor_with_role(&state, &user, slug, VendorRole::Owner).await?;
     let now = state.clock.now();
-    let target = vendor.clone();
+    let (target, actor) = (vendor.clone(), user_actor(&req, &user));
     match state
-        .tx(move |conn| accounts::remove_member(conn, &target, &member, now))
+        .tx(move |conn| accounts::remove_member(conn, &target, &member, &actor, now))
         .await
     {
         Ok(()) => Ok(see_other(&format!("/vendor/{}", vendor.slug))),
@@ -677,16 +677,17 @@ struct CredentialSettingsForm {
 #[post("/vendor/{vendor}/credential-settings")]
 async fn set_credential_settings(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
     Form(form): Form<CredentialSettingsForm>,
 ) -> Result<HttpResponse, PageError> {
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
     let now = state.clock.now();
-    let target = vendor.clone();
+    let (target, actor) = (vendor.clone(), user_actor(&req, &user));
     state
         .tx(move |conn| {
-            credentials::service::set_cryptosuite(conn, &target, &form.cryptosuite, now)
+            credentials::service::set_cryptosuite(conn, &target, &form.cryptosuite, &actor, now)
         })
         .await
         .map_err(ApiError::from)?;
