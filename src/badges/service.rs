@@ -2,9 +2,12 @@
 //! and a credential's baked download.
 
 use chrono::NaiveDateTime;
+use serde_json::json;
 
 use super::store::{self, BadgeSource};
 use super::{png, render, svg, Format, ImageError};
+use crate::accounts::Vendor;
+use crate::audit::{self, Action, Actor};
 use crate::db::{DbConn, DbError};
 
 #[derive(Debug, thiserror::Error)]
@@ -91,13 +94,14 @@ pub fn exam_badge(
 /// Checks and stores the vendor's own badge image for one of its exams (replacing an earlier one).
 pub fn upload_exam_badge(
     conn: &mut DbConn,
-    vendor_slug: &str,
+    vendor: &Vendor,
     exam_slug: &str,
     format: Format,
     bytes: &[u8],
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(), BadgesError> {
-    let source = store::source_by_slugs(conn, vendor_slug, exam_slug)?
+    let source = store::source_by_slugs(conn, &vendor.slug, exam_slug)?
         .ok_or(BadgesError::NotFound("exam"))?;
     let image = super::check_upload(format, bytes)?;
     // An SVG must also be drawable, so the PNG address never fails later.
@@ -105,18 +109,43 @@ pub fn upload_exam_badge(
         render::svg_to_png(&String::from_utf8_lossy(&image))?;
     }
     store::upsert(conn, &source.exam_id, format.as_str(), &image, now)?;
-    Ok(())
+    let details = json!({"badge": format!("uploaded {}", format.as_str())});
+    record_badge_change(conn, vendor, &source.exam_id, details, actor, now)
 }
 
 /// Removes the vendor's own badge image; the generated badge shows again.
 pub fn remove_exam_badge(
     conn: &mut DbConn,
-    vendor_slug: &str,
+    vendor: &Vendor,
     exam_slug: &str,
+    actor: &Actor,
+    now: NaiveDateTime,
 ) -> Result<(), BadgesError> {
-    let source = store::source_by_slugs(conn, vendor_slug, exam_slug)?
+    let source = store::source_by_slugs(conn, &vendor.slug, exam_slug)?
         .ok_or(BadgesError::NotFound("exam"))?;
     store::delete(conn, &source.exam_id)?;
+    let details = json!({"badge": "removed (the generated badge shows again)"});
+    record_badge_change(conn, vendor, &source.exam_id, details, actor, now)
+}
+
+/// The badge is part of what an exam's credentials show, so changing it is an exam setting change.
+fn record_badge_change(
+    conn: &mut DbConn,
+    vendor: &Vendor,
+    exam_id: &str,
+    details: serde_json::Value,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<(), BadgesError> {
+    audit::record(
+        conn,
+        actor,
+        Action::ExamSettingsChanged,
+        Some(&vendor.id),
+        exam_id,
+        details,
+        now,
+    )?;
     Ok(())
 }
 

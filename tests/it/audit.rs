@@ -64,6 +64,8 @@ fn fits(template: &str, path: &str) -> bool {
 enum Body {
     Json(Value),
     Toml(String),
+    /// Raw bytes with their content type, sent with the operation's method.
+    Raw(&'static str, Vec<u8>),
     Empty,
 }
 
@@ -108,6 +110,11 @@ impl Driver<'_> {
             Body::Toml(text) => {
                 self.app
                     .post_raw(path, Some(caller), "application/toml", text.into_bytes())
+                    .await
+            }
+            Body::Raw(content_type, bytes) => {
+                self.app
+                    .send_raw(method, path, Some(caller), content_type, bytes)
                     .await
             }
         };
@@ -233,6 +240,29 @@ async fn every_privileged_operation_writes_one_audit_row() {
         &examiner.token,
         &examiner.id,
         Body::Toml(BankSpec::free("audit-exam").toml()),
+    )
+    .await;
+    // The badge is part of what the exam's credentials show: uploading and removing it are
+    // exam setting changes.
+    d.drive(
+        "uploadExamBadge",
+        Method::PUT,
+        "/api/v1/vendors/audit/exams/audit-exam/badge",
+        &owner.token,
+        &owner.id,
+        Body::Raw(
+            "image/svg+xml",
+            br##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#1d4ed8"/></svg>"##.to_vec(),
+        ),
+    )
+    .await;
+    d.drive(
+        "removeExamBadge",
+        Method::DELETE,
+        "/api/v1/vendors/audit/exams/audit-exam/badge",
+        &owner.token,
+        &owner.id,
+        Body::Empty,
     )
     .await;
     // An API key acts as itself.

@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::badges::service::{self, BadgesError};
 use crate::badges::{Format, MAX_IMAGE_BYTES};
 use crate::http::api::accounts::vendor_for;
-use crate::http::auth::Caller;
+use crate::http::auth::{actor, Caller};
 use crate::http::extract::read_body;
 use crate::http::problem::ApiError;
 
@@ -109,6 +109,7 @@ async fn upload_badge(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, exam) = path.into_inner();
+    let actor = actor(&req, &principal);
     let vendor = vendor_for(&state, principal, slug, VendorRole::Owner).await?;
     let format = req
         .headers()
@@ -121,10 +122,10 @@ async fn upload_badge(
     let mut payload = payload.into_inner();
     let body = read_body(&mut payload, MAX_IMAGE_BYTES).await?;
     let now = state.clock.now();
-    let (vendor_slug, exam_slug) = (vendor.slug.clone(), exam.clone());
+    let (target, exam_slug) = (vendor.clone(), exam.clone());
     state
         .tx(move |conn| {
-            service::upload_exam_badge(conn, &vendor_slug, &exam_slug, format, &body, now)
+            service::upload_exam_badge(conn, &target, &exam_slug, format, &body, &actor, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(UploadAnswer {
@@ -138,13 +139,16 @@ async fn upload_badge(
 #[delete("/api/v1/vendors/{vendor}/exams/{exam}/badge")]
 async fn remove_badge(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Caller(principal): Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, exam) = path.into_inner();
+    let actor = actor(&req, &principal);
     let vendor = vendor_for(&state, principal, slug, VendorRole::Owner).await?;
+    let now = state.clock.now();
     state
-        .tx(move |conn| service::remove_exam_badge(conn, &vendor.slug, &exam))
+        .tx(move |conn| service::remove_exam_badge(conn, &vendor, &exam, &actor, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

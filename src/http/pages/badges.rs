@@ -9,7 +9,7 @@ use crate::accounts::VendorRole;
 use crate::app::AppState;
 use crate::badges::service::{self, BadgesError};
 use crate::badges::{Format, MAX_IMAGE_BYTES};
-use crate::http::auth::{csrf_matches, CSRF_FIELD};
+use crate::http::auth::{csrf_matches, user_actor, CSRF_FIELD};
 use crate::http::extract::read_body;
 use crate::http::multipart::parse_multipart;
 use crate::http::problem::ApiError;
@@ -53,10 +53,11 @@ async fn upload_badge(
         .filter(|p| !p.data.is_empty())
         .map(|p| p.data.clone());
     let now = state.clock.now();
+    let actor = user_actor(&req, &user);
     let result = match (remove, file) {
         (true, _) => {
             state
-                .tx(move |conn| service::remove_exam_badge(conn, &vendor.slug, &exam_slug))
+                .tx(move |conn| service::remove_exam_badge(conn, &vendor, &exam_slug, &actor, now))
                 .await
         }
         (false, Some(bytes)) => match Format::sniff(&bytes) {
@@ -64,12 +65,7 @@ async fn upload_badge(
                 state
                     .tx(move |conn| {
                         service::upload_exam_badge(
-                            conn,
-                            &vendor.slug,
-                            &exam_slug,
-                            format,
-                            &bytes,
-                            now,
+                            conn, &vendor, &exam_slug, format, &bytes, &actor, now,
                         )
                     })
                     .await

@@ -257,9 +257,22 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> Answer {
+        self.send_raw(Method::POST, path, token, content_type, body)
+            .await
+    }
+
+    /// Sends raw bytes with a content type and any method (image uploads).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
         let mut request = self
             .client
-            .post(self.url(path))
+            .request(method, self.url(path))
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body);
         if let Some(token) = token {
