@@ -646,6 +646,7 @@ fn verify_offline(args: &VerifyArgs) -> ExitCode {
             "verified": result.verified(),
             "status": result.status,
             "checks": result.checks,
+            "warnings": result.warnings,
         });
         println!("{answer:#}");
     } else {
@@ -662,6 +663,9 @@ fn verify_offline(args: &VerifyArgs) -> ExitCode {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         println!("status: {status}");
+        for warning in &result.warnings {
+            println!("warning: {warning}");
+        }
     }
     if result.verified() {
         ExitCode::SUCCESS

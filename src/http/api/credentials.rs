@@ -158,6 +158,10 @@ pub struct VerifyAnswer {
     pub verified: bool,
     pub status: Status,
     pub checks: Vec<Check>,
+    /// What to weigh although the credential verified (an issuer that is a URL, not bound to
+    /// the signing key). Absent when there is nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// False when the issuer is not this instance or one of its vendors: the credential was
     /// checked against the issuer's own did:key or did:web, not against records here.
     pub issuer_hosted_here: bool,
@@ -190,6 +194,7 @@ impl From<resolver::VerifyReport> for VerifyAnswer {
             verified: report.verification.verified(),
             status: report.verification.status,
             checks: report.verification.checks,
+            warnings: report.verification.warnings,
             issuer_hosted_here: report.issuer_hosted_here,
             credential_id: present(stored.id),
             page: present(stored.page),

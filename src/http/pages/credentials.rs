@@ -67,6 +67,8 @@ pub struct VerdictView {
     /// Said plainly on the page: a credential of another issuer was checked with that issuer's
     /// own keys (did:key, or did:web over HTTPS), not against anything stored here.
     pub issuer_hosted_here: bool,
+    /// What to weigh although every check passed (an issuer URL not bound to its key).
+    pub warnings: Vec<String>,
 }
 
 fn check_label(name: CheckName) -> &'static str {
@@ -157,6 +159,7 @@ impl VerdictView {
             revocation_reason: reason,
             superseded_by_page: stored.and_then(|s| s.superseded_by_page.clone()),
             issuer_hosted_here: report.issuer_hosted_here,
+            warnings: v.warnings.clone(),
         }
     }
 }
