@@ -87,6 +87,16 @@ impl AppState {
             links: self.links.clone(),
             master_key: self.master_key.clone(),
             status_list_ttl_seconds: self.config.status_list_ttl_seconds,
+            on_change: Arc::new(|conn, change| {
+                crate::referrals::on_credentials_changed(
+                    conn,
+                    change.user_id,
+                    change.vendor_id,
+                    change.reason,
+                    change.at,
+                )
+                .map_err(Into::into)
+            }),
         }
     }
 

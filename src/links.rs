@@ -51,17 +51,10 @@ impl Links {
         self.url(&format!("/exams/{vendor_slug}/{exam_slug}"))
     }
 
-    /// An exam's badge image (the achievement's `image`).
-    pub fn badge(
-        &self,
-        vendor_slug: &str,
-        exam_slug: &str,
-        format: crate::badges::Format,
-    ) -> String {
-        self.url(&format!(
-            "/badges/{vendor_slug}/{exam_slug}.{}",
-            format.as_str()
-        ))
+    /// An exam's badge image (the achievement's `image`); `extension` is `svg` or `png`
+    /// (`badges::Format::as_str`).
+    pub fn badge(&self, vendor_slug: &str, exam_slug: &str, extension: &str) -> String {
+        self.url(&format!("/badges/{vendor_slug}/{exam_slug}.{extension}"))
     }
 
     /// A vendor's issuer DID document (`did:web:<host>:issuers:<vendor>`).

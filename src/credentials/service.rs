@@ -5,6 +5,8 @@
 //! retried inside a savepoint (`db::transaction` nests), so the caller's transaction survives
 //! them on PostgreSQL too.
 
+use std::sync::Arc;
+
 use chrono::{Months, NaiveDateTime, Timelike};
 use rand::Rng;
 use rand_core::OsRng;
@@ -50,8 +52,8 @@ pub enum CredentialError {
     Badge(#[from] BadgeError),
     #[error("the status list cannot be built: {0}")]
     StatusList(#[from] StatusListError),
-    #[error("updating the referral tier failed: {0}")]
-    Referrals(String),
+    #[error("updating what follows a person's credentials failed: {0}")]
+    OnChange(#[source] HookError),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -64,18 +66,22 @@ impl From<diesel::result::Error> for CredentialError {
     }
 }
 
-/// A person's current credentials of a vendor changed: their referral tier follows, in the same
-/// transaction (an error rolls the change back). Expiry is the referral job's business.
-fn credentials_changed(
-    conn: &mut DbConn,
-    user_id: &str,
-    vendor_id: &str,
-    reason: &str,
-    now: NaiveDateTime,
-) -> Result<(), CredentialError> {
-    crate::referrals::on_credentials_changed(conn, user_id, vendor_id, reason, now)
-        .map_err(|e| CredentialError::Referrals(e.to_string()))
+/// A person's current credentials of a vendor changed (one was issued or revoked).
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialsChanged<'a> {
+    pub user_id: &'a str,
+    pub vendor_id: &'a str,
+    pub reason: &'a str,
+    pub at: NaiveDateTime,
 }
+
+pub type HookError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs inside the issuing or revoking transaction (an error rolls the change back). The
+/// application wires the referral tiers here, so this domain never calls referrals, which reads
+/// credentials. Expiry is the referral job's business.
+pub type ChangeHook =
+    dyn Fn(&mut DbConn, &CredentialsChanged<'_>) -> Result<(), HookError> + Send + Sync;
 
 /// What issuing and revoking need from the application state (see `AppState::issue_context`).
 #[derive(Clone)]
@@ -83,6 +89,26 @@ pub struct IssueContext {
     pub links: Links,
     pub master_key: MasterKey,
     pub status_list_ttl_seconds: u32,
+    pub on_change: Arc<ChangeHook>,
+}
+
+impl IssueContext {
+    fn credentials_changed(
+        &self,
+        conn: &mut DbConn,
+        user_id: &str,
+        vendor_id: &str,
+        reason: &str,
+        at: NaiveDateTime,
+    ) -> Result<(), CredentialError> {
+        let change = CredentialsChanged {
+            user_id,
+            vendor_id,
+            reason,
+            at,
+        };
+        (self.on_change)(conn, &change).map_err(CredentialError::OnChange)
+    }
 }
 
 impl std::fmt::Debug for IssueContext {
@@ -530,8 +556,11 @@ pub fn issue_for_pass(
     )?;
     let evidence_url = parse_url(ctx.links.attempt_result(&request.attempt_id), "evidence")?;
     let achievement_image = parse_url(
-        ctx.links
-            .badge(&vendor.slug, &request.exam_slug, crate::badges::Format::Png),
+        ctx.links.badge(
+            &vendor.slug,
+            &request.exam_slug,
+            crate::badges::Format::Png.as_str(),
+        ),
         "badge image",
     )?;
     let description = match request.exam_description.trim() {
@@ -620,7 +649,7 @@ pub fn issue_for_pass(
             },
         );
         mail::enqueue(conn, &mail, now)?;
-        credentials_changed(conn, &user.id, &vendor.id, "credential issued", now)?;
+        ctx.credentials_changed(conn, &user.id, &vendor.id, "credential issued", now)?;
         tracing::info!(credential_id = %id, attempt_id = %request.attempt_id, "credential issued");
         return Ok(id);
     }
@@ -733,7 +762,7 @@ pub fn revoke(
         &ctx.links.credential_page(&row.id),
     );
     mail::enqueue(conn, &mail, now)?;
-    credentials_changed(conn, &row.user_id, &vendor.id, "credential revoked", now)?;
+    ctx.credentials_changed(conn, &row.user_id, &vendor.id, "credential revoked", now)?;
     audit::record(
         conn,
         actor,

@@ -252,7 +252,7 @@ impl From<crate::credentials::CredentialError> for ApiError {
             | E::Did(_)
             | E::Badge(_)
             | E::StatusList(_)
-            | E::Referrals(_)
+            | E::OnChange(_)
             | E::Internal(_)) => ApiError::Internal(other.to_string()),
         }
     }

@@ -129,8 +129,8 @@ async fn upload_badge(
         })
         .await?;
     Ok(HttpResponse::Ok().json(UploadAnswer {
-        svg: state.links.badge(&vendor.slug, &exam, Format::Svg),
-        png: state.links.badge(&vendor.slug, &exam, Format::Png),
+        svg: state.links.badge(&vendor.slug, &exam, Format::Svg.as_str()),
+        png: state.links.badge(&vendor.slug, &exam, Format::Png.as_str()),
         exam,
         format: format.as_str(),
     }))
