@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -113,11 +116,81 @@ impl MasterKey {
 
     /// A subkey for one purpose, so no two uses share key material.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"credo subkey v1:");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
     }
+
+    /// Seals `plain` at rest: XChaCha20-Poly1305 under the subkey `purpose`, with `bound_to` (the
+    /// owning row's id) as associated data, so a sealed value copied into another row does not
+    /// open. Form: `v1.` + base64url-no-pad(nonce24 ‖ ciphertext ‖ tag16).
+    pub fn seal(
+        &self,
+        purpose: &str,
+        bound_to: &str,
+        plain: &[u8],
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<String, SealError> {
+        let mut nonce = [0u8; SEAL_NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let ciphertext = XChaCha20Poly1305::new((&self.derive(purpose)).into())
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: bound_to.as_bytes(),
+                },
+            )
+            .map_err(|_| SealError::Seal)?;
+        let mut sealed = Vec::with_capacity(SEAL_NONCE_LEN + ciphertext.len());
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(&ciphertext);
+        Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed)))
+    }
+
+    /// Opens what [`MasterKey::seal`] sealed for the same `purpose` and `bound_to`.
+    pub fn open(&self, purpose: &str, bound_to: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
+        let body = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or(SealError::UnknownFormat)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|e| SealError::Encoding(e.to_string()))?;
+        if bytes.len() < SEAL_NONCE_LEN + SEAL_TAG_LEN {
+            return Err(SealError::Length(bytes.len()));
+        }
+        let (nonce, ciphertext) = bytes.split_at(SEAL_NONCE_LEN);
+        XChaCha20Poly1305::new((&self.derive(purpose)).into())
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: bound_to.as_bytes(),
+                },
+            )
+            .map_err(|_| SealError::Open)
+    }
+}
+
+const SEALED_PREFIX: &str = "v1.";
+const SEAL_NONCE_LEN: usize = 24;
+const SEAL_TAG_LEN: usize = 16;
+
+/// Why a value could not be sealed or opened (see [`MasterKey::seal`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    #[error("sealed data must start with \"v1.\"")]
+    UnknownFormat,
+    #[error("sealed data is not base64url: {0}")]
+    Encoding(String),
+    #[error("sealed data is {0} bytes, too short to hold a nonce and a tag")]
+    Length(usize),
+    #[error("cannot open sealed data: wrong master key, sealed for another row, or altered")]
+    Open,
+    #[error("cannot seal the data")]
+    Seal,
 }
 
 /// Hex SHA-256, used to store tokens and API keys (high-entropy secrets need no slow hash).

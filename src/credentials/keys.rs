@@ -1,12 +1,6 @@
-//! Issuer signing keys: Ed25519 seeds sealed at rest with XChaCha20-Poly1305 under a master key.
-//!
-//! Sealed form: `v1.` + base64url-no-pad(nonce24 ‖ ciphertext32 ‖ tag16); the associated data is
-//! the key's storage id, so a sealed seed copied into another row fails to open.
+//! Issuer signing keys: Ed25519 seeds sealed at rest under the master key (`MasterKey::seal`),
+//! bound to the key's storage id, so a sealed seed copied into another row fails to open.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
@@ -15,23 +9,14 @@ use serde_json::Value;
 use super::multibase;
 use super::proof::{self, Cryptosuite, ProofError};
 pub use crate::secrets::MasterKey;
-
-const SEALED_PREFIX: &str = "v1.";
-const NONCE_LEN: usize = 24;
-const SEALED_LEN: usize = NONCE_LEN + 32 + 16;
+use crate::secrets::SealError;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
-    #[error("sealed key must start with \"v1.\"")]
-    UnknownSealedFormat,
-    #[error("sealed key is not base64url: {0}")]
-    SealedEncoding(String),
-    #[error("sealed key is {0} bytes; expected {SEALED_LEN}")]
-    SealedLength(usize),
-    #[error("cannot open the sealed key: wrong master key, a sealed key from another key id, or altered data")]
-    OpenFailed,
-    #[error("cannot seal the key")]
-    SealFailed,
+    #[error("the sealed key: {0}")]
+    Sealed(#[from] SealError),
+    #[error("the sealed key holds {0} bytes; expected a 32-byte seed")]
+    SeedLength(usize),
 }
 
 /// The master key's subkey that seals seeds, so no other use shares its key material.
@@ -44,47 +29,15 @@ pub fn seal_seed(
     seed: &[u8; 32],
     rng: &mut impl CryptoRngCore,
 ) -> Result<String, KeyError> {
-    let mut nonce = [0u8; NONCE_LEN];
-    rng.fill_bytes(&mut nonce);
-    let cipher = XChaCha20Poly1305::new((&master.derive(SEED_SUBKEY)).into());
-    let ciphertext = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: seed,
-                aad: key_id.as_bytes(),
-            },
-        )
-        .map_err(|_| KeyError::SealFailed)?;
-    let mut sealed = Vec::with_capacity(SEALED_LEN);
-    sealed.extend_from_slice(&nonce);
-    sealed.extend_from_slice(&ciphertext);
-    Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed)))
+    Ok(master.seal(SEED_SUBKEY, key_id, seed, rng)?)
 }
 
 /// Opens a seed sealed by [`seal_seed`] for the same `key_id`.
 pub fn open_seed(master: &MasterKey, key_id: &str, sealed: &str) -> Result<[u8; 32], KeyError> {
-    let body = sealed
-        .strip_prefix(SEALED_PREFIX)
-        .ok_or(KeyError::UnknownSealedFormat)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(body)
-        .map_err(|e| KeyError::SealedEncoding(e.to_string()))?;
-    if bytes.len() != SEALED_LEN {
-        return Err(KeyError::SealedLength(bytes.len()));
-    }
-    let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-    let cipher = XChaCha20Poly1305::new((&master.derive(SEED_SUBKEY)).into());
-    let seed = cipher
-        .decrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: key_id.as_bytes(),
-            },
-        )
-        .map_err(|_| KeyError::OpenFailed)?;
-    seed.as_slice().try_into().map_err(|_| KeyError::OpenFailed)
+    let seed = master.open(SEED_SUBKEY, key_id, sealed)?;
+    seed.as_slice()
+        .try_into()
+        .map_err(|_| KeyError::SeedLength(seed.len()))
 }
 
 /// An issuer's signing key with its DID, verification method id (`<did>#z6Mk…`) and the
@@ -182,6 +135,8 @@ impl IssuerKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use rand_core::OsRng;
 
     fn master() -> MasterKey {
@@ -204,34 +159,34 @@ mod tests {
         let sealed = seal_seed(&master(), "key-1", &[9u8; 32], &mut OsRng).unwrap();
         assert_eq!(
             open_seed(&master(), "key-2", &sealed),
-            Err(KeyError::OpenFailed)
+            Err(KeyError::Sealed(SealError::Open))
         );
         assert_eq!(
             open_seed(&MasterKey::from_bytes([1u8; 32]), "key-1", &sealed),
-            Err(KeyError::OpenFailed)
+            Err(KeyError::Sealed(SealError::Open))
         );
         let mut bytes = URL_SAFE_NO_PAD.decode(&sealed[3..]).unwrap();
         bytes[30] ^= 1;
         let tampered = format!("v1.{}", URL_SAFE_NO_PAD.encode(&bytes));
         assert_eq!(
             open_seed(&master(), "key-1", &tampered),
-            Err(KeyError::OpenFailed)
+            Err(KeyError::Sealed(SealError::Open))
         );
         assert_eq!(
             open_seed(&master(), "key-1", &sealed[1..]),
-            Err(KeyError::UnknownSealedFormat)
+            Err(KeyError::Sealed(SealError::UnknownFormat))
         );
         assert!(matches!(
             open_seed(&master(), "key-1", "v1.***"),
-            Err(KeyError::SealedEncoding(_))
+            Err(KeyError::Sealed(SealError::Encoding(_)))
         ));
         assert_eq!(
             open_seed(
                 &master(),
                 "key-1",
-                &format!("v1.{}", URL_SAFE_NO_PAD.encode([0u8; 40]))
+                &format!("v1.{}", URL_SAFE_NO_PAD.encode([0u8; 30]))
             ),
-            Err(KeyError::SealedLength(40))
+            Err(KeyError::Sealed(SealError::Length(30)))
         );
     }
 
