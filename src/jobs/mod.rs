@@ -95,6 +95,18 @@ pub fn start(state: &AppState) -> Result<Jobs, String> {
     Ok(Jobs { stop, handles })
 }
 
+/// One pass of every job, in the order their work flows (clicks, referrals, reminders,
+/// deadlines, then the outbox that sends what they queued). Tests call it to assert that
+/// something did not happen: after this returns, every due job has run once since the change.
+pub async fn run_all_once(state: &AppState) -> Result<(), String> {
+    referrals::flush(state).await?;
+    referrals::run_once(state.clone()).await?;
+    credentials::run_once(state.clone()).await?;
+    exams::run_once(state.clone()).await?;
+    let sender = crate::mail::sender::Sender::new(&state.config.mail).map_err(|e| e.to_string())?;
+    outbox::run_once(state.clone(), std::sync::Arc::new(sender)).await
+}
+
 fn spawn_loop<F, Fut>(
     name: &'static str,
     interval: Duration,

@@ -2,7 +2,7 @@
 //! superseding, key rotation, expiry reminders and the referral-tier query.
 
 use crate::common::credentials::{self as cred, certify, check, credential_json, verify};
-use crate::common::TestApp;
+use crate::common::{job_pass, TestApp};
 use serde_json::json;
 
 #[actix_web::test]
@@ -397,7 +397,7 @@ async fn expiry_reminders_are_sent_once_per_threshold_and_skip_revoked_or_supers
     app.state.clock.advance(chrono::Duration::days(290));
     // The renewed holder passes again: the first credential is superseded.
     certify(&app, &exam, &renewed_holder).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    job_pass(&app).await;
     assert!(reminders_to(&app, &holder.email).is_empty());
 
     // 310 days: within 60 days of expiry; exactly one reminder, however many passes run.
@@ -407,7 +407,7 @@ async fn expiry_reminders_are_sent_once_per_threshold_and_skip_revoked_or_supers
         .wait_for(&holder.email, |m| m.subject.contains("expires in"))
         .await;
     assert!(mail.text.contains("/c/"), "{}", mail.text);
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    job_pass(&app).await;
     assert_eq!(reminders_to(&app, &holder.email).len(), 1);
 
     // 355 days: the 14-day reminder, once.
@@ -418,7 +418,7 @@ async fn expiry_reminders_are_sent_once_per_threshold_and_skip_revoked_or_supers
         || async { (reminders_to(&app, &holder.email).len() == 2).then_some(()) },
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    job_pass(&app).await;
     let subjects = reminders_to(&app, &holder.email);
     assert_eq!(subjects.len(), 2, "{subjects:?}");
     assert!(
@@ -454,7 +454,7 @@ async fn reminders_are_queued_once_even_when_two_passes_race() {
     app.smtp
         .wait_for(&holder.email, |m| m.subject.contains("expires in"))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    job_pass(&app).await;
     assert_eq!(reminders_to(&app, &holder.email).len(), 1);
     app.stop().await;
 }

@@ -4,7 +4,7 @@
 use std::time::Duration as StdDuration;
 
 use crate::common::referrals::*;
-use crate::common::{eventually, TestApp};
+use crate::common::{eventually, job_pass, TestApp};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -72,7 +72,7 @@ async fn click_bind_invoice_commission_and_approval() {
 
     // Still in the 14-day hold: the job leaves it pending.
     app.state.clock.advance(Duration::days(13));
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    job_pass(&app).await;
     assert_eq!(
         commission_status(&app, &shop, &id).await["status"],
         "pending"
@@ -796,7 +796,7 @@ async fn self_referral_is_held_and_skipped_by_the_approval_job_until_cleared() {
     // The job approves the clean one and skips the held ones, however long we wait.
     wait_status(&app, &shop, &commission_id(&fine), "approved").await;
     app.state.clock.advance(Duration::days(60));
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    job_pass(&app).await;
     let held_id = commission_id(&domain);
     assert_eq!(
         commission_status(&app, &shop, &held_id).await["status"],

@@ -5,7 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use crate::common::referrals::*;
-use crate::common::{eventually, TestApp};
+use crate::common::{eventually, job_pass, TestApp};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -441,7 +441,7 @@ async fn expired_credential_lowers_the_tier_through_the_job() {
     .await;
     assert_eq!(kept["rate_bps"], 2000);
     // Recorded once, however many job passes ran.
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    job_pass(&app).await;
     assert_eq!(tier_changes(&app, &enrollment_id).await.len(), 3);
     app.stop().await;
 }

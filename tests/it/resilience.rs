@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::common::process::{ChildConfig, ChildServer};
-use crate::common::{eventually, fresh_database, SmtpServer, TestApp, PASSWORD};
+use crate::common::{eventually, fresh_database, job_pass, SmtpServer, TestApp, PASSWORD};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -47,8 +47,9 @@ async fn mail_waits_in_the_outbox_while_smtp_is_down_and_is_delivered_once() {
 
     app.smtp.resume();
     app.smtp.wait_for("patient@example.org", |_| true).await;
-    // Give the sender several more passes: nothing may be sent twice.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // More sender passes: nothing may be sent twice.
+    job_pass(&app).await;
+    job_pass(&app).await;
     assert_eq!(app.smtp.messages_to("patient@example.org").len(), 1);
     let status: String = app
         .state

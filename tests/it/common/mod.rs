@@ -450,6 +450,14 @@ impl TestApp {
 }
 
 /// The CSRF token embedded in a page's forms.
+/// One pass of every background job, run here and awaited: a test asserting that something did
+/// not happen calls this first, so the assertion cannot pass merely because the job has not run.
+pub async fn job_pass(app: &TestApp) {
+    credo::jobs::run_all_once(&app.state)
+        .await
+        .expect("one pass of every job");
+}
+
 pub fn csrf_token_in(html: &str) -> String {
     html.split("name=\"csrf_token\" value=\"")
         .nth(1)
