@@ -1136,8 +1136,7 @@ pub fn start_attempt(
         vendor,
         &version_id,
         user_id,
-        order_id.as_deref(),
-        false,
+        AttemptKind::Candidate(order_id.as_deref()),
         now,
     )?;
     if let Some(order_id) = &order_id {
@@ -1150,6 +1149,14 @@ pub fn start_attempt(
     Ok(started)
 }
 
+/// Who an attempt is for: a candidate (with the paid order that entitles them, if any) or a
+/// staff preview.
+#[derive(Debug, Clone, Copy)]
+enum AttemptKind<'a> {
+    Candidate(Option<&'a str>),
+    Preview,
+}
+
 /// Draws a form from the version's blueprint and records the open attempt.
 fn record_attempt(
     conn: &mut DbConn,
@@ -1157,10 +1164,13 @@ fn record_attempt(
     vendor: String,
     version_id: &str,
     user_id: &str,
-    order_id: Option<&str>,
-    preview: bool,
+    kind: AttemptKind<'_>,
     now: NaiveDateTime,
 ) -> Result<StartedAttempt, ExamError> {
+    let (order_id, preview) = match kind {
+        AttemptKind::Candidate(order_id) => (order_id, false),
+        AttemptKind::Preview => (None, true),
+    };
     let bank = load_bank(conn, version_id)?;
     let form = draw_form(&bank, &mut rand::thread_rng())?;
     let questions = form.present(&bank)?;
@@ -1230,8 +1240,7 @@ pub fn start_preview(
         vendor.slug.clone(),
         &version.id,
         user_id,
-        None,
-        true,
+        AttemptKind::Preview,
         now,
     )
 }
