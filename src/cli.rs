@@ -881,7 +881,7 @@ fn bank(config: Config, command: BankCommand) -> Result<(), String> {
         let now = state.clock.now();
         let actor = Actor::operator_cli("credo bank import");
         let imported = db::transaction(&mut conn, |c| {
-            service::import_bank(c, &vendor, &source, &actor, now)
+            service::import_bank(c, &vendor, &source, true, &actor, now)
         });
         match imported {
             Ok(outcome) => {

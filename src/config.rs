@@ -53,6 +53,7 @@ struct Settings {
     job_interval_ms: Option<u64>,
     mail_retry_base_ms: Option<u64>,
     status_list_ttl_seconds: Option<u32>,
+    stats_min_attempts: Option<u32>,
     click_flush_ms: Option<u64>,
     rate_limit_login_per_minute: Option<u32>,
     rate_limit_login_account_per_minute: Option<u32>,
@@ -105,6 +106,7 @@ const SETTING_NAMES: &[&str] = &[
     "job_interval_ms",
     "mail_retry_base_ms",
     "status_list_ttl_seconds",
+    "stats_min_attempts",
     "click_flush_ms",
     "rate_limit_login_per_minute",
     "rate_limit_login_account_per_minute",
@@ -167,6 +169,9 @@ pub struct Config {
     /// First retry delay of a failed mail; each further retry waits twice as long (max 1 h).
     pub mail_retry_base_ms: u64,
     pub status_list_ttl_seconds: u32,
+    /// Item statistics of a version with fewer graded attempts are marked "too few attempts"
+    /// (flags and reliability are noise on small samples); 0 marks none.
+    pub stats_min_attempts: u32,
     /// Referral clicks are buffered and written in batches this often (group commit); 0 writes
     /// each click in its own transaction before redirecting.
     pub click_flush_ms: u64,
@@ -477,6 +482,7 @@ impl Config {
                 s.status_list_ttl_seconds,
                 300,
             )?,
+            stats_min_attempts: s.stats_min_attempts.unwrap_or(30),
             click_flush_ms: match s.click_flush_ms.unwrap_or(5) {
                 ms @ 0..=1000 => ms,
                 _ => {
@@ -505,6 +511,7 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
         "job_interval_ms",
         "mail_retry_base_ms",
         "status_list_ttl_seconds",
+        "stats_min_attempts",
         "click_flush_ms",
         "rate_limit_login_per_minute",
         "rate_limit_login_account_per_minute",

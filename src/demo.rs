@@ -500,7 +500,14 @@ impl Seeder<'_> {
         for (index, (name, text)) in BANKS.into_iter().enumerate() {
             let at = self.ago(118, 10 * index as i64);
             let outcome = self.step(&format!("import {name}"), at, |c, at| {
-                exams::import_bank(c, &vendor, &BankSource::Toml { name, text }, &examiner, at)
+                exams::import_bank(
+                    c,
+                    &vendor,
+                    &BankSource::Toml { name, text },
+                    true,
+                    &examiner,
+                    at,
+                )
             })?;
             if !outcome.created {
                 return Err(DemoError::new(

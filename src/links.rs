@@ -67,6 +67,11 @@ impl Links {
         self.url(&format!("/status/{vendor_slug}/{number}"))
     }
 
+    /// The issuer profile page of a vendor.
+    pub fn issuer_profile(&self, vendor_slug: &str) -> String {
+        self.url(&format!("/issuers/{vendor_slug}"))
+    }
+
     /// The paste/upload verification page.
     pub fn verify_page(&self) -> String {
         self.url("/verify")

@@ -529,3 +529,37 @@ pub fn touch_api_key(conn: &mut DbConn, key_id: &str, now: NaiveDateTime) -> Que
         .execute(conn)
         .map(drop)
 }
+
+/// The person's public profile handle (`None`: no public profile).
+pub fn profile_handle(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<String>> {
+    users::table
+        .find(user_id)
+        .select(users::profile_handle)
+        .first(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+pub fn set_profile_handle(
+    conn: &mut DbConn,
+    user_id: &str,
+    handle: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::profile_handle.eq(handle))
+        .execute(conn)
+        .map(drop)
+}
+
+/// (user id, display name) of the enabled account with this public profile handle.
+pub fn find_by_profile_handle(
+    conn: &mut DbConn,
+    handle: &str,
+) -> QueryResult<Option<(String, String)>> {
+    users::table
+        .filter(users::profile_handle.eq(handle))
+        .filter(users::disabled_at.is_null())
+        .select((users::id, users::display_name))
+        .first(conn)
+        .optional()
+}

@@ -138,7 +138,11 @@ pub enum Action {
     CredentialSettingsChanged,
     /// For webhook secret rotation.
     WebhookSecretRotated,
+    /// A bank upload stored as a draft version.
+    BankVersionImported,
     BankVersionPublished,
+    BankVersionUnpublished,
+    BankVersionRetired,
     ExamSettingsChanged,
     VouchersIssued,
     OrderCreated,
@@ -154,7 +158,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 27] = [
         Action::VendorCreated,
         Action::StaffAdded,
         Action::StaffRemoved,
@@ -166,7 +170,10 @@ impl Action {
         Action::SigningKeyRotated,
         Action::CredentialSettingsChanged,
         Action::WebhookSecretRotated,
+        Action::BankVersionImported,
         Action::BankVersionPublished,
+        Action::BankVersionUnpublished,
+        Action::BankVersionRetired,
         Action::ExamSettingsChanged,
         Action::VouchersIssued,
         Action::OrderCreated,
@@ -194,7 +201,10 @@ impl Action {
             Action::SigningKeyRotated => "signing_key.rotated",
             Action::CredentialSettingsChanged => "credential_settings.changed",
             Action::WebhookSecretRotated => "webhook_secret.rotated",
+            Action::BankVersionImported => "bank.version_imported",
             Action::BankVersionPublished => "bank.version_published",
+            Action::BankVersionUnpublished => "bank.version_unpublished",
+            Action::BankVersionRetired => "bank.version_retired",
             Action::ExamSettingsChanged => "exam.settings_changed",
             Action::VouchersIssued => "vouchers.issued",
             Action::OrderCreated => "order.created",
@@ -221,7 +231,10 @@ impl Action {
             Action::WebhookSecretRotated | Action::ProgramChanged | Action::PayoutsCreated => {
                 "program"
             }
-            Action::BankVersionPublished => "exam_version",
+            Action::BankVersionImported
+            | Action::BankVersionPublished
+            | Action::BankVersionUnpublished
+            | Action::BankVersionRetired => "exam_version",
             Action::ExamSettingsChanged => "exam",
             Action::VouchersIssued => "voucher_batch",
             Action::OrderCreated | Action::OrderMarkedPaid => "order",

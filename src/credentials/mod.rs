@@ -15,6 +15,7 @@ pub mod resolver;
 pub mod service;
 pub mod status_list;
 pub mod store;
+pub mod summary;
 pub mod verify;
 
 use chrono::{DateTime, Utc};

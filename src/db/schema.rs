@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
+        profile_handle -> Nullable<Text>,
     }
 }
 
@@ -128,6 +129,7 @@ diesel::table! {
         source_name -> Text,
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
+        state -> Text,
     }
 }
 
@@ -180,6 +182,7 @@ diesel::table! {
         score_bp -> Nullable<Integer>,
         passed -> Nullable<Bool>,
         result -> Nullable<Text>,
+        preview -> Bool,
     }
 }
 

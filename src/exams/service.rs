@@ -114,6 +114,8 @@ impl BankSource<'_> {
 pub struct ImportOutcome {
     pub vendor: String,
     pub exam: String,
+    #[serde(skip)]
+    pub version_id: String,
     pub version: i32,
     pub version_label: String,
     pub created: bool,
@@ -121,6 +123,8 @@ pub struct ImportOutcome {
     pub domains: usize,
     pub questions_per_form: u32,
     pub warnings: Vec<BankError>,
+    /// The version's state after the import: `draft`, or `published` when the import published it.
+    pub state: String,
 }
 
 /// Defaults of an exam created by a GIFT import (GIFT files carry questions only). Documented in
@@ -255,6 +259,7 @@ pub fn import_bank(
     conn: &mut DbConn,
     vendor: &crate::accounts::Vendor,
     source: &BankSource<'_>,
+    publish: bool,
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<ImportOutcome, ExamError> {
@@ -293,7 +298,37 @@ pub fn import_bank(
             });
         }
     }
-    store_bank(conn, vendor, &bank, source, actor, warnings, now)
+    let mut outcome = store_bank(conn, vendor, &bank, source, actor, warnings, now)?;
+    if publish && outcome.state != store::VERSION_PUBLISHED {
+        let exam = vendor_exam(conn, &vendor.id, &outcome.exam)?;
+        outcome.state = set_version_state(
+            conn,
+            vendor,
+            &exam,
+            outcome.version,
+            VersionChange::Publish,
+            actor,
+            now,
+        )?
+        .state;
+    } else if outcome.created {
+        audit::record(
+            conn,
+            actor,
+            Action::BankVersionImported,
+            Some(&vendor.id),
+            &outcome.version_id,
+            json!({
+                "exam": outcome.exam,
+                "version": outcome.version,
+                "label": outcome.version_label,
+                "questions": outcome.questions,
+                "source": source.name(),
+            }),
+            now,
+        )?;
+    }
+    Ok(outcome)
 }
 
 /// GIFT and QTI files name no exam; the upload names it.
@@ -465,27 +500,31 @@ fn store_bank(
 ) -> Result<ImportOutcome, ExamError> {
     let hash = bank.content_hash();
     let outcome =
-        |version: i32, label: &str, created: bool, warnings: Vec<BankError>| ImportOutcome {
+        |version: &str, number: i32, label: &str, created: bool, state: &str| ImportOutcome {
             vendor: vendor.slug.clone(),
             exam: bank.exam.slug.clone(),
-            version,
+            version_id: version.to_owned(),
+            version: number,
             version_label: label.to_owned(),
             created,
             questions: bank.questions.len(),
             domains: bank.domains.len(),
             questions_per_form: questions_per_form(bank),
-            warnings,
+            warnings: warnings.clone(),
+            state: state.to_owned(),
         };
-    let mut previous_settings = None;
     let (exam_id, number) = match store::find_exam(conn, &vendor.id, &bank.exam.slug)? {
         Some(exam) => match store::latest_version(conn, &exam.id)? {
             Some(latest) if latest.content_hash == hash => {
-                return Ok(outcome(latest.number, &latest.label, false, warnings));
+                return Ok(outcome(
+                    &latest.id,
+                    latest.number,
+                    &latest.label,
+                    false,
+                    &latest.state,
+                ));
             }
-            Some(latest) => {
-                previous_settings = Some(row_settings(&exam));
-                (exam.id, latest.number + 1)
-            }
+            Some(latest) => (exam.id, latest.number + 1),
             None => (exam.id, 1),
         },
         None => {
@@ -517,39 +556,121 @@ fn store_bank(
         now,
     )
     .map_err(lost_import_race)?;
-    let meta = meta_columns(bank, Some(version_id.clone()), now);
-    store::update_exam_meta(conn, &exam_id, &meta)?;
+    Ok(outcome(
+        &version_id,
+        number,
+        &bank.exam.version,
+        true,
+        store::VERSION_DRAFT,
+    ))
+}
+
+/// An explicit change of a version's state by the vendor's staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionChange {
+    /// draft or retired → published: candidates take this version from now on; the version
+    /// published before is retired.
+    Publish,
+    /// published → draft: the exam leaves the catalog until a version is published again.
+    Unpublish,
+    /// draft or published → retired: kept for its attempts, never offered again unless published.
+    Retire,
+}
+
+/// A version's state after a change (`POST …/versions/{number}/publish|unpublish|retire`).
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionState {
+    pub exam: String,
+    pub version: i32,
+    pub state: String,
+}
+
+/// Changes the state of version `number` of `exam`, audited in the caller's transaction.
+/// Publishing copies the version's settings into the exam row (what catalog, attempts and
+/// certificates read) and records the settings that changed.
+pub fn set_version_state(
+    conn: &mut DbConn,
+    vendor: &crate::accounts::Vendor,
+    exam: &ExamRow,
+    number: i32,
+    change: VersionChange,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<VersionState, ExamError> {
+    let version = store::find_version_by_number(conn, &exam.id, number)?
+        .ok_or(ExamError::NotFound("exam version"))?;
+    let refuse = |why: String| Err(ExamError::Conflict(why));
+    // Settings that publishing changes, recorded after the publication itself.
+    let mut changed_settings = serde_json::Map::new();
+    let (state, action) = match change {
+        VersionChange::Publish => {
+            if version.state == store::VERSION_PUBLISHED {
+                return refuse(format!("version {number} is already published"));
+            }
+            let bank = load_bank(conn, &version.id)?;
+            if let Some(current) = exam.current_version_id.as_deref() {
+                store::set_version_state(conn, current, store::VERSION_RETIRED)?;
+            }
+            let meta = meta_columns(&bank, Some(version.id.clone()), now);
+            store::update_exam_meta(conn, &exam.id, &meta)?;
+            if exam.current_version_id.is_some() {
+                changed_settings = settings_diff(&row_settings(exam), &column_settings(&meta));
+            }
+            (store::VERSION_PUBLISHED, Action::BankVersionPublished)
+        }
+        VersionChange::Unpublish => {
+            if version.state != store::VERSION_PUBLISHED {
+                return refuse(format!(
+                    "version {number} is {}; only the published version can be unpublished",
+                    version.state
+                ));
+            }
+            store::set_current_version(conn, &exam.id, None)?;
+            (store::VERSION_DRAFT, Action::BankVersionUnpublished)
+        }
+        VersionChange::Retire => {
+            if version.state == store::VERSION_RETIRED {
+                return refuse(format!("version {number} is already retired"));
+            }
+            if version.state == store::VERSION_PUBLISHED {
+                store::set_current_version(conn, &exam.id, None)?;
+            }
+            (store::VERSION_RETIRED, Action::BankVersionRetired)
+        }
+    };
+    store::set_version_state(conn, &version.id, state)?;
     audit::record(
         conn,
         actor,
-        Action::BankVersionPublished,
+        action,
         Some(&vendor.id),
-        &version_id,
+        &version.id,
         json!({
-            "exam": bank.exam.slug,
+            "exam": exam.slug,
             "version": number,
-            "label": bank.exam.version,
-            "questions": bank.questions.len(),
-            "source": source.name(),
-            "content_hash": hash,
+            "label": version.label,
+            "from": version.state,
+            "to": state,
+            "content_hash": version.content_hash,
         }),
         now,
     )?;
-    if let Some(before) = previous_settings {
-        let changed = settings_diff(&before, &column_settings(&meta));
-        if !changed.is_empty() {
-            audit::record(
-                conn,
-                actor,
-                Action::ExamSettingsChanged,
-                Some(&vendor.id),
-                &exam_id,
-                json!({"exam": bank.exam.slug, "version": number, "changed": changed}),
-                now,
-            )?;
-        }
+    if !changed_settings.is_empty() {
+        audit::record(
+            conn,
+            actor,
+            Action::ExamSettingsChanged,
+            Some(&vendor.id),
+            &exam.id,
+            json!({"exam": exam.slug, "version": number, "changed": changed_settings}),
+            now,
+        )?;
     }
-    Ok(outcome(number, &bank.exam.version, true, warnings))
+    Ok(VersionState {
+        exam: exam.slug.clone(),
+        version: number,
+        state: state.to_owned(),
+    })
 }
 
 /// Parsed banks by version id. Versions are immutable and ids are never reused, so a cached bank never goes
@@ -892,6 +1013,9 @@ pub struct StartedAttempt {
     pub deadline: String,
     pub duration_minutes: i32,
     pub questions: Vec<PresentedQuestion>,
+    /// A staff preview: no credential, no statistics.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
 }
 
 /// Voucher codes: 12 characters from an alphabet without look-alikes (no 0/O, 1/I/L), grouped 4-4-4, e.g.
@@ -1006,21 +1130,64 @@ pub fn start_attempt(
         .current_version_id
         .clone()
         .ok_or(ExamError::NotFound("exam"))?;
-    let bank = load_bank(conn, &version_id)?;
+    let started = record_attempt(
+        conn,
+        &exam,
+        vendor,
+        &version_id,
+        user_id,
+        AttemptKind::Candidate(order_id.as_deref()),
+        now,
+    )?;
+    if let Some(order_id) = &order_id {
+        if store::consume_order(conn, order_id, &started.id)? != 1 {
+            return Err(ExamError::Conflict(
+                "this order was used by another attempt at the same moment; try again".into(),
+            ));
+        }
+    }
+    Ok(started)
+}
+
+/// Who an attempt is for: a candidate (with the paid order that entitles them, if any) or a
+/// staff preview.
+#[derive(Debug, Clone, Copy)]
+enum AttemptKind<'a> {
+    Candidate(Option<&'a str>),
+    Preview,
+}
+
+/// Draws a form from the version's blueprint and records the open attempt.
+fn record_attempt(
+    conn: &mut DbConn,
+    exam: &ExamRow,
+    vendor: String,
+    version_id: &str,
+    user_id: &str,
+    kind: AttemptKind<'_>,
+    now: NaiveDateTime,
+) -> Result<StartedAttempt, ExamError> {
+    let (order_id, preview) = match kind {
+        AttemptKind::Candidate(order_id) => (order_id, false),
+        AttemptKind::Preview => (None, true),
+    };
+    let bank = load_bank(conn, version_id)?;
     let form = draw_form(&bank, &mut rand::thread_rng())?;
     let questions = form.present(&bank)?;
     let form_json = serde_json::to_string(&form)
         .map_err(|e| ExamError::Internal(format!("serializing a form: {e}")))?;
-    let deadline = now + chrono::Duration::minutes(i64::from(exam.duration_minutes.max(1)));
+    let duration = i32::try_from(bank.exam.duration_minutes).unwrap_or(i32::MAX);
+    let deadline = now + chrono::Duration::minutes(i64::from(duration.max(1)));
     let attempt_id = store::insert_attempt(
         conn,
         &store::NewAttempt {
             exam_id: &exam.id,
-            version_id: &version_id,
+            version_id,
             user_id,
-            order_id: order_id.as_deref(),
+            order_id,
             form_json: &form_json,
             deadline,
+            preview,
         },
         now,
     )
@@ -1034,13 +1201,6 @@ pub fn start_attempt(
             e.into()
         }
     })?;
-    if let Some(order_id) = &order_id {
-        if store::consume_order(conn, order_id, &attempt_id)? != 1 {
-            return Err(ExamError::Conflict(
-                "this order was used by another attempt at the same moment; try again".into(),
-            ));
-        }
-    }
     Ok(StartedAttempt {
         id: attempt_id,
         exam: ExamRef {
@@ -1050,9 +1210,39 @@ pub fn start_attempt(
         },
         started_at: rfc3339_seconds(now),
         deadline: rfc3339_seconds(deadline),
-        duration_minutes: exam.duration_minutes,
+        duration_minutes: duration,
         questions,
+        preview,
     })
+}
+
+/// A staff preview of version `number` (a draft, or any other version): taken like an attempt,
+/// but free, outside the retake policy, and its result never issues a credential, never mails,
+/// and never enters results or statistics.
+pub fn start_preview(
+    conn: &mut DbConn,
+    vendor: &crate::accounts::Vendor,
+    exam: &ExamRow,
+    number: i32,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<StartedAttempt, ExamError> {
+    if let Some(open) = store::open_attempt_of(conn, &exam.id, user_id)? {
+        return Err(ExamError::AttemptOpen {
+            attempt_id: open.id,
+        });
+    }
+    let version = store::find_version_by_number(conn, &exam.id, number)?
+        .ok_or(ExamError::NotFound("exam version"))?;
+    record_attempt(
+        conn,
+        exam,
+        vendor.slug.clone(),
+        &version.id,
+        user_id,
+        AttemptKind::Preview,
+        now,
+    )
 }
 
 /// Redeems a voucher for the exam (single use, bound to its exam, not expired) and records its paid order.
@@ -1321,7 +1511,7 @@ pub fn grade_attempt(
     let exam =
         store::find_exam_by_id(conn, &attempt.exam_id)?.ok_or(ExamError::NotFound("exam"))?;
     let score_bp = i32::try_from(graded.score_basis_points).unwrap_or(0);
-    let credential_id = if graded.passed {
+    let credential_id = if graded.passed && !attempt.preview {
         let passed = PassedExam {
             attempt_id: attempt.id.clone(),
             user_id: attempt.user_id.clone(),
@@ -1353,7 +1543,12 @@ pub fn grade_attempt(
         .map_err(|e| ExamError::Internal(format!("serializing a result: {e}")))?;
     store::store_result(conn, attempt_id, score_bp, stored.passed, &json)?;
 
-    if let Some((name, email)) = store::user_contact(conn, &attempt.user_id)? {
+    let contact = if attempt.preview {
+        None
+    } else {
+        store::user_contact(conn, &attempt.user_id)?
+    };
+    if let Some((name, email)) = contact {
         let score = super::format_percent(stored.score_bp);
         let link = links.attempt_result(attempt_id);
         let mail = mail::templates::exam_result(
@@ -1428,6 +1623,9 @@ pub struct AttemptView {
     pub result: Option<AttemptResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review: Option<Vec<ReviewQuestion>>,
+    /// A staff preview: no credential, no statistics.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
 }
 
 pub fn attempt_view(
@@ -1490,6 +1688,7 @@ pub fn attempt_view(
         questions,
         result,
         review,
+        preview: attempt.preview,
     })
 }
 
@@ -2097,6 +2296,10 @@ pub struct StatisticsReport {
     /// Graded attempts per score band: 0–10 %, 10–20 %, …, 90–100 % (100 % is in the last band).
     pub histogram: [u32; 10],
     pub items: Vec<ItemReport>,
+    /// The sample-size guard (`stats_min_attempts`): below it, difficulty, discrimination, flags
+    /// and KR-20 are noise, and `too_few_attempts` says so (the figures stay for the curious).
+    pub min_attempts: u32,
+    pub too_few_attempts: bool,
 }
 
 /// Item statistics of one version: `version` or, by default, the latest version with graded attempts (the
@@ -2105,6 +2308,7 @@ pub fn statistics(
     conn: &mut DbConn,
     exam: &ExamRow,
     version: Option<i32>,
+    min_attempts: u32,
 ) -> Result<StatisticsReport, ExamError> {
     let number = match version {
         Some(number) => number,
@@ -2146,6 +2350,8 @@ pub fn statistics(
     Ok(StatisticsReport {
         exam: exam.slug.clone(),
         version: version.number,
+        too_few_attempts: stats.attempts < min_attempts as usize,
+        min_attempts,
         attempts: stats.attempts,
         pass_rate: stats.pass_rate,
         kr20: stats.kr20,
@@ -2175,6 +2381,8 @@ pub struct VendorExamSummary {
     pub exam: ExamRow,
     pub version: i32,
     pub version_label: String,
+    /// The latest version's state (`draft`, `published`, `retired`).
+    pub version_state: String,
     pub graded: usize,
     pub passed: usize,
     pub open: usize,
@@ -2200,6 +2408,7 @@ pub fn vendor_exams(
         }
         out.push(VendorExamSummary {
             version: latest.as_ref().map_or(0, |v| v.number),
+            version_state: latest.as_ref().map(|v| v.state.clone()).unwrap_or_default(),
             version_label: latest.map(|v| v.label).unwrap_or_default(),
             exam,
             graded,

@@ -18,6 +18,11 @@ pub const ORDER_PENDING: &str = "pending";
 pub const ORDER_PAID: &str = "paid";
 pub const PROVIDER_VOUCHER: &str = "voucher";
 pub const PROVIDER_MANUAL: &str = "manual";
+/// Version states: a draft is seen only by the vendor's staff (who may preview it); the exam's one
+/// published version is what candidates take; a retired version is kept for its attempts.
+pub const VERSION_DRAFT: &str = "draft";
+pub const VERSION_PUBLISHED: &str = "published";
+pub const VERSION_RETIRED: &str = "retired";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = exams)]
@@ -77,6 +82,7 @@ pub struct VersionRow {
     pub source_name: String,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
+    pub state: String,
 }
 
 /// A version without its (large) bank JSON, for listings.
@@ -90,6 +96,7 @@ pub struct VersionInfo {
     pub source_format: String,
     pub source_name: String,
     pub created_at: NaiveDateTime,
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -142,6 +149,7 @@ pub struct AttemptRow {
     pub score_bp: Option<i32>,
     pub passed: Option<bool>,
     pub result: Option<String>,
+    pub preview: bool,
 }
 
 // ---------------------------------------------------------------------------------------------- exams
@@ -298,9 +306,31 @@ pub fn insert_version(
             exam_versions::source_name.eq(new.source_name),
             exam_versions::created_by.eq(new.created_by),
             exam_versions::created_at.eq(now),
+            exam_versions::state.eq(VERSION_DRAFT),
         ))
         .execute(conn)?;
     Ok(id)
+}
+
+/// Sets a version's state (see `VERSION_*`); the bank and everything else stay as imported.
+pub fn set_version_state(conn: &mut DbConn, version_id: &str, state: &str) -> QueryResult<()> {
+    diesel::update(exam_versions::table.find(version_id))
+        .set(exam_versions::state.eq(state))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Points the exam at its published version (`None`: no version is published; the exam leaves
+/// the catalog).
+pub fn set_current_version(
+    conn: &mut DbConn,
+    exam_id: &str,
+    version_id: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(exams::table.find(exam_id))
+        .set(exams::current_version_id.eq(version_id))
+        .execute(conn)
+        .map(drop)
 }
 
 /// The highest version number of the exam that has graded attempts.
@@ -312,6 +342,7 @@ pub fn latest_version_with_graded_attempts(
         .inner_join(attempts::table.on(attempts::version_id.eq(exam_versions::id)))
         .filter(exam_versions::exam_id.eq(exam_id))
         .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::preview.eq(false))
         .select(diesel::dsl::max(exam_versions::number))
         .first(conn)
 }
@@ -526,6 +557,7 @@ pub struct NewAttempt<'a> {
     pub order_id: Option<&'a str>,
     pub form_json: &'a str,
     pub deadline: NaiveDateTime,
+    pub preview: bool,
 }
 
 /// Inserts an open attempt. The partial unique index `attempts_one_open` refuses a second open attempt of
@@ -547,6 +579,7 @@ pub fn insert_attempt(
             attempts::form.eq(new.form_json),
             attempts::started_at.eq(now),
             attempts::deadline.eq(new.deadline),
+            attempts::preview.eq(new.preview),
         ))
         .execute(conn)?;
     Ok(id)
@@ -609,6 +642,7 @@ pub fn attempt_history(
     attempts::table
         .filter(attempts::exam_id.eq(exam_id))
         .filter(attempts::user_id.eq(user_id))
+        .filter(attempts::preview.eq(false))
         .order(attempts::started_at.asc())
         .select((attempts::started_at, attempts::graded_at, attempts::passed))
         .load(conn)
@@ -676,6 +710,7 @@ pub fn attempts_of_user(
     attempts::table
         .inner_join(exams::table.inner_join(vendors::table))
         .filter(attempts::user_id.eq(user_id))
+        .filter(attempts::preview.eq(false))
         .order(attempts::started_at.desc())
         .select((
             AttemptRow::as_select(),
@@ -696,6 +731,7 @@ pub fn graded_attempts_of_exam(
         .inner_join(users::table)
         .filter(attempts::exam_id.eq(exam_id))
         .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::preview.eq(false))
         .order(attempts::graded_at.desc())
         .limit(limit)
         .select((AttemptRow::as_select(), users::display_name, users::email))
@@ -710,6 +746,7 @@ pub fn attempt_counts_of_vendor(
     attempts::table
         .inner_join(exams::table)
         .filter(exams::vendor_id.eq(vendor_id))
+        .filter(attempts::preview.eq(false))
         .select((attempts::exam_id, attempts::status, attempts::passed))
         .load(conn)
 }
@@ -794,6 +831,7 @@ pub fn graded_attempts_of_version(
     attempts::table
         .filter(attempts::version_id.eq(version_id))
         .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::preview.eq(false))
         .order(attempts::graded_at.asc())
         .select((attempts::id, attempts::score_bp, attempts::passed))
         .load(conn)
@@ -808,6 +846,7 @@ pub fn item_outcomes_of_version(
         .inner_join(attempts::table)
         .filter(attempts::version_id.eq(version_id))
         .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::preview.eq(false))
         .select((
             attempt_items::attempt_id,
             attempt_items::question_id,

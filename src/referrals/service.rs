@@ -2466,14 +2466,20 @@ pub fn funnel(conn: &mut DbConn, program: &Program) -> Result<FunnelView, Referr
 // =============================================================================================
 // Disclosure
 
+/// Below this many people enrolled in a year, that year's figures are withheld: with a handful
+/// of advocates a median or a percentile is one person's income.
+pub const DISCLOSURE_MIN_ADVOCATES: u64 = 5;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct YearFigures {
     pub year: i32,
     pub enrolled: u64,
+    /// Fewer than `DISCLOSURE_MIN_ADVOCATES` people: the three figures below are `null`.
+    pub withheld: bool,
     /// Share of enrolled people whose net earnings that year were zero or less, in basis points.
-    pub earning_nothing_share_bp: u32,
-    pub median_minor: i64,
-    pub p90_minor: i64,
+    pub earning_nothing_share_bp: Option<u32>,
+    pub median_minor: Option<i64>,
+    pub p90_minor: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -2514,12 +2520,14 @@ pub fn disclosure(
             .map(|(id, _)| earnings.get(&(id.clone(), year)).copied().unwrap_or(0))
             .collect();
         let figures = disclosure::earnings_disclosure(&values);
+        let shown = figures.enrolled >= DISCLOSURE_MIN_ADVOCATES;
         years.push(YearFigures {
             year,
             enrolled: figures.enrolled,
-            earning_nothing_share_bp: figures.earning_nothing_share_bp,
-            median_minor: figures.median_minor,
-            p90_minor: figures.p90_minor,
+            withheld: !shown,
+            earning_nothing_share_bp: shown.then_some(figures.earning_nothing_share_bp),
+            median_minor: shown.then_some(figures.median_minor),
+            p90_minor: shown.then_some(figures.p90_minor),
         });
     }
     Ok(DisclosureView {

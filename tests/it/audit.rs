@@ -242,6 +242,46 @@ async fn every_privileged_operation_writes_one_audit_row() {
         Body::Toml(BankSpec::free("audit-exam").toml()),
     )
     .await;
+    // Version states: unpublish and publish again, then retire a draft of version 2.
+    for (operation, change) in [
+        ("unpublishExamVersion", "unpublish"),
+        ("publishExamVersion", "publish"),
+    ] {
+        let answer = d
+            .drive(
+                operation,
+                Method::POST,
+                &format!("/api/v1/vendors/audit/exams/audit-exam/versions/1/{change}"),
+                &examiner.token,
+                &examiner.id,
+                Body::Empty,
+            )
+            .await;
+        assert_eq!(answer["version"], 1, "{answer}");
+    }
+    let draft = BankSpec {
+        stem_suffix: " (v2)".into(),
+        ..BankSpec::free("audit-exam")
+    };
+    app.post_raw(
+        "/api/v1/vendors/audit/banks?publish=false",
+        Some(&examiner.token),
+        "application/toml",
+        draft.toml().into_bytes(),
+    )
+    .await
+    .expect(201);
+    let retired = d
+        .drive(
+            "retireExamVersion",
+            Method::POST,
+            "/api/v1/vendors/audit/exams/audit-exam/versions/2/retire",
+            &examiner.token,
+            &examiner.id,
+            Body::Empty,
+        )
+        .await;
+    assert_eq!(retired["state"], "retired");
     // The badge is part of what the exam's credentials show: uploading and removing it are
     // exam setting changes.
     d.drive(

@@ -544,8 +544,9 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
         Some("bank-errors")
     );
 
-    // The fixed bank, pasted: imported, and listed.
+    // The fixed bank, pasted and published at once: imported, and listed.
     browser.paste("#text", &good).await;
+    browser.click("#publish").await;
     browser
         .click("form[action='/vendor/acme/exams/upload'] button[type=submit]")
         .await;

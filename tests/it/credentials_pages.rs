@@ -312,12 +312,16 @@ async fn vendor_page_lists_credentials_and_revokes_with_a_reason() {
         session_id: String::new(),
         memberships: Vec::new(),
     };
-    let section = credo::http::pages::credentials::dashboard_section(&app.state, &session_user)
-        .await
-        .unwrap();
+    let section =
+        credo::http::pages::credentials::dashboard_section(&app.state, &session_user, "token")
+            .await
+            .unwrap();
     assert!(section.starts_with("<section class=\"card\""));
     assert!(section.contains(&format!("href=\"/c/{id}\"")));
     assert!(section.contains("badge revoked"));
+    // The public profile is off until the person turns it on (the form carries the CSRF token).
+    assert!(section.contains("Turn on my public profile"));
+    assert!(section.contains("value=\"token\""));
     assert_eq!(
         credo::http::pages::credentials::vendor_console_links("acme"),
         vec![("/vendor/acme/credentials".to_string(), "Credentials")]

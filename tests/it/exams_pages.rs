@@ -451,11 +451,13 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+    // Published at once (the box ticked); without it the version would be a draft.
     let (content_type, body) = multipart(
         &[
             ("csrf_token", &csrf),
             ("format", "toml"),
             ("text", &BankSpec::free("demo").toml()),
+            ("publish", "on"),
         ],
         None,
     );
@@ -472,7 +474,10 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
         page.contains("Imported pasted.toml: version 1 with 5 question(s)."),
         "{page}"
     );
-    assert!(page.contains("<td class=\"num\">1</td><td>2026.1</td>"));
+    assert!(page.contains("It is published: candidates take it from now on."));
+    assert!(page.contains("data-label=\"Version\">1</td>"), "{page}");
+    assert!(page.contains("data-label=\"Label\">2026.1<br>"), "{page}");
+    assert!(page.contains("badge version-published"), "{page}");
     // The same file again: nothing changes. A GIFT file with skipped questions lists them as warnings.
     let (content_type, body) = multipart(
         &[

@@ -773,9 +773,39 @@ async fn disclosure_shows_terms_and_yearly_figures() {
         .await
         .expect(200)
         .json();
+    // Three advocates: a median or a percentile would be one person's income.
     let year = &json["years"][0];
     assert_eq!(year["enrolled"], 3);
-    assert_eq!(year["earning_nothing_share_bp"], 6667);
+    assert_eq!(year["withheld"], true);
+    for figure in ["earning_nothing_share_bp", "median_minor", "p90_minor"] {
+        assert_eq!(year[figure], Value::Null, "{figure} of {json}");
+    }
+    let page = app
+        .get(&format!("/programs/{}/disclosure", shop.id()), None)
+        .await
+        .expect(200);
+    assert!(
+        page.text
+            .contains("Fewer than 5 advocates: figures withheld to protect their privacy."),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("66.67 %"));
+
+    // Five: the figures are published.
+    let dina = app.user("dina@example.org", "Dina").await;
+    let emil = app.user("emil@example.org", "Emil").await;
+    enroll(&app, &shop, &dina).await;
+    enroll(&app, &shop, &emil).await;
+    let json = app
+        .get(&format!("/api/v1/programs/{}/disclosure", shop.id()), None)
+        .await
+        .expect(200)
+        .json();
+    let year = &json["years"][0];
+    assert_eq!(year["enrolled"], 5);
+    assert_eq!(year["withheld"], false);
+    assert_eq!(year["earning_nothing_share_bp"], 8000);
     assert_eq!(year["median_minor"], 0);
     assert_eq!(year["p90_minor"], 3000);
 
@@ -786,7 +816,7 @@ async fn disclosure_shows_terms_and_yearly_figures() {
     assert!(page
         .text
         .contains("Be honest. Say that your link earns a commission."));
-    assert!(page.text.contains("66.67 %"), "share earning nothing");
+    assert!(!page.text.contains("figures withheld"));
     assert!(page.text.contains("30.00 EUR"), "p90");
     assert!(page.text.contains("earns a commission"));
     let by_slug = app.get("/programs/acme/disclosure", None).await.expect(200);

@@ -12,6 +12,7 @@ use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
 use crate::credentials::service::{self, CredentialError, CredentialState};
 use crate::credentials::store;
+use crate::credentials::summary::{self, Summary};
 use crate::credentials::verify::{Check, CheckName, Status};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{
@@ -177,6 +178,70 @@ pub struct VerifyAnswer {
     /// A newer credential replaced this one (it stays valid until it expires).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_by: Option<String>,
+    /// The fields below say whom and what the credential is about, as it states them; they are
+    /// present only when its signature verified (an altered document's claims are not shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub achievement: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerAnswer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
+/// The issuer as the credential names it, and where it is on this site.
+#[derive(Debug, Serialize)]
+pub struct IssuerAnswer {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub url: Option<String>,
+    /// Same as the answer's `issuer_hosted_here`.
+    pub hosted_here: bool,
+    /// The issuer's profile page here (`/issuers/{vendor}`), for a vendor hosted here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+/// The summary of a credential whose signature verified (else `None`), for the verify answers.
+pub fn verified_summary(
+    report: &resolver::VerifyReport,
+    credential: &serde_json::Value,
+) -> Option<Summary> {
+    report
+        .verification
+        .check(CheckName::Proof)
+        .is_some_and(|check| check.ok)
+        .then(|| summary::summarize(credential))
+}
+
+/// The issuer's profile page on this site, when the issuer is one of its vendors.
+pub fn issuer_profile(state: &AppState, summary: &Summary) -> Option<String> {
+    let did = summary.issuer.id.as_deref()?;
+    let slug = state.verifier.local.vendor_of_did(did)??;
+    Some(state.links.issuer_profile(slug))
+}
+
+impl VerifyAnswer {
+    /// The answer with what the credential states, when its signature verified.
+    fn with_summary(mut self, summary: Option<Summary>, profile: Option<String>) -> Self {
+        if let Some(summary) = summary {
+            self.holder = summary.holder;
+            self.achievement = summary.achievement;
+            self.valid_from = summary.valid_from;
+            self.valid_until = summary.valid_until;
+            self.issuer = Some(IssuerAnswer {
+                id: summary.issuer.id,
+                name: summary.issuer.name,
+                url: summary.issuer.url,
+                hosted_here: self.issuer_hosted_here,
+                profile,
+            });
+        }
+        self
+    }
 }
 
 impl From<resolver::VerifyReport> for VerifyAnswer {
@@ -201,6 +266,11 @@ impl From<resolver::VerifyReport> for VerifyAnswer {
             revoked_at: stored.revoked_at,
             revocation_reason: stored.revocation_reason,
             superseded_by: stored.superseded_by,
+            holder: None,
+            achievement: None,
+            issuer: None,
+            valid_from: None,
+            valid_until: None,
         }
     }
 }
@@ -238,7 +308,7 @@ async fn verify(
         None => parse_json(&read_body(&mut payload, VERIFY_LIMIT).await?)?,
     };
     resolver::check_shape(&credential).map_err(ApiError::Validation)?;
-    let report = resolver::verify_json(&state, credential).await?;
+    let report = resolver::verify_json(&state, credential.clone()).await?;
     if report.verification.too_complex {
         let detail = report
             .verification
@@ -246,7 +316,9 @@ async fn verify(
             .map_or_else(String::new, |c| c.detail.clone());
         return Err(ApiError::Validation(field_error("proof", detail)));
     }
-    Ok(HttpResponse::Ok().json(VerifyAnswer::from(report)))
+    let summary = verified_summary(&report, &credential);
+    let profile = summary.as_ref().and_then(|s| issuer_profile(&state, s));
+    Ok(HttpResponse::Ok().json(VerifyAnswer::from(report).with_summary(summary, profile)))
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,9 @@ pub const BANK_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(upload_bank)
+        // Before the `{change}` pattern, which would take `preview` too.
+        .service(preview_version)
+        .service(change_version_state)
         .service(export_qti)
         .service(catalog)
         .service(exam_details)
@@ -44,6 +47,19 @@ struct BankQuery {
     exam: Option<String>,
     /// The file name used in messages (default `bank.toml` / `bank.gift`).
     filename: Option<String>,
+    /// `false`: keep the new version as a draft (staff preview it, then publish it). The API
+    /// publishes by default, as it did before versions had states.
+    publish: Option<String>,
+}
+
+/// A flag in a query string: absent = `default`; `true`/`1`/`yes` or `false`/`0`/`no`.
+fn query_flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, ApiError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(_) => Err(ApiError::validation(name, "give true or false")),
+    }
 }
 
 /// What the upload's `Content-Type` says the body is.
@@ -113,6 +129,7 @@ async fn upload_bank(
         Ok::<_, ApiError>(text)
     };
     let query = query.into_inner();
+    let publish = query_flag("publish", query.publish.as_deref(), true)?;
     let now = state.clock.now();
     let outcome = match format {
         UploadFormat::Qti => {
@@ -134,6 +151,7 @@ async fn upload_bank(
                             bytes: &body,
                             exam_slug: exam.trim(),
                         },
+                        publish,
                         &actor,
                         now,
                     )
@@ -152,6 +170,7 @@ async fn upload_bank(
                             name: &name,
                             text: &text,
                         },
+                        publish,
                         &actor,
                         now,
                     )
@@ -172,6 +191,7 @@ async fn upload_bank(
                             text: &text,
                             exam_slug: exam.trim(),
                         },
+                        publish,
                         &actor,
                         now,
                     )
@@ -184,6 +204,67 @@ async fn upload_bank(
     } else {
         HttpResponse::Ok().json(outcome)
     })
+}
+
+/// `POST /api/v1/vendors/{vendor}/exams/{exam}/versions/{n}/{publish|unpublish|retire}`: an
+/// examiner (or the vendor's API key) changes a version's state, audited.
+#[post("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/{change}")]
+async fn change_version_state(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Caller(principal): Caller,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (vendor, exam, version, change) = path.into_inner();
+    let change = match change.as_str() {
+        "publish" => service::VersionChange::Publish,
+        "unpublish" => service::VersionChange::Unpublish,
+        "retire" => service::VersionChange::Retire,
+        _ => return Err(ApiError::NotFound("no such version action".into())),
+    };
+    let number = version_number(&version)?;
+    let actor = actor(&req, &principal);
+    let (vendor, exam) = vendor_exam(&state, principal, vendor, exam, VendorRole::Examiner).await?;
+    let now = state.clock.now();
+    let answer = state
+        .tx(move |conn| {
+            service::set_version_state(conn, &vendor, &exam, number, change, &actor, now)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// A version number in a path.
+fn version_number(text: &str) -> Result<i32, ApiError> {
+    parse_version(Some(text))?
+        .ok_or_else(|| ApiError::validation("version", "give a version number such as 1 or 2"))
+}
+
+/// `POST /api/v1/vendors/{vendor}/exams/{exam}/versions/{n}/preview`: a staff member (examiner)
+/// takes the version as a candidate would; the attempt never issues a credential and never
+/// enters results or statistics.
+#[post("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/preview")]
+async fn preview_version(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (vendor, exam, version) = path.into_inner();
+    let number = version_number(&version)?;
+    let user_id = user.id.clone();
+    let (vendor, exam) = vendor_exam(
+        &state,
+        Principal::User(user),
+        vendor,
+        exam,
+        VendorRole::Examiner,
+    )
+    .await?;
+    let now = state.clock.now();
+    let started = state
+        .tx(move |conn| service::start_preview(conn, &vendor, &exam, number, &user_id, now))
+        .await?;
+    Ok(HttpResponse::Created().json(started))
 }
 
 /// `GET /api/v1/vendors/{vendor}/exams/{exam}/versions/{n|latest}/qti`: the version as a QTI 3.0 package
@@ -496,8 +577,9 @@ async fn statistics(
     let version = parse_version(query.version.as_deref())?;
     let (vendor, exam) = path.into_inner();
     let (_, exam) = vendor_exam(&state, principal, vendor, exam, VendorRole::Examiner).await?;
+    let min_attempts = state.config.stats_min_attempts;
     let report = state
-        .db(move |conn| service::statistics(conn, &exam, version))
+        .db(move |conn| service::statistics(conn, &exam, version, min_attempts))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

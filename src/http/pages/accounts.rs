@@ -460,15 +460,15 @@ async fn dashboard(
     req: HttpRequest,
     PageUser(user): PageUser,
 ) -> Result<HttpResponse, PageError> {
+    let ctx = PageContext::new(&req, Some(user.clone()));
     let sections = vec![
         super::exams::dashboard_section(&state, &user).await?,
-        super::credentials::dashboard_section(&state, &user).await?,
+        super::credentials::dashboard_section(&state, &user, &ctx.csrf).await?,
         super::referrals::dashboard_section(&state, &user).await?,
     ];
-    let display_name = user.display_name.clone();
     Ok(render(&DashboardPage {
-        ctx: PageContext::new(&req, Some(user)),
-        display_name,
+        ctx,
+        display_name: user.display_name,
         sections,
     }))
 }

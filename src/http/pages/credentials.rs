@@ -20,8 +20,11 @@ use crate::badges;
 use crate::credentials::resolver::{self, VerifyReport};
 use crate::credentials::service::{self, CredentialError};
 use crate::credentials::store::{self, CredentialListing};
+use crate::credentials::summary::holder_name;
 use crate::credentials::verify::{CheckName, Status};
-use crate::http::api::credentials::{BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
+use crate::http::api::credentials::{
+    issuer_profile, verified_summary, BAKED_VERIFY_LIMIT, VERIFY_LIMIT,
+};
 use crate::http::auth::{client_address, csrf_matches, user_actor, CSRF_FIELD};
 use crate::http::extract::{parse_json, read_body};
 use crate::http::multipart::parse_multipart;
@@ -34,7 +37,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify_page)
         .service(verify_submit)
         .service(vendor_credentials)
-        .service(vendor_revoke);
+        .service(vendor_revoke)
+        .service(issuer_page)
+        .service(person_page)
+        .service(profile_setting);
 }
 
 /// Links for the vendor console hub.
@@ -52,7 +58,49 @@ fn page_error(e: CredentialError) -> PageError {
 pub struct CheckView {
     pub label: &'static str,
     pub ok: bool,
+    /// The check did not run (an earlier one failed): shown neutral, not as a failure.
+    pub not_checked: bool,
     pub detail: String,
+}
+
+/// Whom and what a verified credential is about (the verify page), as it states them.
+pub struct FactsView {
+    pub holder: String,
+    pub achievement: String,
+    pub issuer_name: String,
+    /// The issuer's profile page here, for a vendor hosted here.
+    pub issuer_profile: Option<String>,
+    pub issued: String,
+    pub expires: Option<String>,
+    /// The certificate page, when the credential was issued here.
+    pub page: Option<String>,
+}
+
+impl FactsView {
+    /// The facts of a credential whose signature verified; `None` otherwise.
+    fn of(state: &AppState, report: &VerifyReport, vc: &Value) -> Option<Self> {
+        let summary = verified_summary(report, vc)?;
+        let date = |text: &Option<String>| {
+            text.as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| long_date(&t))
+        };
+        Some(Self {
+            issuer_profile: issuer_profile(state, &summary),
+            holder: summary
+                .holder
+                .unwrap_or_else(|| "(name not disclosed)".into()),
+            achievement: summary.achievement.unwrap_or_default(),
+            issuer_name: summary
+                .issuer
+                .name
+                .or(summary.issuer.id)
+                .unwrap_or_default(),
+            issued: date(&summary.valid_from).unwrap_or_default(),
+            expires: date(&summary.valid_until),
+            page: report.stored.as_ref().map(|s| s.page.clone()),
+        })
+    }
 }
 
 pub struct VerdictView {
@@ -69,6 +117,9 @@ pub struct VerdictView {
     pub issuer_hosted_here: bool,
     /// What to weigh although every check passed (an issuer URL not bound to its key).
     pub warnings: Vec<String>,
+    /// Holder, achievement, issuer and dates (the verify page; the certificate page shows them
+    /// itself).
+    pub facts: Option<FactsView>,
 }
 
 fn check_label(name: CheckName) -> &'static str {
@@ -153,6 +204,7 @@ impl VerdictView {
                 .map(|c| CheckView {
                     label: check_label(c.name),
                     ok: c.ok,
+                    not_checked: !c.ok && c.detail.starts_with("not checked"),
                     detail: c.detail.clone(),
                 })
                 .collect(),
@@ -160,6 +212,7 @@ impl VerdictView {
             superseded_by_page: stored.and_then(|s| s.superseded_by_page.clone()),
             issuer_hosted_here: report.issuer_hosted_here,
             warnings: v.warnings.clone(),
+            facts: None,
         }
     }
 }
@@ -188,14 +241,7 @@ fn text_at(vc: &Value, pointer: &str) -> String {
 }
 
 fn shown(vc: &Value) -> Shown {
-    let holder = vc
-        .pointer("/credentialSubject/identifier")
-        .and_then(Value::as_array)
-        .and_then(|ids| {
-            ids.iter()
-                .find(|i| i["identityType"] == "name" && i["hashed"] == false)
-                .and_then(|i| i["identityHash"].as_str())
-        })
+    let holder = holder_name(vc)
         .unwrap_or("(name not disclosed)")
         .to_string();
     let date = |field: &str| {
@@ -287,6 +333,40 @@ struct CredentialPage {
     badge_png_url: String,
     linkedin: String,
     qr: String,
+    /// The issuer's profile page here (`/issuers/{vendor}`), for a vendor hosted here.
+    issuer_profile: Option<String>,
+    /// A `mailto:` link with the certificate's link in the body.
+    share_mail: String,
+    /// HTML to paste into a web page: the badge linking to this certificate.
+    embed_html: String,
+}
+
+/// A `mailto:` link that shares a certificate page (no recipient: the sender picks one).
+fn share_mail_link(holder: &str, achievement: &str, page_url: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let subject = format!("{achievement} certificate of {holder}");
+    let body = format!(
+        "{holder} holds the certificate \"{achievement}\". Check it, with its current status, here:\n{page_url}\n"
+    );
+    format!(
+        "mailto:?subject={}&body={}",
+        utf8_percent_encode(&subject, NON_ALPHANUMERIC),
+        utf8_percent_encode(&body, NON_ALPHANUMERIC)
+    )
+}
+
+/// An HTML snippet showing the badge and linking to the certificate page; every value escaped.
+fn embed_snippet(page_url: &str, badge_url: &str, achievement: &str, holder: &str) -> String {
+    let e = crate::exams::escape_html;
+    format!(
+        "<a href=\"{}\" title=\"{} — {}\"><img src=\"{}\" width=\"120\" height=\"120\" alt=\"{} badge of {}\"></a>",
+        e(page_url),
+        e(achievement),
+        e(holder),
+        e(badge_url),
+        e(achievement),
+        e(holder)
+    )
 }
 
 #[get("/c/{id}")]
@@ -319,7 +399,18 @@ async fn credential_page(
         &page_url,
     );
     let json_url = format!("/api/v1/credentials/{id}");
+    let issuer_profile = verified_summary(&report, &vc).and_then(|s| issuer_profile(&state, &s));
+    let share_mail = share_mail_link(&shown.holder, &shown.achievement, &page_url);
+    let embed_html = embed_snippet(
+        &page_url,
+        &state.links.url(&format!("/c/{id}/badge.svg")),
+        &shown.achievement,
+        &shown.holder,
+    );
     let page = CredentialPage {
+        issuer_profile,
+        share_mail,
+        embed_html,
         ctx: PageContext::new(&req, user),
         holder: shown.holder,
         achievement: shown.achievement,
@@ -506,15 +597,14 @@ async fn verify_submit(
         errors.add(field, format!("this is not a credential: {text}"));
         return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let report = resolver::verify_json(&state, credential)
+    let report = resolver::verify_json(&state, credential.clone())
         .await
         .map_err(page_error)?;
-    Ok(show(
-        pasted,
-        errors,
-        Some(VerdictView::from_report(&report)),
-        StatusCode::OK,
-    ))
+    let verdict = VerdictView {
+        facts: FactsView::of(&state, &report, &credential),
+        ..VerdictView::from_report(&report)
+    };
+    Ok(show(pasted, errors, Some(verdict), StatusCode::OK))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -650,6 +740,134 @@ async fn vendor_revoke(
 }
 
 // ---------------------------------------------------------------------------------------------
+// `/issuers/{vendor}`: the issuer's profile
+
+#[derive(Template)]
+#[template(path = "credentials/issuer.html")]
+struct IssuerPage {
+    ctx: PageContext,
+    vendor: Vendor,
+    did: String,
+    did_document: String,
+    exams: Vec<IssuerExam>,
+}
+
+struct IssuerExam {
+    href: String,
+    title: String,
+    price: String,
+    validity_months: i32,
+}
+
+#[get("/issuers/{vendor}")]
+async fn issuer_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let slug = path.into_inner();
+    let lookup = slug.clone();
+    let vendor = state
+        .db(move |conn| service::find_vendor_by_slug(conn, &lookup))
+        .await
+        .map_err(|_| PageError::NotFound("There is no issuer with this address.".into()))?;
+    let exams = state
+        .db(crate::exams::service::catalog)
+        .await
+        .map_err(|e| PageError::from(ApiError::from(e)))?
+        .into_iter()
+        .filter(|e| e.vendor == slug)
+        .map(|e| IssuerExam {
+            href: format!("/exams/{}/{}", e.vendor, e.slug),
+            price: e.price.display(),
+            title: e.title,
+            validity_months: e.validity_months,
+        })
+        .collect();
+    let did = service::issuer_did(&state.links, &slug).map_err(page_error)?;
+    Ok(render(&IssuerPage {
+        ctx: PageContext::new(&req, user),
+        did_document: state.links.issuer_did_document(&slug),
+        did,
+        vendor,
+        exams,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// `/people/{handle}`: an earner's opt-in public profile
+
+#[derive(Template)]
+#[template(path = "credentials/person.html")]
+struct PersonPage {
+    ctx: PageContext,
+    name: String,
+    credentials: Vec<DashboardCredential>,
+}
+
+#[get("/people/{handle}")]
+async fn person_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let handle = path.into_inner();
+    let now = state.clock.now();
+    let found = state
+        .db(move |conn| {
+            let Some((user_id, name)) =
+                crate::accounts::store::find_by_profile_handle(conn, &handle)?
+            else {
+                return Ok(None);
+            };
+            let rows = store::user_listing(conn, &user_id)?;
+            Ok::<_, CredentialError>(Some((name, rows)))
+        })
+        .await
+        .map_err(page_error)?;
+    let (name, rows) = found.ok_or_else(|| {
+        PageError::NotFound(
+            "There is no public profile with this address (its owner may have turned it off)."
+                .into(),
+        )
+    })?;
+    // Current certificates only: valid, not superseded.
+    let credentials = dashboard_credentials(rows, now)
+        .into_iter()
+        .filter(|c| c.status == "valid" && !c.superseded)
+        .collect();
+    Ok(render(&PersonPage {
+        ctx: PageContext::new(&req, user),
+        name,
+        credentials,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    #[serde(default)]
+    public: String,
+}
+
+/// `POST /dashboard/profile`: the person turns their public profile on or off.
+#[post("/dashboard/profile")]
+async fn profile_setting(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    Form(form): Form<ProfileForm>,
+) -> Result<HttpResponse, PageError> {
+    let public = form.public == "on";
+    let (user_id, name) = (user.id.clone(), user.display_name.clone());
+    state
+        .tx(move |conn| crate::accounts::service::set_public_profile(conn, &user_id, &name, public))
+        .await
+        .map_err(|e| PageError::from(ApiError::from(e)))?;
+    Ok(see_other("/dashboard#certificates"))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dashboard
 
 pub struct DashboardCredential {
@@ -665,18 +883,16 @@ pub struct DashboardCredential {
 #[template(path = "credentials/dashboard_section.html")]
 struct DashboardSection {
     credentials: Vec<DashboardCredential>,
+    /// The public profile's address when the person turned it on.
+    profile: Option<String>,
+    csrf: String,
 }
 
-/// The person's certificates, for the dashboard.
-pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<String, PageError> {
-    let user_id = user.id.clone();
-    let now = state.clock.now();
-    let rows = state
-        .db(move |conn| store::user_listing(conn, &user_id).map_err(CredentialError::from))
-        .await
-        .map_err(page_error)?;
-    let credentials = rows
-        .into_iter()
+fn dashboard_credentials(
+    rows: Vec<CredentialListing>,
+    now: NaiveDateTime,
+) -> Vec<DashboardCredential> {
+    rows.into_iter()
         .map(|row| {
             let view = row_view(row, now);
             DashboardCredential {
@@ -688,10 +904,33 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
                 superseded: view.superseded,
             }
         })
-        .collect();
-    DashboardSection { credentials }
-        .render()
-        .map_err(|e| PageError::Internal(format!("template: {e}")))
+        .collect()
+}
+
+/// The person's certificates and their public profile setting, for the dashboard.
+pub async fn dashboard_section(
+    state: &AppState,
+    user: &SessionUser,
+    csrf: &str,
+) -> Result<String, PageError> {
+    let user_id = user.id.clone();
+    let now = state.clock.now();
+    let (rows, handle) = state
+        .db(move |conn| {
+            Ok::<_, CredentialError>((
+                store::user_listing(conn, &user_id)?,
+                crate::accounts::store::profile_handle(conn, &user_id)?,
+            ))
+        })
+        .await
+        .map_err(page_error)?;
+    DashboardSection {
+        credentials: dashboard_credentials(rows, now),
+        profile: handle.map(|h| state.links.url(&format!("/people/{h}"))),
+        csrf: csrf.to_owned(),
+    }
+    .render()
+    .map_err(|e| PageError::Internal(format!("template: {e}")))
 }
 
 #[cfg(test)]

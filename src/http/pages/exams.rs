@@ -18,9 +18,9 @@ use crate::app::AppState;
 use crate::charts::{bar_chart, Bar, ChartOptions};
 use crate::exams::service::{
     self, AttemptResult, AttemptView, BankSource, CatalogEntry, ExamDetails, ReviewQuestion,
-    StatisticsReport, VoucherInput,
+    StatisticsReport, VersionChange, VoucherInput,
 };
-use crate::exams::store::ExamRow;
+use crate::exams::store::{self, ExamRow};
 use crate::exams::{render_markdown, BankError, ExamError, PresentedQuestion};
 use crate::http::api::exams::{start_for, BANK_LIMIT};
 use crate::http::auth::{csrf_matches, user_actor};
@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(vendor_exams_page)
         .service(vendor_upload)
         .service(vendor_exam_page)
+        .service(vendor_version_action)
         .service(vendor_vouchers)
         .service(vendor_statistics_page);
 }
@@ -241,6 +242,8 @@ struct TakePage {
     remaining_text: String,
     questions: Vec<QuestionView>,
     answered: usize,
+    /// A staff preview of a version (no certificate, no statistics).
+    preview: bool,
 }
 
 fn remaining_text(seconds: i64) -> String {
@@ -289,6 +292,7 @@ fn take_view(ctx: PageContext, view: AttemptView, questions: Vec<PresentedQuesti
         remaining_seconds: view.remaining_seconds,
         remaining_text: remaining_text(view.remaining_seconds),
         questions,
+        preview: view.preview,
     }
 }
 
@@ -409,6 +413,7 @@ struct ResultPage {
     domains: Vec<DomainRow>,
     review: Option<Vec<ReviewQuestion>>,
     credential_href: Option<String>,
+    preview: bool,
 }
 
 #[derive(Template)]
@@ -431,7 +436,10 @@ async fn result_page(
     let ctx = PageContext::new(&req, Some(user));
     match (view.status, view.result) {
         ("open", _) => Ok(see_other(&format!("/attempts/{attempt_id}"))),
-        (_, Some(result)) => Ok(render(&result_view(ctx, &view.exam, result, view.review))),
+        (_, Some(result)) => Ok(render(&ResultPage {
+            preview: view.preview,
+            ..result_view(ctx, &view.exam, result, view.review)
+        })),
         // Overdue: the deadline job grades it within moments.
         _ => Ok(render(&GradingPage {
             ctx,
@@ -467,6 +475,7 @@ fn result_view(
             .collect(),
         review,
         credential_href: result.credential_id.map(|id| format!("/c/{id}")),
+        preview: false,
     }
 }
 
@@ -541,6 +550,7 @@ struct VendorExamRow {
     title: String,
     version: i32,
     version_label: String,
+    version_state: String,
     price: String,
     graded: usize,
     pass_rate: String,
@@ -597,6 +607,7 @@ async fn vendor_exams_view(
                 title: s.exam.title,
                 version: s.version,
                 version_label: s.version_label,
+                version_state: s.version_state,
                 pass_rate: pass_rate(s.passed, s.graded),
                 graded: s.graded,
                 open: s.open,
@@ -663,6 +674,7 @@ async fn vendor_upload(
         "toml"
     };
     let exam_slug = field("exam").trim().to_owned();
+    let publish = field("publish") == "on";
     let pasted = field("text");
     let file = parts
         .iter()
@@ -729,7 +741,7 @@ async fn vendor_upload(
                     text: &import_text,
                 }
             };
-            service::import_bank(conn, &vendor_for_import, &source, &actor, now)
+            service::import_bank(conn, &vendor_for_import, &source, publish, &actor, now)
         })
         .await;
     match imported {
@@ -745,13 +757,18 @@ async fn vendor_upload(
             .await?;
             page.ctx.notices.push(if outcome.created {
                 format!(
-                    "Imported {name}: version {} with {} question(s){}.",
+                    "Imported {name}: version {} with {} question(s){}. {}",
                     outcome.version,
                     outcome.questions,
                     if outcome.warnings.is_empty() {
                         String::new()
                     } else {
                         format!(", {} warning(s)", outcome.warnings.len())
+                    },
+                    if outcome.state == store::VERSION_PUBLISHED {
+                        "It is published: candidates take it from now on."
+                    } else {
+                        "It is a draft: only staff see it. Preview it, then publish it under Versions."
                     }
                 )
             } else {
@@ -817,6 +834,7 @@ struct VersionRow {
     label: String,
     source: String,
     created: String,
+    state: String,
 }
 
 #[derive(Template)]
@@ -915,6 +933,7 @@ async fn vendor_exam_view(
                 label: v.label,
                 source: format!("{} ({})", v.source_name, v.source_format),
                 created: when(v.created_at),
+                state: v.state,
             })
             .collect(),
         exam,
@@ -937,6 +956,81 @@ async fn vendor_exam_page(
     let vendor = vendor_with_role(&state, &user, vendor, VendorRole::Examiner).await?;
     let page = vendor_exam_view(&state, PageContext::new(&req, Some(user)), vendor, exam).await?;
     Ok(render(&page))
+}
+
+/// `POST /vendor/{vendor}/exams/{exam}/versions/{n}/{publish|unpublish|retire|preview}`: the
+/// version buttons of the console's exam page. A preview opens the taking page.
+#[post("/vendor/{vendor}/exams/{exam}/versions/{version}/{change}")]
+async fn vendor_version_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<(String, String, i32, String)>,
+    Form(_): Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let (vendor_slug, exam_slug, number, change) = path.into_inner();
+    let vendor = vendor_with_role(&state, &user, vendor_slug, VendorRole::Examiner).await?;
+    let now = state.clock.now();
+    let change = match change.as_str() {
+        "publish" => VersionChange::Publish,
+        "unpublish" => VersionChange::Unpublish,
+        "retire" => VersionChange::Retire,
+        "preview" => {
+            let (user_id, slug) = (user.id.clone(), exam_slug.clone());
+            let started = state
+                .tx(move |conn| {
+                    let exam = service::vendor_exam(conn, &vendor.id, &slug)?;
+                    service::start_preview(conn, &vendor, &exam, number, &user_id, now)
+                })
+                .await;
+            return match started {
+                Ok(started) => Ok(see_other(&format!("/attempts/{}", started.id))),
+                Err(ExamError::AttemptOpen { attempt_id }) => {
+                    Ok(see_other(&format!("/attempts/{attempt_id}")))
+                }
+                Err(e) => Err(page_error(e)),
+            };
+        }
+        _ => {
+            return Err(PageError::NotFound(
+                "There is no such version action.".into(),
+            ))
+        }
+    };
+    let (vendor_for_tx, slug, actor) = (vendor.clone(), exam_slug.clone(), user_actor(&req, &user));
+    let changed = state
+        .tx(move |conn| {
+            let exam = service::vendor_exam(conn, &vendor_for_tx.id, &slug)?;
+            service::set_version_state(conn, &vendor_for_tx, &exam, number, change, &actor, now)
+        })
+        .await;
+    let ctx = PageContext::new(&req, Some(user));
+    match changed {
+        Ok(done) => {
+            let mut page = vendor_exam_view(&state, ctx, vendor, exam_slug).await?;
+            page.ctx.notices.push(match change {
+                VersionChange::Publish => format!(
+                    "Version {} is published: it is in the catalog and candidates take it from now on.",
+                    done.version
+                ),
+                VersionChange::Unpublish => format!(
+                    "Version {} is a draft again: the exam has left the catalog until you publish a version.",
+                    done.version
+                ),
+                VersionChange::Retire => format!(
+                    "Version {} is retired: it is kept for its attempts and offered to nobody.",
+                    done.version
+                ),
+            });
+            Ok(render(&page))
+        }
+        Err(ExamError::Conflict(why)) => {
+            let mut page = vendor_exam_view(&state, ctx, vendor, exam_slug).await?;
+            page.ctx.notices.push(format!("Nothing changed: {why}."));
+            Ok(render_with_status(StatusCode::CONFLICT, &page))
+        }
+        Err(other) => Err(page_error(other)),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -1066,10 +1160,11 @@ async fn vendor_statistics_page(
         .map_err(PageError::from)?;
     let vendor = vendor_with_role(&state, &user, vendor, VendorRole::Examiner).await?;
     let vendor_id = vendor.id.clone();
+    let min_attempts = state.config.stats_min_attempts;
     let (exam, report, versions) = state
         .db(move |conn| {
             let exam = service::vendor_exam(conn, &vendor_id, &exam_slug)?;
-            let report = service::statistics(conn, &exam, version)?;
+            let report = service::statistics(conn, &exam, version, min_attempts)?;
             let versions = service::versions(conn, &exam)?;
             Ok::<_, ExamError>((exam, report, versions))
         })

@@ -588,6 +588,7 @@ struct YearLine {
     nothing: String,
     median: String,
     p90: String,
+    withheld: bool,
 }
 
 #[derive(Template)]
@@ -622,9 +623,19 @@ async fn disclosure_page(
         .map(|y| YearLine {
             year: y.year,
             enrolled: y.enrolled,
-            nothing: percent(i64::from(y.earning_nothing_share_bp)),
-            median: format_amount(y.median_minor, &currency),
-            p90: format_amount(y.p90_minor, &currency),
+            nothing: y
+                .earning_nothing_share_bp
+                .map(|bp| percent(i64::from(bp)))
+                .unwrap_or_default(),
+            median: y
+                .median_minor
+                .map(|m| format_amount(m, &currency))
+                .unwrap_or_default(),
+            p90: y
+                .p90_minor
+                .map(|m| format_amount(m, &currency))
+                .unwrap_or_default(),
+            withheld: y.withheld,
         })
         .collect();
     Ok(render(&DisclosurePage {
