@@ -53,6 +53,7 @@ struct Settings {
     job_interval_ms: Option<u64>,
     mail_retry_base_ms: Option<u64>,
     status_list_ttl_seconds: Option<u32>,
+    verify_proof_cache_entries: Option<u32>,
     click_flush_ms: Option<u64>,
     rate_limit_login_per_minute: Option<u32>,
     rate_limit_login_account_per_minute: Option<u32>,
@@ -105,6 +106,7 @@ const SETTING_NAMES: &[&str] = &[
     "job_interval_ms",
     "mail_retry_base_ms",
     "status_list_ttl_seconds",
+    "verify_proof_cache_entries",
     "click_flush_ms",
     "rate_limit_login_per_minute",
     "rate_limit_login_account_per_minute",
@@ -167,6 +169,8 @@ pub struct Config {
     /// First retry delay of a failed mail; each further retry waits twice as long (max 1 h).
     pub mail_retry_base_ms: u64,
     pub status_list_ttl_seconds: u32,
+    /// How many verified proofs `POST /api/v1/verify` remembers (0: none).
+    pub verify_proof_cache_entries: u32,
     /// Referral clicks are buffered and written in batches this often (group commit); 0 writes
     /// each click in its own transaction before redirecting.
     pub click_flush_ms: u64,
@@ -477,6 +481,7 @@ impl Config {
                 s.status_list_ttl_seconds,
                 300,
             )?,
+            verify_proof_cache_entries: s.verify_proof_cache_entries.unwrap_or(4096),
             click_flush_ms: match s.click_flush_ms.unwrap_or(5) {
                 ms @ 0..=1000 => ms,
                 _ => {
@@ -505,6 +510,7 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
         "job_interval_ms",
         "mail_retry_base_ms",
         "status_list_ttl_seconds",
+        "verify_proof_cache_entries",
         "click_flush_ms",
         "rate_limit_login_per_minute",
         "rate_limit_login_account_per_minute",
