@@ -13,7 +13,7 @@ import {fileURLToPath} from 'node:url';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as rdfc} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
-import {cryptosuite as jcs} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
+import {createVerifyCryptosuite} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
 
 const contextsDir = fileURLToPath(new URL('../../src/credentials/contexts/', import.meta.url));
 const CONTEXTS = {
@@ -77,7 +77,7 @@ async function checkStatus({credential}) {
 
 const suite = [
   new DataIntegrityProof({cryptosuite: rdfc}),
-  new DataIntegrityProof({cryptosuite: jcs}),
+  new DataIntegrityProof({cryptosuite: createVerifyCryptosuite()}),
 ];
 
 async function verify(credential) {
