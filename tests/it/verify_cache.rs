@@ -39,7 +39,7 @@ fn assert_revoked(answer: &Value) {
     );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_revocation_here_shows_on_the_next_verify() {
     let app = TestApp::start().await;
     let vendor = cred::vendor(&app, "acme").await;
@@ -69,7 +69,7 @@ async fn a_revocation_here_shows_on_the_next_verify() {
     app.stop().await;
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn another_node_sees_a_revocation_within_the_lists_ttl() {
     let ttl = 60;
     let a = TestApp::builder()
@@ -121,7 +121,7 @@ async fn another_node_sees_a_revocation_within_the_lists_ttl() {
     a.stop().await;
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_remembered_proof_never_makes_altered_bytes_valid() {
     let app = TestApp::start().await;
     let vendor = cred::vendor(&app, "acme").await;
