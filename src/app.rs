@@ -56,9 +56,13 @@ impl AppState {
             config.sqlite_synchronous,
         )?;
         let links = Links::new(config.base_url.clone());
-        let verifier =
-            crate::credentials::resolver::VerifierShared::new(&links, config.resolve_remote_dids)
-                .map_err(StartError::Other)?;
+        let verifier = crate::credentials::resolver::VerifierShared::new(
+            &links,
+            config.resolve_remote_dids,
+            config.status_list_ttl_seconds,
+            config.verify_proof_cache_entries as usize,
+        )
+        .map_err(StartError::Other)?;
         Ok(Self {
             verifier: Arc::new(verifier),
             links,

@@ -54,6 +54,7 @@ struct Settings {
     mail_retry_base_ms: Option<u64>,
     status_list_ttl_seconds: Option<u32>,
     stats_min_attempts: Option<u32>,
+    verify_proof_cache_entries: Option<u32>,
     click_flush_ms: Option<u64>,
     rate_limit_login_per_minute: Option<u32>,
     rate_limit_login_account_per_minute: Option<u32>,
@@ -107,6 +108,7 @@ const SETTING_NAMES: &[&str] = &[
     "mail_retry_base_ms",
     "status_list_ttl_seconds",
     "stats_min_attempts",
+    "verify_proof_cache_entries",
     "click_flush_ms",
     "rate_limit_login_per_minute",
     "rate_limit_login_account_per_minute",
@@ -172,6 +174,8 @@ pub struct Config {
     /// Item statistics of a version with fewer graded attempts are marked "too few attempts"
     /// (flags and reliability are noise on small samples); 0 marks none.
     pub stats_min_attempts: u32,
+    /// How many verified proofs `POST /api/v1/verify` remembers (0: none).
+    pub verify_proof_cache_entries: u32,
     /// Referral clicks are buffered and written in batches this often (group commit); 0 writes
     /// each click in its own transaction before redirecting.
     pub click_flush_ms: u64,
@@ -483,6 +487,7 @@ impl Config {
                 300,
             )?,
             stats_min_attempts: s.stats_min_attempts.unwrap_or(30),
+            verify_proof_cache_entries: s.verify_proof_cache_entries.unwrap_or(4096),
             click_flush_ms: match s.click_flush_ms.unwrap_or(5) {
                 ms @ 0..=1000 => ms,
                 _ => {
@@ -512,6 +517,7 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
         "mail_retry_base_ms",
         "status_list_ttl_seconds",
         "stats_min_attempts",
+        "verify_proof_cache_entries",
         "click_flush_ms",
         "rate_limit_login_per_minute",
         "rate_limit_login_account_per_minute",

@@ -9,6 +9,7 @@ pub mod jcs;
 pub mod keys;
 pub mod multibase;
 pub mod proof;
+pub mod proof_cache;
 pub mod rdfc;
 pub mod remote;
 pub mod resolver;

@@ -1,6 +1,6 @@
 //! The server's [`Resolver`]: issuers and status lists hosted on this instance are read from the
-//! database (keys decoded once and cached); other `did:web` issuers are fetched over HTTPS
-//! beforehand, only when `resolve_remote_dids` is on. One verification engine
+//! database and held in memory (see [`VerifierShared`]); other `did:web` issuers are fetched over
+//! HTTPS beforehand, only when `resolve_remote_dids` is on. One verification engine
 //! ([`verify_credential`]) serves the API, the pages and (with a `StaticResolver`) the CLI.
 
 use std::cell::RefCell;
@@ -15,6 +15,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::did::{self, AssertionMethod};
+use super::proof_cache::ProofCache;
 use super::remote::RemoteFetcher;
 use super::service::{self, CredentialError};
 use super::status_list::{self, Bitstring, REVOCATION};
@@ -34,20 +35,64 @@ const CACHE_LIMIT: usize = 4096;
 /// At most this many remote documents per verification (one issuer, a few status lists).
 const MAX_REMOTE_FETCHES: usize = 5;
 
-/// Process-wide verification state: decoded public keys and, when remote resolution is on, the
-/// HTTPS client and its cache.
+/// Process-wide verification state: decoded public keys, the issuers hosted here (vendor id and
+/// decoded assertion methods), their status list bits, the proofs already found valid and, when
+/// remote resolution is on, the HTTPS client and its cache.
+///
+/// Freshness: issuers and status bits are kept at most `ttl` (the status lists' `ttl`) by the
+/// application clock, so another node's revocation is seen within the `ttl` its lists announce;
+/// a revocation on this node clears the status bits at once ([`Self::status_lists_changed`],
+/// called after the revoking transaction commits). A proof naming a key the cached issuer lacks
+/// reloads that issuer (a key rotated in since). Only a verification of one of our credentials
+/// then reads the database: its row, once (the stored facts).
 pub struct VerifierShared {
     pub local: LocalNames,
     keys: Mutex<HashMap<String, VerifyingKey>>,
+    ttl: chrono::Duration,
+    issuers: Mutex<HashMap<String, CachedIssuer>>,
+    lists: Mutex<ListCache>,
+    proofs: ProofCache,
     remote: Option<RemoteFetcher>,
     remote_cache: Mutex<HashMap<String, (Instant, Value)>>,
 }
 
+/// An issuer hosted here: its vendor (none for the instance issuer) and assertion methods.
+#[derive(Clone)]
+struct CachedIssuer {
+    loaded: NaiveDateTime,
+    vendor_id: Option<String>,
+    methods: Arc<[AssertionMethod]>,
+}
+
+/// Status bits of our own lists by (vendor slug, list number). `generation` counts the
+/// invalidations: a load that started before one is not kept (it may predate the write).
+#[derive(Default)]
+struct ListCache {
+    generation: u64,
+    bits: HashMap<(String, i32), (NaiveDateTime, Arc<Bitstring>)>,
+}
+
+/// Whether an entry loaded at `loaded` may still be used at `now`.
+fn fresh(loaded: NaiveDateTime, now: NaiveDateTime, ttl: chrono::Duration) -> bool {
+    now >= loaded && now - loaded < ttl
+}
+
 impl VerifierShared {
-    pub fn new(links: &Links, resolve_remote: bool) -> Result<Self, String> {
+    /// `ttl_seconds`: how long issuers and status bits are kept (the status lists' `ttl`);
+    /// `proof_cache_entries`: how many verified proofs are remembered (0: none).
+    pub fn new(
+        links: &Links,
+        resolve_remote: bool,
+        ttl_seconds: u32,
+        proof_cache_entries: usize,
+    ) -> Result<Self, String> {
         Ok(Self {
             local: LocalNames::new(links).map_err(|e| e.to_string())?,
             keys: Mutex::new(HashMap::new()),
+            ttl: chrono::Duration::seconds(ttl_seconds.into()),
+            issuers: Mutex::new(HashMap::new()),
+            lists: Mutex::new(ListCache::default()),
+            proofs: ProofCache::new(proof_cache_entries),
             remote: if resolve_remote {
                 Some(RemoteFetcher::new()?)
             } else {
@@ -59,6 +104,71 @@ impl VerifierShared {
 
     pub fn resolves_remote(&self) -> bool {
         self.remote.is_some()
+    }
+
+    /// Forgets every cached status bit: call after a transaction that changed a status list
+    /// commits (the next verification reads the list again).
+    pub fn status_lists_changed(&self) {
+        if let Ok(mut lists) = self.lists.lock() {
+            lists.generation += 1;
+            lists.bits.clear();
+        }
+    }
+
+    fn cached_issuer(&self, did: &str, now: NaiveDateTime) -> Option<CachedIssuer> {
+        let issuers = self.issuers.lock().ok()?;
+        issuers
+            .get(did)
+            .filter(|issuer| fresh(issuer.loaded, now, self.ttl))
+            .cloned()
+    }
+
+    fn remember_issuer(&self, did: &str, issuer: CachedIssuer) {
+        if let Ok(mut issuers) = self.issuers.lock() {
+            if issuers.len() >= CACHE_LIMIT {
+                issuers.clear();
+            }
+            issuers.insert(did.to_owned(), issuer);
+        }
+    }
+
+    /// The cached bits of list `number` of vendor `slug`, and the generation to load under.
+    fn cached_bits(
+        &self,
+        slug: &str,
+        number: i32,
+        now: NaiveDateTime,
+    ) -> (Option<Arc<Bitstring>>, u64) {
+        let Ok(lists) = self.lists.lock() else {
+            return (None, u64::MAX);
+        };
+        let bits = lists
+            .bits
+            .get(&(slug.to_owned(), number))
+            .filter(|(loaded, _)| fresh(*loaded, now, self.ttl))
+            .map(|(_, bits)| Arc::clone(bits));
+        (bits, lists.generation)
+    }
+
+    fn remember_bits(
+        &self,
+        slug: &str,
+        number: i32,
+        generation: u64,
+        loaded: NaiveDateTime,
+        bits: &Arc<Bitstring>,
+    ) {
+        if let Ok(mut lists) = self.lists.lock() {
+            if lists.generation != generation {
+                return;
+            }
+            if lists.bits.len() >= CACHE_LIMIT {
+                lists.bits.clear();
+            }
+            lists
+                .bits
+                .insert((slug.to_owned(), number), (loaded, Arc::clone(bits)));
+        }
     }
 
     /// Decodes a Multikey once; the mapping never changes, so entries never go stale.
@@ -243,6 +353,8 @@ pub struct StorageResolver<'a> {
     local: &'a LocalNames,
     shared: &'a VerifierShared,
     fetched: &'a Fetched,
+    /// The application clock's time of this verification (cache freshness).
+    now: NaiveDateTime,
 }
 
 impl<'a> StorageResolver<'a> {
@@ -252,6 +364,7 @@ impl<'a> StorageResolver<'a> {
         local: &'a LocalNames,
         shared: &'a VerifierShared,
         fetched: &'a Fetched,
+        now: NaiveDateTime,
     ) -> Self {
         Self {
             conn: RefCell::new(conn),
@@ -259,7 +372,61 @@ impl<'a> StorageResolver<'a> {
             local,
             shared,
             fetched,
+            now,
         }
+    }
+
+    /// The vendor and assertion methods of `did` when it is hosted here (`None` otherwise),
+    /// from memory unless `reload` or stale.
+    fn local_issuer(&self, did: &str, reload: bool) -> Option<Result<CachedIssuer, ResolveError>> {
+        let owner = if self.local.is_instance(did) {
+            Ok(None)
+        } else {
+            self.local_vendor(did)?.map(Some)
+        };
+        if !reload {
+            if let Some(issuer) = self.shared.cached_issuer(did, self.now) {
+                return Some(Ok(issuer));
+            }
+        }
+        Some(owner.and_then(|owner| self.load_issuer(did, owner)))
+    }
+
+    fn load_issuer(&self, did: &str, slug: Option<&str>) -> Result<CachedIssuer, ResolveError> {
+        let (vendor_id, keys) = match slug {
+            Some(slug) => {
+                let vendor_id = self.vendor_id(slug)?;
+                let mut conn = self.conn.borrow_mut();
+                let keys = store::vendor_public_keys(&mut conn, &vendor_id);
+                (Some(vendor_id), keys)
+            }
+            None => (
+                None,
+                store::instance_keys(&mut self.conn.borrow_mut()).map(|rows| {
+                    rows.into_iter()
+                        .map(|row| row.public_key_multibase)
+                        .collect()
+                }),
+            ),
+        };
+        let keys = keys.map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?;
+        let methods = keys
+            .iter()
+            .map(|multibase| {
+                Ok(AssertionMethod {
+                    id: format!("{did}#{multibase}"),
+                    controller: did.to_owned(),
+                    public_key: self.shared.decode_key(multibase)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ResolveError>>()?;
+        let issuer = CachedIssuer {
+            loaded: self.now,
+            vendor_id,
+            methods: Arc::from(methods),
+        };
+        self.shared.remember_issuer(did, issuer.clone());
+        Ok(issuer)
     }
 
     fn remote(&self, key: &str) -> Result<Value, ResolveError> {
@@ -330,37 +497,8 @@ impl Resolver for StorageResolver<'_> {
     }
 
     fn assertion_methods(&self, did: &str) -> Result<Arc<[AssertionMethod]>, ResolveError> {
-        let local = if self.local.is_instance(did) {
-            Some(Ok(None))
-        } else {
-            self.local_vendor(did).map(|slug| slug.map(Some))
-        };
-        match local {
-            Some(owner) => {
-                let keys = match owner? {
-                    Some(slug) => {
-                        let vendor_id = self.vendor_id(slug)?;
-                        let mut conn = self.conn.borrow_mut();
-                        store::vendor_public_keys(&mut conn, &vendor_id)
-                    }
-                    None => store::instance_keys(&mut self.conn.borrow_mut()).map(|rows| {
-                        rows.into_iter()
-                            .map(|row| row.public_key_multibase)
-                            .collect()
-                    }),
-                }
-                .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?;
-                keys.iter()
-                    .map(|multibase| {
-                        Ok(AssertionMethod {
-                            id: format!("{did}#{multibase}"),
-                            controller: did.to_owned(),
-                            public_key: self.shared.decode_key(multibase)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Arc::from)
-            }
+        match self.local_issuer(did, false) {
+            Some(issuer) => issuer.map(|issuer| issuer.methods),
             None => {
                 let document = self.remote(did)?;
                 did::assertion_methods(did, &document)
@@ -368,6 +506,18 @@ impl Resolver for StorageResolver<'_> {
                     .map_err(|e| ResolveError::Malformed(e.to_string()))
             }
         }
+    }
+
+    fn reload_assertion_methods(
+        &self,
+        did: &str,
+    ) -> Option<Result<Arc<[AssertionMethod]>, ResolveError>> {
+        self.local_issuer(did, true)
+            .map(|issuer| issuer.map(|issuer| issuer.methods))
+    }
+
+    fn proof_cache(&self) -> Option<&ProofCache> {
+        Some(&self.shared.proofs)
     }
 
     fn status_bitstring(
@@ -397,12 +547,25 @@ impl Resolver for StorageResolver<'_> {
                         expected: purpose.to_owned(),
                     });
                 }
-                let vendor_id = self.vendor_id(slug)?;
+                let (cached, generation) = self.shared.cached_bits(slug, number, self.now);
+                if let Some(bits) = cached {
+                    return Ok(bits);
+                }
+                let vendor_id = match self.local_issuer(issuer, false) {
+                    Some(Ok(CachedIssuer {
+                        vendor_id: Some(id),
+                        ..
+                    })) => id,
+                    _ => self.vendor_id(slug)?,
+                };
                 let mut conn = self.conn.borrow_mut();
-                let row = store::find_list(&mut conn, &vendor_id, number)
+                let bits = store::list_bits(&mut conn, &vendor_id, number)
                     .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
                     .ok_or(ResolveError::NotFound)?;
-                Ok(Arc::new(Bitstring::from_bytes(row.bits)?))
+                let bits = Arc::new(Bitstring::from_bytes(bits)?);
+                self.shared
+                    .remember_bits(slug, number, generation, self.now, &bits);
+                Ok(bits)
             }
             None => {
                 let list = self.status_list(url)?;
@@ -549,14 +712,14 @@ pub fn verify_stored(
     now: NaiveDateTime,
 ) -> Result<VerifyReport, CredentialError> {
     let verification = {
-        let resolver = StorageResolver::new(conn, links, local, shared, fetched);
+        let resolver = StorageResolver::new(conn, links, local, shared, fetched, now);
         verify_credential(credential, &resolver, now.and_utc())
     };
     let proof_ok = verification
         .check(CheckName::Proof)
         .is_some_and(|check| check.ok);
     let stored = if proof_ok {
-        stored_facts(conn, links, local, credential)?
+        stored_facts(conn, links, local, shared, credential, now)?
     } else {
         None
     };
@@ -581,7 +744,9 @@ fn stored_facts(
     conn: &mut DbConn,
     links: &Links,
     local: &LocalNames,
+    shared: &VerifierShared,
     credential: &Value,
+    now: NaiveDateTime,
 ) -> Result<Option<StoredFacts>, CredentialError> {
     let Some(id) = credential
         .get("id")
@@ -590,15 +755,24 @@ fn stored_facts(
     else {
         return Ok(None);
     };
-    let Some(Some(slug)) = issuer_of(credential).and_then(|issuer| local.vendor_of_did(issuer))
-    else {
+    let Some(issuer) = issuer_of(credential) else {
         return Ok(None);
     };
-    let Some(row) = store::find_credential(conn, id)? else {
+    let Some(Some(slug)) = local.vendor_of_did(issuer) else {
         return Ok(None);
     };
-    let vendor = service::find_vendor_by_slug(conn, slug)?;
-    if row.vendor_id != vendor.id {
+    let Some(row) = store::credential_facts(conn, id)? else {
+        return Ok(None);
+    };
+    // The proof passed, so the issuer was just resolved (and cached) with its vendor.
+    let vendor_id = match shared.cached_issuer(issuer, now) {
+        Some(CachedIssuer {
+            vendor_id: Some(id),
+            ..
+        }) => id,
+        _ => service::find_vendor_by_slug(conn, slug)?.id,
+    };
+    if row.vendor_id != vendor_id {
         return Ok(None);
     }
     Ok(Some(StoredFacts {

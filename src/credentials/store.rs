@@ -207,6 +207,16 @@ pub fn find_list(
         .optional()
 }
 
+/// Only the bits of list `number` of a vendor (verification needs nothing else).
+pub fn list_bits(conn: &mut DbConn, vendor_id: &str, number: i32) -> QueryResult<Option<Vec<u8>>> {
+    status_lists::table
+        .filter(status_lists::vendor_id.eq(vendor_id))
+        .filter(status_lists::number.eq(number))
+        .select(status_lists::bits)
+        .first(conn)
+        .optional()
+}
+
 /// Reads a list and, on PostgreSQL, locks its row until the transaction ends, so two
 /// revocations on one list never overwrite each other's bit (SQLite's write transaction is
 /// exclusive already).
@@ -304,6 +314,25 @@ pub fn find_credential(conn: &mut DbConn, id: &str) -> QueryResult<Option<Creden
     credentials::table
         .find(id)
         .select(CredentialRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// What a verification reports about one of our credentials (without its JSON).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = credentials)]
+pub struct CredentialFacts {
+    pub id: String,
+    pub vendor_id: String,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revocation_reason: Option<String>,
+    pub superseded_by: Option<String>,
+}
+
+pub fn credential_facts(conn: &mut DbConn, id: &str) -> QueryResult<Option<CredentialFacts>> {
+    credentials::table
+        .find(id)
+        .select(CredentialFacts::as_select())
         .first(conn)
         .optional()
 }

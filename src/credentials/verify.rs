@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::did::{self, AssertionMethod};
 use super::proof::{ParsedProof, ProofError};
+use super::proof_cache::{CredentialDigest, ProofCache};
 use super::rdfc::RdfcError;
 use super::status_list::{self, Bitstring, StatusListError, REVOCATION, VC_V2_CONTEXT};
 
@@ -83,6 +84,21 @@ pub trait Resolver {
         did::assertion_methods(did, &document)
             .map(Arc::from)
             .map_err(|e| ResolveError::Malformed(e.to_string()))
+    }
+
+    /// The assertion methods of `did` read again from their source, when the answer of
+    /// `assertion_methods` (perhaps cached) lacks the verification method a proof names — a key
+    /// added since. `None` (the default): that answer was already fresh.
+    fn reload_assertion_methods(
+        &self,
+        _did: &str,
+    ) -> Option<Result<Arc<[AssertionMethod]>, ResolveError>> {
+        None
+    }
+
+    /// Proofs already verified, to skip their cryptography when the same bytes come again.
+    fn proof_cache(&self) -> Option<&ProofCache> {
+        None
     }
 
     /// The verified bitstring of the status list at `url` (issued by `issuer` with one of `keys`).
@@ -403,9 +419,16 @@ fn check_signature(
             return None;
         }
     };
+    let cached = resolver
+        .proof_cache()
+        .and_then(|cache| Some((cache, CredentialDigest::of(credential)?)));
     let results: Vec<ProofOutcome> = proofs
         .iter()
-        .map(|parsed| check_one_proof(parsed, form, resolver, now))
+        .enumerate()
+        .map(|(i, parsed)| {
+            let cached = cached.as_ref().map(|(cache, digest)| (*cache, digest, i));
+            check_one_proof(parsed, form, resolver, now, cached)
+        })
         .collect();
     let keys = results
         .iter()
@@ -484,11 +507,15 @@ fn proof_failure(e: &ProofError) -> Outcome {
     }
 }
 
+/// A proof cache, the credential's digest and the proof's place in the proof set.
+type CachedProof<'c> = (&'c ProofCache, &'c CredentialDigest, usize);
+
 fn check_one_proof(
     parsed: &ParsedProof<'_>,
     form: &Form<'_>,
     resolver: &dyn Resolver,
     now: DateTime<Utc>,
+    cached: Option<CachedProof<'_>>,
 ) -> ProofOutcome {
     let vm = parsed.verification_method;
     let stop = |method: Outcome, reason: &str| ProofOutcome {
@@ -526,6 +553,13 @@ fn check_one_proof(
             )
         }
     };
+    let keys = match keys.iter().any(|k| k.id == vm) {
+        true => keys,
+        false => match resolver.reload_assertion_methods(key_did) {
+            Some(Ok(fresh)) => fresh,
+            _ => keys,
+        },
+    };
     let Some(key) = keys.iter().find(|k| k.id == vm) else {
         let whose = if issuer_is_did { "the issuer's" } else { "its" };
         return stop(
@@ -562,7 +596,14 @@ fn check_one_proof(
         )
     };
     let mut too_complex = false;
-    let proof = match parsed.verify(&key.public_key) {
+    let verified = match cached {
+        Some((cache, digest, i)) if cache.contains(digest, i, &key.public_key) => Ok(()),
+        Some((cache, digest, i)) => parsed.verify(&key.public_key).inspect(|()| {
+            cache.insert(digest, i, &key.public_key);
+        }),
+        None => parsed.verify(&key.public_key),
+    };
+    let proof = match verified {
         Err(e) => {
             too_complex = matches!(e, ProofError::Rdfc(RdfcError::TooComplex(_)));
             proof_failure(&e)

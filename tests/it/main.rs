@@ -34,3 +34,4 @@ mod referrals_programs;
 mod resilience;
 mod schema;
 mod vendor_console;
+mod verify_cache;

@@ -343,6 +343,7 @@ async fn revoke(
     let answer: CredentialState = state
         .tx(move |conn| service::revoke(conn, &ctx, &vendor, &id, &input.reason, &actor, now))
         .await?;
+    state.verifier.status_lists_changed();
     Ok(HttpResponse::Ok().json(answer))
 }
 
