@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::accounts::session::SessionKeys;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::credentials::resolver::{self, VerifyReport};
+use crate::credentials::CredentialError;
 use crate::db::{self, DbConn, DbError, Pool};
 use crate::exams::{ExamError, PassedExam};
 use crate::links::Links;
@@ -102,6 +104,30 @@ impl AppState {
                 .map_err(Into::into)
             }),
         }
+    }
+
+    /// Verifies a credential the way every door does: remote documents first (when allowed),
+    /// then the engine with the storage resolver on the blocking pool.
+    pub async fn verify_json(
+        &self,
+        credential: serde_json::Value,
+    ) -> Result<VerifyReport, CredentialError> {
+        let shared = self.verifier.clone();
+        let fetched = resolver::fetch_remote(&shared, &shared.local, &credential).await;
+        let links = self.links.clone();
+        let now = self.clock.now();
+        self.db(move |conn| {
+            resolver::verify_stored(
+                conn,
+                &links,
+                &shared.local,
+                &shared,
+                &fetched,
+                &credential,
+                now,
+            )
+        })
+        .await
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection.

@@ -676,31 +676,6 @@ pub struct VerifyReport {
     pub issuer_hosted_here: bool,
 }
 
-/// Verifies a credential the way every door does: remote documents first (when allowed), then
-/// the engine with the storage resolver on the blocking pool.
-pub async fn verify_json(
-    state: &crate::app::AppState,
-    credential: Value,
-) -> Result<VerifyReport, CredentialError> {
-    let shared = state.verifier.clone();
-    let fetched = fetch_remote(&shared, &shared.local, &credential).await;
-    let links = state.links.clone();
-    let now = state.clock.now();
-    state
-        .db(move |conn| {
-            verify_stored(
-                conn,
-                &links,
-                &shared.local,
-                &shared,
-                &fetched,
-                &credential,
-                now,
-            )
-        })
-        .await
-}
-
 /// Verifies `credential` at `now` with the storage resolver (remote documents in `fetched`).
 pub fn verify_stored(
     conn: &mut DbConn,

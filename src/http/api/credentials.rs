@@ -308,7 +308,7 @@ async fn verify(
         None => parse_json(&read_body(&mut payload, VERIFY_LIMIT).await?)?,
     };
     resolver::check_shape(&credential).map_err(ApiError::Validation)?;
-    let report = resolver::verify_json(&state, credential.clone()).await?;
+    let report = state.verify_json(credential.clone()).await?;
     if report.verification.too_complex {
         let detail = report
             .verification

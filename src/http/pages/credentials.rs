@@ -385,9 +385,7 @@ async fn credential_page(
         .ok_or_else(|| PageError::NotFound("There is no certificate with this address.".into()))?;
     let vc: Value = serde_json::from_str(&json)
         .map_err(|e| PageError::Internal(format!("stored credential {id}: {e}")))?;
-    let report = resolver::verify_json(&state, vc.clone())
-        .await
-        .map_err(page_error)?;
+    let report = state.verify_json(vc.clone()).await.map_err(page_error)?;
     let shown = shown(&vc);
     let page_url = state.links.credential_page(&id);
     let linkedin = linkedin_url(
@@ -597,7 +595,8 @@ async fn verify_submit(
         errors.add(field, format!("this is not a credential: {text}"));
         return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let report = resolver::verify_json(&state, credential.clone())
+    let report = state
+        .verify_json(credential.clone())
         .await
         .map_err(page_error)?;
     let verdict = VerdictView {
