@@ -4,6 +4,8 @@
 //! cores, of which sign-ins may hold all but one. Sign-in checks — the part anyone can flood with
 //! wrong passwords — run on their own threads at the lowest CPU priority, so a burst of logins
 //! takes spare CPU only and leaves registrations and the rest of the site as fast as before.
+//! Hashes of new passwords (registration, reset) come first: while one waits or runs, no sign-in
+//! check starts, so a registration's hash does not share the memory bus with a storm's.
 //! Excess waits [`QUEUE_WAIT`], then is turned away.
 
 use std::sync::OnceLock;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use argon2::password_hash::phc::PasswordHash as Phc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore, SemaphorePermit};
 
 pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 1024;
@@ -98,6 +100,24 @@ struct Slots {
     sign_in: Semaphore,
     /// Feeds the low-priority sign-in threads (as many as `sign_in` permits, so jobs never queue).
     sign_in_jobs: std::sync::Mutex<std::sync::mpsc::Sender<SignInJob>>,
+    /// How many hashes of new passwords wait for a slot or run; sign-in checks start only at 0.
+    new_passwords: watch::Sender<usize>,
+}
+
+/// Counts one hash of a new password from the moment it asks for a slot until it is done.
+struct NewPassword(&'static Slots);
+
+impl NewPassword {
+    fn start(slots: &'static Slots) -> Self {
+        slots.new_passwords.send_modify(|n| *n += 1);
+        Self(slots)
+    }
+}
+
+impl Drop for NewPassword {
+    fn drop(&mut self) {
+        self.0.new_passwords.send_modify(|n| *n -= 1);
+    }
 }
 
 fn slots() -> &'static Slots {
@@ -129,6 +149,7 @@ fn slots() -> &'static Slots {
             all: Semaphore::new(all),
             sign_in: Semaphore::new(all - 1),
             sign_in_jobs: std::sync::Mutex::new(sender),
+            new_passwords: watch::Sender::new(0),
         }
     })
 }
@@ -162,59 +183,85 @@ async fn on_sign_in_thread<T: Send + 'static>(
         .map_err(|_| PasswordError::Failed("a sign-in check was dropped".into()))
 }
 
-/// Runs `work` on the blocking pool once a slot is free (sign-ins also need a sign-in slot).
-async fn bounded<T: Send + 'static>(
-    sign_in: bool,
-    work: impl FnOnce() -> T + Send + 'static,
+/// Waits for `acquire` until `deadline`; past it the caller is told to retry ([`PasswordError::Busy`]).
+async fn within<T, E: std::fmt::Display>(
+    deadline: tokio::time::Instant,
+    acquire: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, PasswordError> {
-    let slots = slots();
-    let deadline = tokio::time::Instant::now() + QUEUE_WAIT;
-    let _sign_in = if sign_in {
-        Some(
-            tokio::time::timeout_at(deadline, slots.sign_in.acquire())
-                .await
-                .map_err(|_| PasswordError::Busy)?
-                .map_err(|e| PasswordError::Failed(e.to_string()))?,
-        )
-    } else {
-        None
-    };
-    let _slot = tokio::time::timeout_at(deadline, slots.all.acquire())
+    tokio::time::timeout_at(deadline, acquire)
         .await
         .map_err(|_| PasswordError::Busy)?
-        .map_err(|e| PasswordError::Failed(e.to_string()))?;
-    if sign_in {
-        on_sign_in_thread(work).await
-    } else {
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| PasswordError::Failed(e.to_string()))
-    }
+        .map_err(|e| PasswordError::Failed(e.to_string()))
 }
 
-/// Checks the policy and hashes a new password (registration, reset, accounts made by staff).
+/// Checks the policy and hashes a new password (registration, reset, accounts made by staff) on
+/// the blocking pool once a slot is free. Sign-in checks wait while it waits or runs.
 pub async fn hash_new(password: &str) -> Result<PasswordHash, PasswordError> {
     check_policy(password).map_err(PasswordError::Policy)?;
+    let slots = slots();
+    let new_password = NewPassword::start(slots);
+    let slot = within(
+        tokio::time::Instant::now() + QUEUE_WAIT,
+        slots.all.acquire(),
+    )
+    .await?;
     let password = password.to_string();
-    bounded(false, move || hash_unchecked(&password))
-        .await?
-        .map(PasswordHash)
-}
-
-/// Checks a sign-in password against the stored hash, or against [`dummy_hash`] when there is no
-/// account, so both take the same time.
-pub async fn verify_sign_in(password: &str, stored: Option<String>) -> Result<bool, PasswordError> {
-    let password = password.to_string();
-    bounded(true, move || {
-        let matches = verify(&password, stored.as_deref().unwrap_or(dummy_hash()));
-        matches && stored.is_some()
+    tokio::task::spawn_blocking(move || {
+        let _held = (new_password, slot);
+        hash_unchecked(&password)
     })
     .await
+    .map_err(|e| PasswordError::Failed(e.to_string()))?
+    .map(PasswordHash)
+}
+
+/// A sign-in's place among the sign-in checks that may be under way at once. Taken before the
+/// account is looked up, so a flood of logins queues here instead of at the database pool.
+pub struct SignInTurn {
+    permit: SemaphorePermit<'static>,
+    deadline: tokio::time::Instant,
+}
+
+/// Waits (at most [`QUEUE_WAIT`] in all, with [`SignInTurn::verify`]) for a sign-in's turn.
+pub async fn sign_in_turn() -> Result<SignInTurn, PasswordError> {
+    let deadline = tokio::time::Instant::now() + QUEUE_WAIT;
+    let permit = within(deadline, slots().sign_in.acquire()).await?;
+    Ok(SignInTurn { permit, deadline })
+}
+
+impl SignInTurn {
+    /// Checks a sign-in password against the stored hash, or against [`dummy_hash`] when there
+    /// is no account, so both take the same time. Starts once no new password is being hashed.
+    pub async fn verify(
+        self,
+        password: &str,
+        stored: Option<String>,
+    ) -> Result<bool, PasswordError> {
+        let slots = slots();
+        let mut new_passwords = slots.new_passwords.subscribe();
+        within(self.deadline, async {
+            new_passwords.wait_for(|n| *n == 0).await.map(drop)
+        })
+        .await?;
+        let slot = within(self.deadline, slots.all.acquire()).await?;
+        let password = password.to_string();
+        let permit = self.permit;
+        on_sign_in_thread(move || {
+            let _held = (permit, slot);
+            let matches = verify(&password, stored.as_deref().unwrap_or(dummy_hash()));
+            matches && stored.is_some()
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn verify_sign_in(password: &str, stored: Option<String>) -> Result<bool, PasswordError> {
+        sign_in_turn().await?.verify(password, stored).await
+    }
 
     #[test]
     fn hashes_are_argon2id_and_verify() {
@@ -259,5 +306,22 @@ mod tests {
             .await
             .unwrap());
         assert!(!verify_sign_in("correct horse battery", None).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sign_ins_wait_while_a_new_password_is_hashed() {
+        let stored = hash("correct horse battery").unwrap().0;
+        let pending = NewPassword::start(slots());
+        let check =
+            tokio::spawn(
+                async move { verify_sign_in("correct horse battery", Some(stored)).await },
+            );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !check.is_finished(),
+            "a sign-in check ran while a new password waited"
+        );
+        drop(pending);
+        assert!(check.await.unwrap().unwrap());
     }
 }

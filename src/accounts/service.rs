@@ -219,13 +219,8 @@ pub struct LoginOutcome {
     pub user_id: String,
 }
 
-/// The account id and stored hash a sign-in with `email` checks against, if there is an account.
-/// Read without a transaction: the password is checked afterwards, outside any.
-pub fn sign_in_candidate(
-    conn: &mut DbConn,
-    email: &str,
-    password: &str,
-) -> Result<Option<(String, String)>, AccountError> {
+/// Both sign-in fields are filled in (checked before a sign-in queues for a password check).
+pub fn check_sign_in(email: &str, password: &str) -> Result<(), AccountError> {
     let mut errors = FieldErrors::new();
     errors.check(
         !email.trim().is_empty(),
@@ -233,7 +228,15 @@ pub fn sign_in_candidate(
         "enter your e-mail address",
     );
     errors.check(!password.is_empty(), "password", "enter your password");
-    errors.finish().map_err(AccountError::Validation)?;
+    errors.finish().map_err(AccountError::Validation)
+}
+
+/// The account id and stored hash a sign-in with `email` checks against, if there is an account.
+/// Read without a transaction: the password is checked afterwards, outside any.
+pub fn sign_in_candidate(
+    conn: &mut DbConn,
+    email: &str,
+) -> Result<Option<(String, String)>, AccountError> {
     Ok(
         store::find_user_by_email(conn, &email.trim().to_lowercase())?
             .map(|user| (user.id, user.password_hash)),

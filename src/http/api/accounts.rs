@@ -146,9 +146,10 @@ pub fn session_cookie(state: &AppState, token: String, max_age_hours: u32) -> Co
         .finish()
 }
 
-/// Logs in after the rate limits allow it; shared by the API and the login page. Only failed
-/// passwords count against the limits. The password is checked between two short database
-/// visits, never inside a transaction.
+/// Logs in after the rate limits allow it (an address over its failure limit is refused before
+/// any lookup or hashing); shared by the API and the login page. Only failed passwords count
+/// against the limits. The password is checked between two short database visits, never inside
+/// a transaction.
 pub async fn login_with_limits(
     state: &AppState,
     req: &HttpRequest,
@@ -159,27 +160,28 @@ pub async fn login_with_limits(
         .limits
         .login_attempt(&client_address(req), &email.trim().to_lowercase())
         .map_err(ApiError::too_many)?;
-    let typed = password.clone();
-    let candidate = match state
-        .db(move |conn| accounts::sign_in_candidate(conn, &email, &typed))
-        .await
-    {
-        Ok(candidate) => candidate,
+    // Fields first (a 422 never waits), then a turn at the password checks, and only then the
+    // account lookup: a flood of logins queues for the turn, not for the database pool.
+    let checked = async {
+        accounts::check_sign_in(&email, &password)?;
+        let turn = password::sign_in_turn().await?;
+        let (user_id, stored) = state
+            .db(move |conn| accounts::sign_in_candidate(conn, &email))
+            .await?
+            .unzip();
+        Ok::<_, ApiError>((user_id, turn.verify(&password, stored).await?))
+    };
+    let user_id = match checked.await {
+        Ok((Some(user_id), true)) => {
+            charge.release();
+            user_id
+        }
+        Ok(_) => return Err(ApiError::Unauthorized),
         Err(e) => {
             charge.release();
-            return Err(e.into());
+            return Err(e);
         }
     };
-    let (user_id, stored) = candidate.unzip();
-    match password::verify_sign_in(&password, stored).await {
-        Ok(true) => charge.release(),
-        Ok(false) => return Err(ApiError::Unauthorized),
-        Err(e) => {
-            charge.release();
-            return Err(e.into());
-        }
-    }
-    let user_id = user_id.unwrap_or_default();
     let now = state.clock.now();
     let keys = state.session_keys.clone();
     let hours = state.config.session_hours;
