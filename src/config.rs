@@ -511,7 +511,7 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
     const TYPED: &[&str] = &[
         "pool_size",
         "session_hours",
-    "session_cache_ms",
+        "session_cache_ms",
         "login_attempts_per_minute",
         "registrations_per_hour",
         "reminder_days",

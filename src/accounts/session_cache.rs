@@ -46,14 +46,18 @@ impl SessionCache {
 
     /// The person of session `session_id` (of user `user_id`) if this node checked it within
     /// `max_age`.
-    pub fn lookup(&self, session_id: &str, user_id: &str, max_age: Duration) -> Option<SessionUser> {
+    pub fn lookup(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        max_age: Duration,
+    ) -> Option<SessionUser> {
         if max_age.is_zero() {
             return None;
         }
         let inner = self.inner();
         let entry = inner.entries.get(session_id)?;
-        (entry.user.id == user_id && entry.checked.elapsed() < max_age)
-            .then(|| entry.user.clone())
+        (entry.user.id == user_id && entry.checked.elapsed() < max_age).then(|| entry.user.clone())
     }
 
     /// Taken before a session is read from the database; hand it to [`SessionCache::remember`].
@@ -124,11 +128,16 @@ mod tests {
         let (ada, bob) = (user("u-ada", "s-ada-1"), user("u-bob", "s-bob-1"));
         cache.remember(cache.epoch(), &ada, minute);
         cache.remember(cache.epoch(), &bob, minute);
-        assert_eq!(cache.lookup("s-ada-1", "u-ada", minute).unwrap().id, "u-ada");
+        assert_eq!(
+            cache.lookup("s-ada-1", "u-ada", minute).unwrap().id,
+            "u-ada"
+        );
         // Another person's id with this session id, a zero or elapsed age: not found.
         assert!(cache.lookup("s-ada-1", "u-bob", minute).is_none());
         assert!(cache.lookup("s-ada-1", "u-ada", Duration::ZERO).is_none());
-        assert!(cache.lookup("s-ada-1", "u-ada", Duration::from_nanos(1)).is_none());
+        assert!(cache
+            .lookup("s-ada-1", "u-ada", Duration::from_nanos(1))
+            .is_none());
 
         cache.forget_user("u-ada");
         assert!(cache.lookup("s-ada-1", "u-ada", minute).is_none());

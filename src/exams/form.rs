@@ -67,12 +67,13 @@ impl IndexedForm {
         handles
             .iter()
             .map(|handle| {
-                self.choices[at].get(handle).cloned().ok_or_else(|| {
-                    AnswerError::UnknownChoice {
+                self.choices[at]
+                    .get(handle)
+                    .cloned()
+                    .ok_or_else(|| AnswerError::UnknownChoice {
                         question: self.form.question_handle(question_id),
                         choice: handle.clone(),
-                    }
-                })
+                    })
             })
             .collect()
     }

@@ -15,8 +15,8 @@ use super::store::{self, AttemptHistory, AttemptRow, ExamMetaColumns, ExamRow, N
 use super::{
     draw_form, grade, item_statistics, lint_bank, parse_bank_located, parse_gift, parse_qti,
     percent_json_number, render_text, render_text_inline, validate_answer, AttemptResponses, Bank,
-    BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, ImportedQuestions, IndexedForm, ItemFlag,
-    PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
+    BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, ImportedQuestions, IndexedForm,
+    ItemFlag, PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
 };
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
