@@ -58,12 +58,12 @@ async fn revocations_on_this_node_hold_from_the_next_request() {
     // Roles are part of the cached session: a new staff member may act at once, and a removed
     // one is signed out at once.
     let carol = app.user("carol@example.org", "Carol").await;
-    app.get("/api/v1/vendors/acme/banks", Some(&carol.token))
+    app.get("/api/v1/vendors/acme/members", Some(&carol.token))
         .await
         .expect(403);
-    app.add_member("acme", &vendor.owner, &carol, "examiner")
+    app.add_member("acme", &vendor.owner, &carol, "owner")
         .await;
-    app.get("/api/v1/vendors/acme/banks", Some(&carol.token))
+    app.get("/api/v1/vendors/acme/members", Some(&carol.token))
         .await
         .expect(200);
     app.request(
