@@ -61,8 +61,7 @@ async fn revocations_on_this_node_hold_from_the_next_request() {
     app.get("/api/v1/vendors/acme/members", Some(&carol.token))
         .await
         .expect(403);
-    app.add_member("acme", &vendor.owner, &carol, "owner")
-        .await;
+    app.add_member("acme", &vendor.owner, &carol, "owner").await;
     app.get("/api/v1/vendors/acme/members", Some(&carol.token))
         .await
         .expect(200);
