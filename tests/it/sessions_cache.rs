@@ -21,7 +21,8 @@ async fn revocations_on_this_node_hold_from_the_next_request() {
     ex::publish(&app, &vendor, &BankSpec::free("cache")).await;
     let ada = app.user("ada@example.org", "Ada").await;
     let bob = app.user("bob@example.org", "Bob").await;
-    let operator = app.operator().await;
+    // `vendor_with_examiner` made the operator who created the vendor.
+    let operator = app.login("operator@credo.test").await;
 
     // Ada saves answers; her session is now cached.
     let started = ex::start(&app, &ada, "acme", "cache", json!({}))
@@ -48,7 +49,7 @@ async fn revocations_on_this_node_hold_from_the_next_request() {
     assert_eq!(me(&app, &bob.token).await, 200);
     app.post(
         &format!("/api/v1/admin/accounts/{}/disable", bob.id),
-        Some(&operator.token),
+        Some(&operator),
         json!({}),
     )
     .await
