@@ -45,6 +45,7 @@ struct Settings {
     pool_size: Option<u32>,
     sqlite_synchronous: Option<SqliteSync>,
     session_hours: Option<u32>,
+    session_cache_ms: Option<u64>,
     login_attempts_per_minute: Option<u32>,
     registrations_per_hour: Option<u32>,
     reminder_days: Option<Vec<u32>>,
@@ -99,6 +100,7 @@ const SETTING_NAMES: &[&str] = &[
     "pool_size",
     "sqlite_synchronous",
     "session_hours",
+    "session_cache_ms",
     "login_attempts_per_minute",
     "registrations_per_hour",
     "reminder_days",
@@ -155,6 +157,9 @@ pub struct Config {
     pub pool_size: u32,
     pub sqlite_synchronous: SqliteSync,
     pub session_hours: u32,
+    /// A session checked against the database is believed this long without reading it again
+    /// on this node; revocations made on this node hold at once, others within this bound.
+    pub session_cache: std::time::Duration,
     pub limits: LimitSettings,
     /// Peers whose `Forwarded`/`X-Forwarded-For` headers are believed (load balancers).
     pub trusted_proxies: Vec<IpNet>,
@@ -472,6 +477,15 @@ impl Config {
             pool_size: positive("pool_size", s.pool_size, 8)?,
             sqlite_synchronous: s.sqlite_synchronous.unwrap_or(SqliteSync::Normal),
             session_hours: positive("session_hours", s.session_hours, 12)?,
+            session_cache: match s.session_cache_ms.unwrap_or(5000) {
+                ms @ 0..=60_000 => std::time::Duration::from_millis(ms),
+                _ => {
+                    return Err(invalid(
+                        "session_cache_ms",
+                        "use 0 (read the session on every request) to 60000 ms".into(),
+                    ))
+                }
+            },
             limits,
             trusted_proxies,
             metrics_allow,
@@ -508,6 +522,7 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
     const TYPED: &[&str] = &[
         "pool_size",
         "session_hours",
+        "session_cache_ms",
         "login_attempts_per_minute",
         "registrations_per_hour",
         "reminder_days",

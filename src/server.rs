@@ -23,6 +23,10 @@ pub fn start(state: AppState, listener: TcpListener) -> Result<Running, StartErr
         .local_addr()
         .map_err(|e| StartError::Other(e.to_string()))?;
     let app_state = state.clone();
+    // Database work runs on each worker's blocking threads and waits there for one of the pool's
+    // connections; threads beyond the pool's size would only wait too, each with its stack and
+    // allocator cache (actix's default is 512 / cores per worker, hundreds of threads under load).
+    let blocking_threads = state.config.pool_size as usize + 2;
     let server = HttpServer::new(move || crate::http::build_app(app_state.clone()))
         .listen(listener)
         .map_err(|e| StartError::Other(format!("cannot listen on {addr}: {e}")))?
@@ -31,6 +35,7 @@ pub fn start(state: AppState, listener: TcpListener) -> Result<Running, StartErr
                 .map_or(2, |n| n.get())
                 .clamp(2, 8),
         )
+        .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(30)
         .run();
     let handle = server.handle();

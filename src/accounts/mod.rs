@@ -1,11 +1,13 @@
 //! Accounts: people, vendors and their staff, sessions, API keys, e-mail verification and
 //! password reset. Pure rules live in `password` and `session`; `store` is the only place that
-//! touches the tables; `service` holds the use cases, each run inside one transaction.
+//! touches the tables; `service` holds the use cases, each run inside one transaction;
+//! `session_cache` remembers checked sessions, and the store makes it forget revoked ones.
 
 pub mod password;
 pub mod scopes;
 pub mod service;
 pub mod session;
+pub mod session_cache;
 pub mod store;
 
 use chrono::NaiveDateTime;

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::password::PasswordHash;
 use super::session::{Claims, SessionKeys};
+use super::session_cache::SESSIONS;
 use super::store::{self, NewApiKey, NewUser, TokenLookup, TokenPurpose};
 use super::{
     AccountError, ApiKeyCaller, Principal, Scope, Scopes, SessionUser, User, Vendor, VendorRole,
@@ -280,6 +281,20 @@ pub fn start_session(
 pub fn logout(conn: &mut DbConn, session_id: &str, now: NaiveDateTime) -> Result<(), AccountError> {
     store::revoke_session(conn, session_id, now)?;
     Ok(())
+}
+
+/// The person behind a session token if this node checked the session within `cache_for`
+/// ([`super::session_cache`]): no database read. A bad or expired token is an error at once.
+pub fn cached_session(
+    keys: &SessionKeys,
+    token: &str,
+    now: NaiveDateTime,
+    cache_for: std::time::Duration,
+) -> Result<Option<SessionUser>, AccountError> {
+    let claims = keys
+        .check(token, now.and_utc().timestamp())
+        .ok_or(AccountError::Unauthenticated)?;
+    Ok(SESSIONS.lookup(&claims.sid, &claims.sub, cache_for))
 }
 
 /// The person behind a session token, with their vendor roles.

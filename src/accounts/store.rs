@@ -4,9 +4,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::session_cache::SESSIONS;
 use super::{ApiKey, Membership, Scopes, User, Vendor, VendorRole};
 use crate::db::schema::{api_keys, email_tokens, sessions, users, vendor_members, vendors};
-use crate::db::{new_id, DbConn};
+use crate::db::{after_commit, new_id, DbConn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
@@ -228,8 +229,16 @@ pub fn revoke_session(conn: &mut DbConn, session_id: &str, now: NaiveDateTime) -
             .filter(sessions::revoked_at.is_null()),
     )
     .set(sessions::revoked_at.eq(now))
-    .execute(conn)
-    .map(drop)
+    .execute(conn)?;
+    let session_id = session_id.to_owned();
+    after_commit(conn, move || SESSIONS.forget_session(&session_id));
+    Ok(())
+}
+
+/// Makes this node's cached sessions of the person forget them once the change commits.
+fn forget_sessions_of(conn: &mut DbConn, user_id: &str) {
+    let user_id = user_id.to_owned();
+    after_commit(conn, move || SESSIONS.forget_user(&user_id));
 }
 
 pub fn revoke_user_sessions(
@@ -243,8 +252,9 @@ pub fn revoke_user_sessions(
             .filter(sessions::revoked_at.is_null()),
     )
     .set(sessions::revoked_at.eq(now))
-    .execute(conn)
-    .map(drop)
+    .execute(conn)?;
+    forget_sessions_of(conn, user_id);
+    Ok(())
 }
 
 pub fn memberships(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Membership>> {
@@ -324,12 +334,14 @@ pub fn lock_owner_count(conn: &mut DbConn, vendor_id: &str) -> QueryResult<usize
 
 /// Removes every role the person holds at the vendor; the number of rows removed.
 pub fn delete_member(conn: &mut DbConn, vendor_id: &str, user_id: &str) -> QueryResult<usize> {
-    diesel::delete(
+    let removed = diesel::delete(
         vendor_members::table
             .filter(vendor_members::vendor_id.eq(vendor_id))
             .filter(vendor_members::user_id.eq(user_id)),
     )
-    .execute(conn)
+    .execute(conn)?;
+    forget_sessions_of(conn, user_id);
+    Ok(removed)
 }
 
 pub fn set_disabled(
@@ -343,8 +355,9 @@ pub fn set_disabled(
             users::disabled_at.eq(disabled_at),
             users::updated_at.eq(now),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    forget_sessions_of(conn, user_id);
+    Ok(())
 }
 
 /// The live (unrevoked) API keys a person created, at one vendor or (`None`) at every vendor.
@@ -450,6 +463,7 @@ pub fn insert_member(
                 vendor_members::created_at.eq(now),
             ))
             .execute(conn)?;
+        forget_sessions_of(conn, user_id);
     }
     Ok(())
 }

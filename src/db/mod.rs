@@ -255,15 +255,52 @@ where
     }
     match f(conn) {
         Ok(value) => {
-            Tm::commit_transaction(conn)?;
+            let committed = Tm::commit_transaction(conn);
+            if !nested {
+                run_after_commit(committed.is_ok());
+            }
+            committed?;
             Ok(value)
         }
         Err(err) => {
             // The closure's error is the one the caller needs; a failed rollback marks the
             // connection broken and r2d2 discards it.
             let _ = Tm::rollback_transaction(conn);
+            if !nested {
+                run_after_commit(false);
+            }
             Err(err)
         }
+    }
+}
+
+thread_local! {
+    /// Work waiting for the commit of the transaction open on this thread (see [`after_commit`]).
+    static AFTER_COMMIT: std::cell::RefCell<Vec<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` once what `conn` wrote is committed: at once outside a transaction, else when the
+/// outermost [`transaction`] commits (never if it rolls back). In-memory state that mirrors
+/// rows (the session cache) is updated this way, so no other thread can read the old rows after
+/// the update and put them back.
+pub fn after_commit(conn: &mut DbConn, f: impl FnOnce() + 'static) {
+    type Tm = <DbConn as Connection>::TransactionManager;
+    let in_transaction = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .is_some();
+    if in_transaction {
+        AFTER_COMMIT.with(|queue| queue.borrow_mut().push(Box::new(f)));
+    } else {
+        f();
+    }
+}
+
+fn run_after_commit(committed: bool) {
+    let queued = AFTER_COMMIT.with(|queue| std::mem::take(&mut *queue.borrow_mut()));
+    if committed {
+        queued.into_iter().for_each(|f| f());
     }
 }
 

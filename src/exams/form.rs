@@ -1,7 +1,7 @@
 //! Form assembly: which questions an attempt gets, in which order, with which choice order. The form is
 //! recorded with the attempt, so what the candidate saw can always be shown again and graded exactly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use hmac::{Hmac, Mac};
 use rand::seq::{index, SliceRandom};
@@ -28,6 +28,55 @@ pub struct FormItem {
     pub question_id: String,
     /// The question's choice ids in the order shown.
     pub choice_order: Vec<String>,
+}
+
+/// A form and its handles: [`Form::question_id_of`] and [`Form::choice_ids_of`] by lookup
+/// instead of an HMAC per item and choice.
+#[derive(Debug)]
+pub struct IndexedForm {
+    pub form: Form,
+    /// Question handle → position in `form.items`.
+    questions: HashMap<String, usize>,
+    /// Per item: choice handle → bank choice id.
+    choices: Vec<HashMap<String, String>>,
+}
+
+impl IndexedForm {
+    /// As [`Form::question_id_of`].
+    pub fn question_id_of(&self, handle: &str) -> Result<&str, AnswerError> {
+        self.questions
+            .get(handle)
+            .map(|&at| self.form.items[at].question_id.as_str())
+            .ok_or_else(|| AnswerError::NotOnForm(handle.to_owned()))
+    }
+
+    /// As [`Form::choice_ids_of`].
+    pub fn choice_ids_of(
+        &self,
+        question_id: &str,
+        handles: &[String],
+    ) -> Result<Vec<String>, AnswerError> {
+        let Some(at) = self
+            .form
+            .items
+            .iter()
+            .position(|item| item.question_id == question_id)
+        else {
+            return Ok(handles.to_vec());
+        };
+        handles
+            .iter()
+            .map(|handle| {
+                self.choices[at]
+                    .get(handle)
+                    .cloned()
+                    .ok_or_else(|| AnswerError::UnknownChoice {
+                        question: self.form.question_handle(question_id),
+                        choice: handle.clone(),
+                    })
+            })
+            .collect()
+    }
 }
 
 /// A question as the candidate's client receives it. It has no field for correctness, feedback or
@@ -165,6 +214,31 @@ impl Form {
         ids.iter()
             .map(|id| self.choice_handle(question_id, id))
             .collect()
+    }
+
+    /// This form with its handles computed once (an attempt's many saves map handles back).
+    pub fn indexed(self) -> IndexedForm {
+        let questions = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(at, item)| (self.question_handle(&item.question_id), at))
+            .collect();
+        let choices = self
+            .items
+            .iter()
+            .map(|item| {
+                item.choice_order
+                    .iter()
+                    .map(|id| (self.choice_handle(&item.question_id, id), id.clone()))
+                    .collect()
+            })
+            .collect();
+        IndexedForm {
+            form: self,
+            questions,
+            choices,
+        }
     }
 
     pub fn item(&self, question_id: &str) -> Option<&FormItem> {
@@ -435,6 +509,29 @@ pub(crate) mod tests {
         );
         assert_eq!(old.question_handle(question), question);
         assert_eq!(old.question_id_of(question), Ok(question));
+        // The indexed form answers exactly as the form does, errors included.
+        for form in [form.clone(), old.clone()] {
+            let indexed = form.clone().indexed();
+            let question_handle = form.question_handle(question);
+            for probe in [question_handle.as_str(), question, "nope"] {
+                assert_eq!(indexed.question_id_of(probe), form.question_id_of(probe));
+            }
+            for probe in [
+                form.choice_handles_of(question, &item.choice_order),
+                item.choice_order.clone(),
+                guessed.clone(),
+                vec!["nope".to_string()],
+            ] {
+                assert_eq!(
+                    indexed.choice_ids_of(question, &probe),
+                    form.choice_ids_of(question, &probe)
+                );
+                assert_eq!(
+                    indexed.choice_ids_of("not-on-form", &probe),
+                    form.choice_ids_of("not-on-form", &probe)
+                );
+            }
+        }
         // Question handles differ from choice handles and between attempts.
         assert!(!handles.contains(&form.question_handle(question)));
         assert_ne!(

@@ -23,7 +23,7 @@ use crate::db::DbError;
 use crate::validation::FieldError;
 
 pub use bank_toml::{parse_bank, parse_bank_located};
-pub use form::{draw_form, Form, FormItem, PresentedChoice, PresentedQuestion};
+pub use form::{draw_form, Form, FormItem, IndexedForm, PresentedChoice, PresentedQuestion};
 pub use gift::parse_gift;
 pub use grading::{
     format_percent, grade, percent_json_number, validate_answer, DomainScore, GradeResult,

@@ -15,8 +15,8 @@ use super::store::{self, AttemptHistory, AttemptRow, ExamMetaColumns, ExamRow, N
 use super::{
     draw_form, grade, item_statistics, lint_bank, parse_bank_located, parse_gift, parse_qti,
     percent_json_number, render_text, render_text_inline, validate_answer, AttemptResponses, Bank,
-    BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, ImportedQuestions, ItemFlag,
-    PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
+    BankError, BankErrors, DomainScore, ExamError, ExamMeta, Form, ImportedQuestions, IndexedForm,
+    ItemFlag, PresentedQuestion, Price, QuestionKind, ResponseMatrix, RetakePolicy,
 };
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
@@ -1331,7 +1331,10 @@ pub fn save_answer(
     )
 }
 
-/// Saves several answers at once (the taking page without JavaScript); all or none.
+/// Saves several answers at once (the taking page without JavaScript); all or none when run in a
+/// transaction. Each answer is one statement ([`store::save_answer_if_open`]), checked against
+/// the attempt's frame (owner, deadline, form) kept in memory; only a refused save reads the
+/// attempt again, to say why.
 pub fn save_answers(
     conn: &mut DbConn,
     user_id: &str,
@@ -1339,18 +1342,78 @@ pub fn save_answers(
     answers: &[(String, Vec<String>)],
     now: NaiveDateTime,
 ) -> Result<(), ExamError> {
-    let attempt = answerable_attempt(conn, user_id, attempt_id, now)?;
-    let bank = load_bank(conn, &attempt.version_id)?;
-    let form = parse_form(&attempt)?;
+    let frame = match attempt_frame(conn, attempt_id)? {
+        Some(frame) if frame.user_id == user_id && now <= frame.deadline => frame,
+        // Not this person's, or too late: the full check says which.
+        _ => {
+            answerable_attempt(conn, user_id, attempt_id, now)?;
+            return Err(ExamError::Internal(format!(
+                "attempt {attempt_id} changed its owner or deadline"
+            )));
+        }
+    };
+    let bank = load_bank(conn, &frame.version_id)?;
+    let mut checked = Vec::with_capacity(answers.len());
     for (question_handle, handles) in answers {
-        let question_id = form.question_id_of(question_handle)?;
-        let choices = form.choice_ids_of(question_id, handles)?;
-        validate_answer(&bank, &form, question_id, &choices)?;
+        let question_id = frame.form.question_id_of(question_handle)?;
+        let choices = frame.form.choice_ids_of(question_id, handles)?;
+        validate_answer(&bank, &frame.form.form, question_id, &choices)?;
         let json = serde_json::to_string(&choices)
             .map_err(|e| ExamError::Internal(format!("serializing an answer: {e}")))?;
-        store::upsert_answer(conn, attempt_id, question_id, &json, now)?;
+        checked.push((question_id, json));
+    }
+    for (question_id, json) in checked {
+        if !store::save_answer_if_open(conn, user_id, attempt_id, question_id, &json, now)? {
+            answerable_attempt(conn, user_id, attempt_id, now)?;
+            return Err(ExamError::Internal(format!(
+                "attempt {attempt_id} refused an answer while open"
+            )));
+        }
     }
     Ok(())
+}
+
+/// What saving answers needs of an attempt, none of which changes after it started.
+#[derive(Debug)]
+struct AttemptFrame {
+    user_id: String,
+    version_id: String,
+    deadline: NaiveDateTime,
+    form: IndexedForm,
+}
+
+/// The frame of an attempt, from memory after its first save on this node (`None`: no such
+/// attempt).
+fn attempt_frame(
+    conn: &mut DbConn,
+    attempt_id: &str,
+) -> Result<Option<Arc<AttemptFrame>>, ExamError> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Arc<AttemptFrame>>>> =
+        LazyLock::new(Default::default);
+    // Enough for every candidate of a busy node; past it the cache starts over.
+    const CAPACITY: usize = 8192;
+    if let Some(frame) = CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(attempt_id)
+    {
+        return Ok(Some(frame.clone()));
+    }
+    let Some(attempt) = store::find_attempt(conn, attempt_id)? else {
+        return Ok(None);
+    };
+    let frame = Arc::new(AttemptFrame {
+        form: parse_form(&attempt)?.indexed(),
+        user_id: attempt.user_id,
+        version_id: attempt.version_id,
+        deadline: attempt.deadline,
+    });
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= CAPACITY {
+        cache.clear();
+    }
+    cache.insert(attempt.id, frame.clone());
+    Ok(Some(frame))
 }
 
 /// The stored result of a graded attempt (`attempts.result`).

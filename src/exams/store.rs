@@ -755,31 +755,60 @@ pub fn attempt_counts_of_vendor(
 
 /// Saves (or replaces) one answer: `INSERT … ON CONFLICT (attempt_id, question_id) DO UPDATE`, written per
 /// dialect because diesel's upsert is backend-specific.
-pub fn upsert_answer(
+/// Saves one answer in one statement, only while the attempt is this person's, open and before
+/// its deadline: an upsert fed by a select of the attempt row. Whether it saved (`false`: ask
+/// [`find_attempt`] why not). PostgreSQL takes a share lock on the attempt, so a save waits for
+/// a grading that holds it and then sees the attempt closed, as a save inside a transaction
+/// that locked the attempt would; SQLite has a single writer anyway.
+pub fn save_answer_if_open(
     conn: &mut DbConn,
+    user_id: &str,
     attempt_id: &str,
     question_id: &str,
     choices_json: &str,
     now: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
+    use diesel::sql_types::{Text, Timestamp};
     use diesel::upsert::excluded;
-    let insert = diesel::insert_into(attempt_answers::table)
-        .values((
-            attempt_answers::attempt_id.eq(attempt_id),
-            attempt_answers::question_id.eq(question_id),
-            attempt_answers::choices.eq(choices_json),
-            attempt_answers::saved_at.eq(now),
-        ))
-        .on_conflict((attempt_answers::attempt_id, attempt_answers::question_id))
-        .do_update()
-        .set((
-            attempt_answers::choices.eq(excluded(attempt_answers::choices)),
-            attempt_answers::saved_at.eq(excluded(attempt_answers::saved_at)),
+    let open = attempts::table
+        .filter(attempts::id.eq(attempt_id))
+        .filter(attempts::user_id.eq(user_id))
+        .filter(attempts::status.eq(STATUS_OPEN))
+        .filter(attempts::deadline.ge(now))
+        .select((
+            attempts::id,
+            question_id.into_sql::<Text>(),
+            choices_json.into_sql::<Text>(),
+            now.into_sql::<Timestamp>(),
         ));
-    match conn {
-        DbConn::Postgres(pg) => insert.execute(pg).map(drop),
-        DbConn::Sqlite(sqlite) => insert.execute(sqlite).map(drop),
-    }
+    let columns = (
+        attempt_answers::attempt_id,
+        attempt_answers::question_id,
+        attempt_answers::choices,
+        attempt_answers::saved_at,
+    );
+    let update = (
+        attempt_answers::choices.eq(excluded(attempt_answers::choices)),
+        attempt_answers::saved_at.eq(excluded(attempt_answers::saved_at)),
+    );
+    let conflict = (attempt_answers::attempt_id, attempt_answers::question_id);
+    let saved = match conn {
+        DbConn::Postgres(pg) => diesel::insert_into(attempt_answers::table)
+            .values(open.for_share())
+            .into_columns(columns)
+            .on_conflict(conflict)
+            .do_update()
+            .set(update)
+            .execute(pg)?,
+        DbConn::Sqlite(sqlite) => diesel::insert_into(attempt_answers::table)
+            .values(open)
+            .into_columns(columns)
+            .on_conflict(conflict)
+            .do_update()
+            .set(update)
+            .execute(sqlite)?,
+    };
+    Ok(saved == 1)
 }
 
 /// Saved answers of an attempt: (question id, choices as a JSON array).

@@ -8,6 +8,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::problem::ApiError;
+use crate::accounts::session_cache::SESSIONS;
 use crate::accounts::{self, ApiKeyCaller, Principal, Scope, SessionUser, API_KEY_PREFIX};
 use crate::app::AppState;
 use crate::audit::Actor;
@@ -66,9 +67,16 @@ pub async fn resolve(state: &AppState, token: String) -> Result<Principal, ApiEr
         Ok(Principal::ApiKey(caller))
     } else {
         let keys = state.session_keys.clone();
+        let cache_for = state.config.session_cache;
+        if let Some(user) = accounts::cached_session(&keys, &token, now, cache_for)? {
+            return Ok(Principal::User(user));
+        }
+        // Taken before the read: a revocation committing meanwhile keeps the answer out.
+        let epoch = SESSIONS.epoch();
         let user = state
             .db(move |conn| accounts::authenticate_session(conn, &keys, &token, now))
             .await?;
+        SESSIONS.remember(epoch, &user, cache_for);
         Ok(Principal::User(user))
     }
 }

@@ -33,5 +33,6 @@ mod referrals_pages;
 mod referrals_programs;
 mod resilience;
 mod schema;
+mod sessions_cache;
 mod vendor_console;
 mod verify_cache;
