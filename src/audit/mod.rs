@@ -151,10 +151,15 @@ pub enum Action {
     CommissionRejected,
     PayoutsCreated,
     PayoutMarkedPaid,
+    /// Outbound webhooks: an endpoint registered, its secret rotated, deleted; a delivery resent.
+    WebhookEndpointCreated,
+    WebhookEndpointSecretRotated,
+    WebhookEndpointDeleted,
+    WebhookDeliveryResent,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 28] = [
         Action::VendorCreated,
         Action::StaffAdded,
         Action::StaffRemoved,
@@ -179,6 +184,10 @@ impl Action {
         Action::CommissionRejected,
         Action::PayoutsCreated,
         Action::PayoutMarkedPaid,
+        Action::WebhookEndpointCreated,
+        Action::WebhookEndpointSecretRotated,
+        Action::WebhookEndpointDeleted,
+        Action::WebhookDeliveryResent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,6 +216,10 @@ impl Action {
             Action::CommissionRejected => "commission.rejected",
             Action::PayoutsCreated => "payouts.created",
             Action::PayoutMarkedPaid => "payout.marked_paid",
+            Action::WebhookEndpointCreated => "webhook_endpoint.created",
+            Action::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
+            Action::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            Action::WebhookDeliveryResent => "webhook_delivery.resent",
         }
     }
 
@@ -231,6 +244,10 @@ impl Action {
             | Action::CommissionApproved
             | Action::CommissionRejected => "commission",
             Action::PayoutMarkedPaid => "payout",
+            Action::WebhookEndpointCreated
+            | Action::WebhookEndpointSecretRotated
+            | Action::WebhookEndpointDeleted => "webhook_endpoint",
+            Action::WebhookDeliveryResent => "webhook_delivery",
         }
     }
 

@@ -117,8 +117,8 @@ impl RemoteFetcher {
     }
 }
 
-/// Resolves host names to their public addresses only.
-struct PublicOnly;
+/// Resolves host names to their public addresses only (also for outbound webhooks).
+pub struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {

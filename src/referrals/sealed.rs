@@ -35,15 +35,30 @@ pub fn generate_secret() -> String {
 }
 
 pub fn seal(master: &MasterKey, program_id: &str, secret: &str) -> Result<String, SealError> {
+    seal_with(master, SUBKEY, program_id, secret)
+}
+
+pub fn open(master: &MasterKey, program_id: &str, sealed: &str) -> Result<String, SealError> {
+    open_with(master, SUBKEY, program_id, sealed)
+}
+
+/// Seals `secret` under the master key's `subkey` (one per kind of secret) with `owner_id` (the
+/// row that holds it) as associated data. Outbound webhook endpoints use it too.
+pub fn seal_with(
+    master: &MasterKey,
+    subkey: &str,
+    owner_id: &str,
+    secret: &str,
+) -> Result<String, SealError> {
     let mut nonce = [0u8; NONCE_LEN];
     rand_core::OsRng.fill_bytes(&mut nonce);
-    let cipher = XChaCha20Poly1305::new((&master.derive(SUBKEY)).into());
+    let cipher = XChaCha20Poly1305::new((&master.derive(subkey)).into());
     let ciphertext = cipher
         .encrypt(
             XNonce::from_slice(&nonce),
             Payload {
                 msg: secret.as_bytes(),
-                aad: program_id.as_bytes(),
+                aad: owner_id.as_bytes(),
             },
         )
         .map_err(|_| SealError::Seal)?;
@@ -52,20 +67,26 @@ pub fn seal(master: &MasterKey, program_id: &str, secret: &str) -> Result<String
     Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed)))
 }
 
-pub fn open(master: &MasterKey, program_id: &str, sealed: &str) -> Result<String, SealError> {
+/// Opens what [`seal_with`] sealed with the same subkey and owner.
+pub fn open_with(
+    master: &MasterKey,
+    subkey: &str,
+    owner_id: &str,
+    sealed: &str,
+) -> Result<String, SealError> {
     let bytes = sealed
         .strip_prefix(PREFIX)
         .and_then(|body| URL_SAFE_NO_PAD.decode(body).ok())
         .filter(|bytes| bytes.len() > NONCE_LEN)
         .ok_or(SealError::Open)?;
     let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-    let cipher = XChaCha20Poly1305::new((&master.derive(SUBKEY)).into());
+    let cipher = XChaCha20Poly1305::new((&master.derive(subkey)).into());
     let plain = cipher
         .decrypt(
             XNonce::from_slice(nonce),
             Payload {
                 msg: ciphertext,
-                aad: program_id.as_bytes(),
+                aad: owner_id.as_bytes(),
             },
         )
         .map_err(|_| SealError::Open)?;
