@@ -32,3 +32,4 @@ mod referrals_pages;
 mod referrals_programs;
 mod resilience;
 mod vendor_console;
+mod webhooks_out;
