@@ -121,10 +121,12 @@ async fn create_endpoint(
     .json()
 }
 
+/// The endpoint's deliveries, read with a fresh session (tests move the clock past sessions).
 async fn deliveries(app: &TestApp, vendor: &str, owner: &User, endpoint: &str) -> Vec<Value> {
+    let token = app.login(&owner.email).await;
     app.get(
         &format!("/api/v1/vendors/{vendor}/webhooks/{endpoint}/deliveries"),
-        Some(&owner.token),
+        Some(&token),
     )
     .await
     .expect(200)
@@ -328,10 +330,11 @@ async fn every_event_type_arrives_signed_and_verifies_with_the_standard_webhooks
 
     // After a rotation the receiver, still holding the old secret, refuses the signature (the
     // check is real); with the new secret the retried delivery verifies.
+    let owner_token = app.login(&acme.owner.email).await;
     let rotated = app
         .post(
             &format!("/api/v1/vendors/acme/webhooks/{endpoint_id}/secret"),
-            Some(&acme.owner.token),
+            Some(&owner_token),
             json!({}),
         )
         .await
@@ -340,6 +343,7 @@ async fn every_event_type_arrives_signed_and_verifies_with_the_standard_webhooks
     let new_secret = rotated["secret"].as_str().unwrap().to_string();
     assert_ne!(new_secret, secret);
     let cid = app.user("cid@example.org", "Cid").await;
+
     pass_exam(&app, &cid, "acme", "basics").await;
     eventually("a refused delivery", WAIT, || async {
         receiver
@@ -478,7 +482,7 @@ async fn a_receiver_down_for_a_while_gets_every_event_once_it_returns() {
     let failed_id = failed["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/vendors/down/webhook-deliveries/{failed_id}/resend"),
-        Some(&owner.token),
+        Some(&app.login(&owner.email).await),
         json!({}),
     )
     .await
