@@ -167,8 +167,6 @@ pub struct DeliveryView {
     pub created_at: String,
     pub next_attempt_at: Option<String>,
     pub delivered_at: Option<String>,
-    #[serde(skip)]
-    pub leased: bool,
 }
 
 type DeliveryRow = (
@@ -182,7 +180,6 @@ type DeliveryRow = (
     Option<String>,
     NaiveDateTime,
     NaiveDateTime,
-    Option<NaiveDateTime>,
     Option<NaiveDateTime>,
 );
 
@@ -199,11 +196,9 @@ fn delivery_view(row: DeliveryRow) -> DeliveryView {
         created,
         next,
         delivered,
-        locked_until,
     ) = row;
     DeliveryView {
         next_attempt_at: (status == STATUS_PENDING).then(|| rfc3339_seconds(next)),
-        leased: locked_until.is_some(),
         id,
         endpoint_id,
         event_type,
@@ -231,7 +226,6 @@ macro_rules! delivery_columns {
             webhook_deliveries::created_at,
             webhook_deliveries::next_attempt_at,
             webhook_deliveries::delivered_at,
-            webhook_deliveries::locked_until,
         )
     };
 }
