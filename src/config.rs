@@ -53,6 +53,10 @@ struct Settings {
     instance_issuer: Option<bool>,
     job_interval_ms: Option<u64>,
     mail_retry_base_ms: Option<u64>,
+    webhook_retry_base_ms: Option<u64>,
+    webhook_retry_hours: Option<u32>,
+    webhook_allow_http: Option<bool>,
+    webhook_allow_private: Option<bool>,
     status_list_ttl_seconds: Option<u32>,
     stats_min_attempts: Option<u32>,
     verify_proof_cache_entries: Option<u32>,
@@ -108,6 +112,10 @@ const SETTING_NAMES: &[&str] = &[
     "instance_issuer",
     "job_interval_ms",
     "mail_retry_base_ms",
+    "webhook_retry_base_ms",
+    "webhook_retry_hours",
+    "webhook_allow_http",
+    "webhook_allow_private",
     "status_list_ttl_seconds",
     "stats_min_attempts",
     "verify_proof_cache_entries",
@@ -175,6 +183,9 @@ pub struct Config {
     pub job_interval_ms: u64,
     /// First retry delay of a failed mail; each further retry waits twice as long (max 1 h).
     pub mail_retry_base_ms: u64,
+    /// Outbound webhooks: first retry delay (doubling up to 1 h), how long to keep retrying,
+    /// and whether `http://` and private or loopback targets are allowed (tests, development).
+    pub webhooks: WebhookSettings,
     pub status_list_ttl_seconds: u32,
     /// Item statistics of a version with fewer graded attempts are marked "too few attempts"
     /// (flags and reliability are noise on small samples); 0 marks none.
@@ -203,6 +214,14 @@ impl std::fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub retry_base_ms: u64,
+    pub retry_hours: u32,
+    pub allow_http: bool,
+    pub allow_private: bool,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -495,6 +514,12 @@ impl Config {
             instance_issuer: s.instance_issuer.unwrap_or(false),
             job_interval_ms: s.job_interval_ms.unwrap_or(1000).max(10),
             mail_retry_base_ms: s.mail_retry_base_ms.unwrap_or(5000).max(10),
+            webhooks: WebhookSettings {
+                retry_base_ms: s.webhook_retry_base_ms.unwrap_or(5000).max(10),
+                retry_hours: positive("webhook_retry_hours", s.webhook_retry_hours, 24)?,
+                allow_http: s.webhook_allow_http.unwrap_or(false),
+                allow_private: s.webhook_allow_private.unwrap_or(false),
+            },
             status_list_ttl_seconds: positive(
                 "status_list_ttl_seconds",
                 s.status_list_ttl_seconds,
@@ -530,6 +555,10 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
         "instance_issuer",
         "job_interval_ms",
         "mail_retry_base_ms",
+        "webhook_retry_base_ms",
+        "webhook_retry_hours",
+        "webhook_allow_http",
+        "webhook_allow_private",
         "status_list_ttl_seconds",
         "stats_min_attempts",
         "verify_proof_cache_entries",

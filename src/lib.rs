@@ -26,6 +26,7 @@ pub mod secrets;
 pub mod server;
 pub mod spreadsheet;
 pub mod validation;
+pub mod webhooks;
 
 pub use app::AppState;
 

@@ -13,6 +13,8 @@ pub struct Metrics {
     pub mails_sent: IntCounter,
     pub mail_failures: IntCounter,
     pub job_runs: IntCounterVec,
+    pub webhooks_pending: IntGauge,
+    pub webhook_deliveries: IntCounterVec,
 }
 
 impl Metrics {
@@ -46,6 +48,19 @@ impl Metrics {
             &["job", "outcome"],
         )
         .expect("static metric definition");
+        let webhooks_pending = IntGauge::new(
+            "webhooks_pending",
+            "Webhook deliveries waiting to be delivered",
+        )
+        .expect("static metric definition");
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "webhook_attempts_total",
+                "Webhook delivery attempts by outcome",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric definition");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -53,6 +68,8 @@ impl Metrics {
             Box::new(mails_sent.clone()),
             Box::new(mail_failures.clone()),
             Box::new(job_runs.clone()),
+            Box::new(webhooks_pending.clone()),
+            Box::new(webhook_deliveries.clone()),
         ] {
             registry
                 .register(collector)
@@ -66,6 +83,8 @@ impl Metrics {
             mails_sent,
             mail_failures,
             job_runs,
+            webhooks_pending,
+            webhook_deliveries,
         }
     }
 

@@ -155,10 +155,15 @@ pub enum Action {
     CommissionRejected,
     PayoutsCreated,
     PayoutMarkedPaid,
+    /// Outbound webhooks: an endpoint registered, its secret rotated, deleted; a delivery resent.
+    WebhookEndpointCreated,
+    WebhookEndpointSecretRotated,
+    WebhookEndpointDeleted,
+    WebhookDeliveryResent,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 31] = [
         Action::VendorCreated,
         Action::StaffAdded,
         Action::StaffRemoved,
@@ -186,6 +191,10 @@ impl Action {
         Action::CommissionRejected,
         Action::PayoutsCreated,
         Action::PayoutMarkedPaid,
+        Action::WebhookEndpointCreated,
+        Action::WebhookEndpointSecretRotated,
+        Action::WebhookEndpointDeleted,
+        Action::WebhookDeliveryResent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -217,6 +226,10 @@ impl Action {
             Action::CommissionRejected => "commission.rejected",
             Action::PayoutsCreated => "payouts.created",
             Action::PayoutMarkedPaid => "payout.marked_paid",
+            Action::WebhookEndpointCreated => "webhook_endpoint.created",
+            Action::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
+            Action::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            Action::WebhookDeliveryResent => "webhook_delivery.resent",
         }
     }
 
@@ -244,6 +257,10 @@ impl Action {
             | Action::CommissionApproved
             | Action::CommissionRejected => "commission",
             Action::PayoutMarkedPaid => "payout",
+            Action::WebhookEndpointCreated
+            | Action::WebhookEndpointSecretRotated
+            | Action::WebhookEndpointDeleted => "webhook_endpoint",
+            Action::WebhookDeliveryResent => "webhook_delivery",
         }
     }
 

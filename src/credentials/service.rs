@@ -27,6 +27,7 @@ use crate::db::{self, is_unique_violation, new_id, DbConn, DbError};
 use crate::links::Links;
 use crate::mail::{self, templates};
 use crate::validation::{FieldError, FieldErrors};
+use crate::webhooks::{self, EventType};
 
 /// Slots per status list (the spec's minimum, for herd privacy).
 pub const LIST_SIZE: i32 = status_list::MIN_BITS as i32;
@@ -649,6 +650,14 @@ pub fn issue_for_pass(
             },
         );
         mail::enqueue(conn, &mail, now)?;
+        webhooks::credential_event(
+            conn,
+            &ctx.links,
+            EventType::CredentialIssued,
+            &vendor.id,
+            &id,
+            now,
+        )?;
         ctx.credentials_changed(conn, &user.id, &vendor.id, "credential issued", now)?;
         tracing::info!(credential_id = %id, attempt_id = %request.attempt_id, "credential issued");
         return Ok(id);
@@ -762,6 +771,14 @@ pub fn revoke(
         &ctx.links.credential_page(&row.id),
     );
     mail::enqueue(conn, &mail, now)?;
+    webhooks::credential_event(
+        conn,
+        &ctx.links,
+        EventType::CredentialRevoked,
+        &vendor.id,
+        &row.id,
+        now,
+    )?;
     ctx.credentials_changed(conn, &row.user_id, &vendor.id, "credential revoked", now)?;
     audit::record(
         conn,

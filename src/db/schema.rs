@@ -446,6 +446,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        vendor_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret_sealed -> Text,
+        created_at -> Timestamp,
+        secret_rotated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        event_type -> Text,
+        subject_id -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        retry_from -> Timestamp,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(vendor_members -> users (user_id));
@@ -483,6 +516,7 @@ diesel::joinable!(commissions -> billing_events (billing_event_id));
 diesel::joinable!(commissions -> payouts (payout_id));
 diesel::joinable!(commission_transitions -> commissions (commission_id));
 diesel::joinable!(payouts -> enrollments (enrollment_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -514,4 +548,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     payouts,
     commissions,
     commission_transitions,
+    webhook_endpoints,
+    webhook_deliveries,
 );

@@ -25,6 +25,7 @@ use crate::links::Links;
 use crate::mail;
 use crate::spreadsheet::csv_cell;
 use crate::validation::{is_slug, normalize_email, FieldErrors};
+use crate::webhooks::{self, EventType};
 
 // ------------------------------------------------------------------------------------------ the hook
 
@@ -1611,6 +1612,33 @@ pub fn grade_attempt(
     } else {
         store::user_contact(conn, &attempt.user_id)?
     };
+    // A staff preview is not a candidate's attempt: no event for other systems.
+    if !attempt.preview {
+        webhooks::emit(
+            conn,
+            &exam.vendor_id,
+            EventType::AttemptGraded,
+            attempt_id,
+            now,
+            |_| {
+                Ok(json!({
+                    "attempt_id": attempt_id,
+                    "exam": exam.slug,
+                    "candidate": {
+                        "id": attempt.user_id,
+                        "email": contact.as_ref().map(|(_, email)| email),
+                        "name": contact.as_ref().map(|(name, _)| name),
+                    },
+                    "score_percent": super::format_percent(stored.score_bp),
+                    "passed": stored.passed,
+                    "pass_percent": stored.pass_percent,
+                    "credential_id": stored.credential_id,
+                    "graded_at": rfc3339_seconds(now),
+                    "result_url": links.attempt_result(attempt_id),
+                }))
+            },
+        )?;
+    }
     if let Some((name, email)) = contact {
         let score = super::format_percent(stored.score_bp);
         let link = links.attempt_result(attempt_id);

@@ -75,6 +75,7 @@ const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("badges", include_str!("openapi/badges.json")),
     ("exams", include_str!("openapi/exams.json")),
     ("referrals", include_str!("openapi/referrals.json")),
+    ("webhooks", include_str!("openapi/webhooks.json")),
 ];
 
 /// Merges the fragments into the base document (once; the result is cached).

@@ -258,6 +258,19 @@ impl From<crate::credentials::CredentialError> for ApiError {
     }
 }
 
+impl From<crate::webhooks::WebhookError> for ApiError {
+    fn from(e: crate::webhooks::WebhookError) -> Self {
+        use crate::webhooks::WebhookError as E;
+        match e {
+            E::Validation(errors) => ApiError::Validation(errors),
+            E::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Internal(m) => ApiError::Internal(m),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::badges::ImageError> for ApiError {
     fn from(e: crate::badges::ImageError) -> Self {
         use crate::badges::ImageError as E;

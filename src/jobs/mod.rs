@@ -5,6 +5,7 @@ pub mod credentials;
 mod exams;
 mod outbox;
 pub mod referrals;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;
@@ -45,6 +46,18 @@ pub fn start(state: &AppState) -> Result<Jobs, String> {
         stopped.clone(),
         s.clone(),
         move || outbox::run_once(s.clone(), sender.clone()),
+    ));
+
+    let hooks = std::sync::Arc::new(crate::webhooks::sender::Sender::new(
+        &state.config.webhooks,
+    )?);
+    let s = state.clone();
+    handles.push(spawn_loop(
+        "webhooks",
+        interval,
+        stopped.clone(),
+        s.clone(),
+        move || webhooks::run_once(s.clone(), hooks.clone()),
     ));
 
     let s = state.clone();

@@ -25,6 +25,7 @@ use crate::money::{commission_amount, format_minor, parse_currency, MAX_RATE_BPS
 use crate::secrets::MasterKey;
 use crate::spreadsheet::csv_cell;
 use crate::validation::{normalize_email, FieldErrors};
+use crate::webhooks::{self, EventType};
 
 /// Webhook timestamps more than this far from the server clock are refused (replay window).
 pub const WEBHOOK_TOLERANCE_SECS: i64 = super::webhook::DEFAULT_TOLERANCE_SECS;
@@ -1768,6 +1769,32 @@ pub fn approve_due(
             now,
         )?;
         let vendor_id = store::find_program(conn, &commission.program_id)?.map(|p| p.vendor_id);
+        if let Some(vendor_id) = &vendor_id {
+            webhooks::emit(
+                conn,
+                vendor_id,
+                EventType::CommissionApproved,
+                &commission.id,
+                now,
+                |c| {
+                    let code = store::find_enrollment(c, &commission.enrollment_id)?
+                        .map(|e| e.referral_code);
+                    Ok(json!({
+                        "commission_id": commission.id,
+                        "program_id": commission.program_id,
+                        "enrollment_id": commission.enrollment_id,
+                        "referral_code": code,
+                        "kind": commission.kind,
+                        "invoice_id": commission.invoice_id,
+                        "base_minor": commission.base_minor,
+                        "rate_bps": commission.rate_bps,
+                        "amount_minor": commission.amount_minor,
+                        "currency": commission.currency,
+                        "approved_at": rfc3339_seconds(now),
+                    }))
+                },
+            )?;
+        }
         audit::record(
             conn,
             &Actor::system("commission approval job"),
@@ -2158,6 +2185,27 @@ pub fn mark_payout_paid(
         }
     }
     let vendor_id = store::find_program(conn, &payout.program_id)?.map(|p| p.vendor_id);
+    if let Some(vendor_id) = &vendor_id {
+        webhooks::emit(
+            conn,
+            vendor_id,
+            EventType::PayoutPaid,
+            &payout.id,
+            now,
+            |_| {
+                Ok(json!({
+                    "payout_id": payout.id,
+                    "program_id": payout.program_id,
+                    "enrollment_id": payout.enrollment_id,
+                    "referral_code": enrollment.referral_code,
+                    "amount_minor": payout.amount_minor,
+                    "currency": payout.currency,
+                    "reference": reference,
+                    "paid_at": rfc3339_seconds(now),
+                }))
+            },
+        )?;
+    }
     audit::record(
         conn,
         actor,

@@ -181,6 +181,19 @@ async fn every_privileged_operation_writes_one_audit_row() {
     let candidate = app.user("cid@example.org", "Cid Candidate").await;
     let examiner = app.user("examiner@audit.example", "Eve Examiner").await;
     app.vendor("audit", &owner).await;
+    // An outbound webhook endpoint first, so the acts below queue deliveries to resend later.
+    // `.invalid` never resolves: every attempt fails at once and the delivery waits for a retry.
+    let hook = d
+        .drive(
+            "createWebhookEndpoint",
+            Method::POST,
+            "/api/v1/vendors/audit/webhooks",
+            &owner.token,
+            &owner.id,
+            Body::Json(json!({"url": "https://hooks.example.invalid/credo"})),
+        )
+        .await;
+    let hook_id = id(&hook);
 
     d.drive(
         "createVendor",
@@ -515,6 +528,65 @@ async fn every_privileged_operation_writes_one_audit_row() {
     )
     .await;
 
+    let hook_secret = d
+        .drive(
+            "rotateWebhookEndpointSecret",
+            Method::POST,
+            &format!("/api/v1/vendors/audit/webhooks/{hook_id}/secret"),
+            &owner.token,
+            &owner.id,
+            Body::Empty,
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A delivery that failed and waits at least two more seconds for its retry (not leased).
+    let waiting = eventually(
+        "a failed webhook delivery waiting for its retry",
+        WAIT,
+        || async {
+            let soon = app.state.clock.now_utc() + Duration::seconds(2);
+            app.get(
+                &format!("/api/v1/vendors/audit/webhooks/{hook_id}/deliveries"),
+                Some(&owner.token),
+            )
+            .await
+            .expect(200)
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| {
+                d["attempts"].as_i64() > Some(0)
+                    && d["next_attempt_at"]
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .is_some_and(|t| t > soon)
+            })
+            .map(id)
+        },
+    )
+    .await;
+    d.drive(
+        "resendWebhookDelivery",
+        Method::POST,
+        &format!("/api/v1/vendors/audit/webhook-deliveries/{waiting}/resend"),
+        &owner.token,
+        &owner.id,
+        Body::Empty,
+    )
+    .await;
+    d.drive(
+        "deleteWebhookEndpoint",
+        Method::DELETE,
+        &format!("/api/v1/vendors/audit/webhooks/{hook_id}"),
+        &owner.token,
+        &owner.id,
+        Body::Empty,
+    )
+    .await;
+
     // The staff and account lifecycle last: these end the people's sessions.
     let operator = User {
         token: app.login(&operator.email).await,
@@ -577,6 +649,8 @@ async fn every_privileged_operation_writes_one_audit_row() {
     let secret = rotated["webhook_secret"].as_str().unwrap();
     let everything = format!("{:?}", trail(&app).await);
     assert!(!everything.contains(secret), "{everything}");
+    let hook_key = hook["secret"].as_str().unwrap();
+    assert!(!everything.contains(hook_key) && !everything.contains(&hook_secret));
 
     // The table covers the document: a new privileged operation without an entry fails here.
     let documented: BTreeSet<String> = operations.into_iter().map(|(id, _, _)| id).collect();

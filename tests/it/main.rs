@@ -36,3 +36,4 @@ mod schema;
 mod sessions_cache;
 mod vendor_console;
 mod verify_cache;
+mod webhooks_out;

@@ -6,6 +6,7 @@ pub mod badges;
 pub mod credentials;
 pub mod exams;
 pub mod referrals;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -16,4 +17,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     credentials::configure(cfg);
     exams::configure(cfg);
     referrals::configure(cfg);
+    webhooks::configure(cfg);
 }

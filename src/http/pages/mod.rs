@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod exams;
 pub mod referrals;
 pub mod vendor;
+pub mod webhooks;
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
@@ -15,6 +16,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     exams::configure(cfg);
     referrals::configure(cfg);
     vendor::configure(cfg);
+    webhooks::configure(cfg);
 }
 
 use actix_web::dev::Payload;
