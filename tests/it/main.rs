@@ -13,6 +13,7 @@ mod badges;
 mod browser_accounts;
 mod browser_integrity;
 mod browser_journeys;
+mod browser_taking;
 mod credentials_issue;
 mod credentials_pages;
 mod credentials_rdfc;
