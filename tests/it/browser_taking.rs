@@ -323,7 +323,7 @@ async fn a_vendor_downloads_the_sample_bank_from_the_docs_and_it_imports_unchang
         .attr("#samples a[href$='.toml']", "href")
         .await
         .unwrap();
-    let download = app.browser().get(&href).send().await.unwrap();
+    let download = app.browser().get(app.url(&href)).send().await.unwrap();
     assert_eq!(download.status(), 200);
     assert!(download
         .headers()

@@ -154,10 +154,10 @@ mod tests {
 
     #[test]
     fn the_sample_banks_import_and_lint_clean() {
-        let (_, toml, _) = SAMPLES[0];
+        let (_, _, toml) = SAMPLES[0];
         let (bank, lines) = parse_bank_located("sample-bank.toml", toml).expect("the TOML sample");
         assert_eq!(lint_bank("sample-bank.toml", &bank, &lines), vec![]);
-        let (_, gift, _) = SAMPLES[1];
+        let (_, _, gift) = SAMPLES[1];
         let import = parse_gift("sample-bank.gift", gift).expect("the GIFT sample");
         assert!(import.warnings.is_empty(), "{:?}", import.warnings);
     }

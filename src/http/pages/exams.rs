@@ -505,12 +505,13 @@ async fn summary_page(
         .collect();
     let total = items.len();
     let (unanswered, answered): (Vec<_>, Vec<_>) = items.into_iter().partition(|q| !q.answered);
-    let flagged: Vec<SummaryItem> = unanswered
+    let mut flagged: Vec<SummaryItem> = unanswered
         .iter()
         .chain(&answered)
         .filter(|q| q.flagged)
         .copied()
         .collect();
+    flagged.sort_by_key(|q| q.number);
     let confirm = match unanswered.len() {
         0 => "Submit your answers for grading? You can't change them afterwards.".to_string(),
         n => format!(
