@@ -469,7 +469,7 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
     assert_eq!(imported.status(), 201);
     let page = imported.text().await.unwrap();
     assert!(
-        page.contains("Imported pasted.toml: version 1 with 5 question(s)."),
+        page.contains("Imported pasted.toml: version 1 with 5 questions."),
         "{page}"
     );
     assert!(page.contains("<td class=\"num\">1</td><td>2026.1</td>"));

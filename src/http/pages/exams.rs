@@ -947,13 +947,20 @@ async fn vendor_upload(
             .await?;
             page.ctx.notices.push(if outcome.created {
                 format!(
-                    "Imported {name}: version {} with {} question(s){}.",
+                    "Imported {name}: version {} with {}{}.",
                     outcome.version,
-                    outcome.questions,
+                    crate::text::plural(outcome.questions as i64, "question", "questions"),
                     if outcome.warnings.is_empty() {
                         String::new()
                     } else {
-                        format!(", {} warning(s)", outcome.warnings.len())
+                        format!(
+                            ", {}",
+                            crate::text::plural(
+                                outcome.warnings.len() as i64,
+                                "warning",
+                                "warnings"
+                            )
+                        )
                     }
                 )
             } else {
@@ -1180,8 +1187,8 @@ async fn vendor_vouchers(
         Ok(batch) => {
             let mut page = vendor_exam_view(&state, ctx, vendor, exam_slug).await?;
             page.ctx.notices.push(format!(
-                "Created {} voucher(s). Copy them now or download the CSV.",
-                batch.codes.len()
+                "Created {}. Copy them now or download the CSV.",
+                crate::text::plural(batch.codes.len() as i64, "voucher", "vouchers")
             ));
             page.new_codes = batch.codes;
             Ok(render_with_status(StatusCode::CREATED, &page))
