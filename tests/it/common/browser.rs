@@ -318,9 +318,12 @@ impl Browser {
                   title: document.title,
                   // Code samples (in the docs) may show JSON; everything else may not.
                   text: (() => {
-                    const copy = document.body.cloneNode(true);
-                    copy.querySelectorAll('pre, code').forEach(el => el.remove());
-                    return copy.textContent;
+                    let text = document.body.innerText;
+                    for (const el of document.querySelectorAll('pre, code')) {
+                      const sample = el.innerText;
+                      if (sample) text = text.split(sample).join('');
+                    }
+                    return text;
                   })(),
                 };
                 "#,
