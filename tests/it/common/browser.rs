@@ -276,7 +276,7 @@ impl Browser {
                 const spilled = [];
                 for (const el of document.querySelectorAll('body *')) {
                   if (!visible(el) || el.closest('svg, .visually-hidden, select, textarea, input')) continue;
-                  if (el.scrollWidth <= el.clientWidth + 1 || el.clientWidth === 0) continue;
+                  if (el.scrollWidth <= el.clientWidth + 1 || el.clientWidth <= 1) continue;
                   const style = getComputedStyle(el);
                   if (['auto', 'scroll'].includes(style.overflowX)) {
                     const cue = el.matches('pre') || (el.matches('.table-wrap') && style.backgroundImage !== 'none');
