@@ -25,6 +25,7 @@ pub mod referrals;
 pub mod secrets;
 pub mod server;
 pub mod spreadsheet;
+pub mod text;
 pub mod validation;
 pub mod webhooks;
 

@@ -9,10 +9,8 @@
     invalid.focus();
   }
 
-  // Buttons that undo something for good ask first: <button data-confirm="Question?">. (The exam page
-  // handles its own submit button below.)
+  // Buttons that undo something for good ask first: <button data-confirm="Question?">.
   document.querySelectorAll("[data-confirm]").forEach(function (button) {
-    if (button.closest("#exam-form")) return;
     button.addEventListener("click", function (event) {
       if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
     });
@@ -36,9 +34,11 @@
 })();
 
 // Exams: on the exam-taking page, save each answer as it changes (PUT to the API with the CSRF token from
-// <meta name="csrf-token">), show "Saved", keep the navigator current, count down from the server's
-// remaining time, submit when the time is up, and confirm before submitting. Without this script the page's
-// form saves and submits by itself.
+// <meta name="csrf-token">), show "Saved", flag questions for review (PUT to the API), keep the navigator
+// current, show the questions a page at a time (1 per page on narrow screens; a setting kept in this
+// browser; the page is in the address's #q-N, so a reload stays there), count down from the server's
+// remaining time, and submit when the time is up. Without this script the page's form shows every
+// question, saves, flags and goes to the summary by itself.
 (function () {
   "use strict";
   var form = document.getElementById("exam-form");
@@ -71,19 +71,30 @@
     el.textContent = text;
     el.className = "save-state" + (tone ? " " + tone : "");
   }
+  function flagOf(questionId) {
+    return Array.prototype.filter.call(form.querySelectorAll("[data-flag]"), function (el) {
+      return el.getAttribute("data-flag") === questionId;
+    })[0];
+  }
   function updateProgress() {
     var links = form.querySelectorAll("[data-nav]");
-    var answered = 0;
+    var answered = 0, flagged = 0;
     Array.prototype.forEach.call(links, function (link) {
       var id = link.getAttribute("data-nav");
       var done = inputsOf(id).some(function (input) { return input.checked; });
+      var flag = flagOf(id);
+      var marked = !!flag && flag.getAttribute("aria-pressed") === "true";
       link.classList.toggle("answered", done);
+      link.classList.toggle("flagged", marked);
       var hidden = link.querySelector(".visually-hidden");
-      if (hidden) hidden.textContent = done ? " (answered)" : " (not answered)";
+      if (hidden) hidden.textContent = (done ? " (answered)" : " (not answered)") + (marked ? " (flagged)" : "");
       if (done) answered += 1;
+      if (marked) flagged += 1;
     });
     var counter = form.querySelector("[data-answered-count]");
     if (counter) counter.textContent = answered + " of " + links.length + " answered";
+    var flags = form.querySelector("[data-flagged-count]");
+    if (flags) flags.textContent = flagged + " flagged";
   }
   function submitForGrading() {
     if (closed) return;
@@ -130,12 +141,103 @@
     save(input.name.slice(2));
   });
 
-  Array.prototype.forEach.call(form.querySelectorAll("[data-confirm]"), function (button) {
+  // Flag for review: the button toggles through the API instead of submitting the form.
+  Array.prototype.forEach.call(form.querySelectorAll("[data-flag]"), function (button) {
     button.addEventListener("click", function (event) {
-      if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
-      else closed = true;
+      event.preventDefault();
+      var questionId = button.getAttribute("data-flag");
+      var flagged = button.getAttribute("aria-pressed") !== "true";
+      fetch("/api/v1/attempts/" + encodeURIComponent(attempt) + "/flags/" + encodeURIComponent(questionId), {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ flagged: flagged })
+      }).then(function (response) {
+        if (response.status === 204) {
+          button.setAttribute("aria-pressed", flagged ? "true" : "false");
+          button.name = flagged ? "unflag" : "flag";
+          show(questionId, flagged ? "Flagged for review" : "Flag removed", "saved");
+          updateProgress();
+        } else if (response.status === 409) {
+          submitForGrading();
+        } else {
+          show(questionId, "The flag was not saved — try again.", "failed");
+        }
+      }, function () {
+        show(questionId, "The flag was not saved (offline?) — try again.", "failed");
+      });
     });
   });
+
+  // Pages of questions. The position lives in the address (#q-N), so reloads and the navigator's
+  // links land on the right page.
+  var sections = Array.prototype.slice.call(form.querySelectorAll("section.question"));
+  var pager = form.querySelector("[data-pager]");
+  var perPage = document.getElementById("per-page");
+  var current = 0;
+  function storedPerPage() {
+    try { return window.localStorage.getItem("credo.exam.perPage"); } catch (e) { return null; }
+  }
+  var per = storedPerPage() || (window.matchMedia("(max-width: 899px)").matches ? "1" : "10");
+  function size() { return per === "all" ? Math.max(1, sections.length) : parseInt(per, 10) || 1; }
+  function pageCount() { return Math.max(1, Math.ceil(sections.length / size())); }
+  function showPage(page, scroll) {
+    current = Math.max(0, Math.min(page, pageCount() - 1));
+    var first = current * size(), last = Math.min(sections.length, first + size());
+    sections.forEach(function (section, index) { section.hidden = index < first || index >= last; });
+    if (pager) {
+      pager.hidden = pageCount() <= 1;
+      pager.querySelector("[data-page-step='-1']").disabled = current === 0;
+      pager.querySelector("[data-page-step='1']").disabled = current === pageCount() - 1;
+      pager.querySelector("[data-page-text]").textContent = last - first === 1
+        ? "Question " + (first + 1) + " of " + sections.length
+        : "Questions " + (first + 1) + "–" + last + " of " + sections.length;
+    }
+    if (scroll && sections[first]) {
+      sections[first].scrollIntoView();
+      var heading = sections[first].querySelector("h2");
+      if (heading) heading.focus({ preventScroll: true });
+    }
+  }
+  function indexOfHash() {
+    var match = /^#q-(\d+)$/.exec(window.location.hash);
+    return match ? parseInt(match[1], 10) - 1 : -1;
+  }
+  function goToHash(scroll) {
+    var index = indexOfHash();
+    if (index < 0 || index >= sections.length) return false;
+    showPage(Math.floor(index / size()), false);
+    if (scroll) {
+      sections[index].scrollIntoView();
+      var heading = sections[index].querySelector("h2");
+      if (heading) heading.focus({ preventScroll: true });
+    }
+    return true;
+  }
+  if (sections.length > 0) {
+    if (perPage) {
+      perPage.value = per;
+      perPage.closest("[data-per-page]").hidden = false;
+      perPage.addEventListener("change", function () {
+        var firstShown = current * size();
+        per = perPage.value;
+        try { window.localStorage.setItem("credo.exam.perPage", per); } catch (e) { /* private mode */ }
+        showPage(Math.floor(firstShown / size()), false);
+      });
+    }
+    if (pager) {
+      Array.prototype.forEach.call(pager.querySelectorAll("[data-page-step]"), function (button) {
+        button.addEventListener("click", function () {
+          var target = current + parseInt(button.getAttribute("data-page-step"), 10);
+          var first = Math.max(0, Math.min(target, pageCount() - 1)) * size();
+          window.history.replaceState(null, "", "#q-" + (first + 1));
+          showPage(target, true);
+        });
+      });
+    }
+    window.addEventListener("hashchange", function () { goToHash(true); });
+    if (!goToHash(true)) showPage(0, false);
+  }
 
   var timer = form.querySelector("[data-remaining]");
   if (timer) {

@@ -196,6 +196,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    attempt_flags (attempt_id, question_id) {
+        attempt_id -> Text,
+        question_id -> Text,
+        flagged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     attempt_items (attempt_id, question_id) {
         attempt_id -> Text,
         question_id -> Text,
@@ -492,6 +500,7 @@ diesel::joinable!(attempts -> exams (exam_id));
 diesel::joinable!(attempts -> users (user_id));
 diesel::joinable!(attempts -> exam_versions (version_id));
 diesel::joinable!(attempt_answers -> attempts (attempt_id));
+diesel::joinable!(attempt_flags -> attempts (attempt_id));
 diesel::joinable!(attempt_items -> attempts (attempt_id));
 diesel::joinable!(issuer_keys -> vendors (vendor_id));
 diesel::joinable!(exam_badges -> exams (exam_id));
@@ -532,6 +541,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     vouchers,
     attempts,
     attempt_answers,
+    attempt_flags,
     attempt_items,
     exam_badges,
     issuer_keys,

@@ -199,9 +199,16 @@ pub fn validate_answer(
     Ok(())
 }
 
-/// A score in basis points as the decimal percent shown to people and in the API: `7250` → `"72.50"`.
+/// A score in basis points as the percent shown to people, rounded half up to one decimal and
+/// without a trailing `.0`: `7142` (5 of 7) → `"71.4"`, `6665` → `"66.7"`, `10000` → `"100"` (the `%`
+/// sign is the caller's). Basis points are truncated, so their hundredths digit is exact and
+/// rounding them gives the rounded true score.
 pub fn format_percent(basis_points: u32) -> String {
-    format!("{}.{:02}", basis_points / 100, basis_points % 100)
+    let tenths = (basis_points + 5) / 10;
+    match tenths % 10 {
+        0 => format!("{}", tenths / 10),
+        digit => format!("{}.{digit}", tenths / 10),
+    }
 }
 
 /// A score in basis points as the API's `score_percent` JSON number (at most two decimals, e.g. `72.5`).
@@ -532,11 +539,15 @@ mod tests {
     #[test]
     fn percent_display_helpers() {
         let cases = [
-            (0, "0.00", "0.0"),
-            (7250, "72.50", "72.5"),
-            (6665, "66.65", "66.65"),
-            (10_000, "100.00", "100.0"),
-            (5, "0.05", "0.05"),
+            (0, "0", "0.0"),
+            (7250, "72.5", "72.5"),
+            (6665, "66.7", "66.65"),
+            (7142, "71.4", "71.42"),
+            (7149, "71.5", "71.49"),
+            (10_000, "100", "100.0"),
+            (9_995, "100", "99.95"),
+            (5, "0.1", "0.05"),
+            (4, "0", "0.04"),
         ];
         for (bp, text, json) in cases {
             assert_eq!(format_percent(bp), text);

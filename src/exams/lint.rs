@@ -176,8 +176,9 @@ fn normalized(text: &str) -> String {
         .join(" ")
 }
 
-/// The number of choices a stem asks for: "(Choose two.)", "Select 3", "pick TWO answers".
-fn asked_count(stem: &str) -> Option<usize> {
+/// The number of choices a stem asks for: "(Choose two.)", "Select 3", "pick TWO answers" (the taking
+/// page's legend repeats it, so both say the same).
+pub fn asked_count(stem: &str) -> Option<usize> {
     let words: Vec<String> = normalized(stem).split(' ').map(str::to_owned).collect();
     words.windows(2).find_map(|pair| {
         if !COUNT_VERBS.contains(&pair[0].as_str()) {

@@ -29,7 +29,7 @@ pub use grading::{
     format_percent, grade, percent_json_number, validate_answer, DomainScore, GradeResult,
     ItemScore,
 };
-pub use lint::{lint_bank, QuestionLines};
+pub use lint::{asked_count, lint_bank, QuestionLines};
 pub use markdown::{
     escape_html, render_markdown, render_markdown_inline, render_text, render_text_inline,
     sanitize_html,

@@ -24,6 +24,7 @@ use crate::db::{self, DbConn};
 use crate::links::Links;
 use crate::mail;
 use crate::spreadsheet::csv_cell;
+use crate::text::plural;
 use crate::validation::{is_slug, normalize_email, FieldErrors};
 use crate::webhooks::{self, EventType};
 
@@ -797,20 +798,20 @@ impl RetakeView {
         let mut parts = Vec::new();
         if self.cooldown_days > 0 {
             parts.push(format!(
-                "wait {} day(s) after a failed attempt",
-                self.cooldown_days
+                "wait {} after a failed attempt",
+                plural(self.cooldown_days, "day", "days")
             ));
         }
         if self.max_attempts_per_year > 0 {
             parts.push(format!(
-                "at most {} attempt(s) in any 12 months",
-                self.max_attempts_per_year
+                "at most {} in any 12 months",
+                plural(self.max_attempts_per_year, "attempt", "attempts")
             ));
         }
         if self.wait_after_pass_days > 0 {
             parts.push(format!(
-                "no new attempt for {} day(s) after a pass",
-                self.wait_after_pass_days
+                "no new attempt for {} after a pass",
+                plural(self.wait_after_pass_days, "day", "days")
             ));
         }
         if parts.is_empty() {
@@ -942,9 +943,9 @@ pub fn next_attempt_allowed(
                 blocks.push((
                     until,
                     format!(
-                        "you passed this exam on {}; a new attempt is allowed {} day(s) after a pass",
+                        "you passed this exam on {}; a new attempt is allowed {} after a pass",
                         last_pass.format("%Y-%m-%d"),
-                        policy.wait_after_pass_days
+                        plural(policy.wait_after_pass_days, "day", "days")
                     ),
                 ));
             }
@@ -959,8 +960,8 @@ pub fn next_attempt_allowed(
                     blocks.push((
                         until,
                         format!(
-                            "after a failed attempt the policy asks you to wait {} day(s) before the next one",
-                            policy.cooldown_days
+                            "after a failed attempt the policy asks you to wait {} before the next one",
+                            plural(policy.cooldown_days, "day", "days")
                         ),
                     ));
                 }
@@ -986,8 +987,8 @@ pub fn next_attempt_allowed(
                 blocks.push((
                     until,
                     format!(
-                        "the policy allows {} attempt(s) in any 12 months and you have used them",
-                        policy.max_attempts_per_year
+                        "the policy allows {} in any 12 months and you have used them",
+                        plural(policy.max_attempts_per_year, "attempt", "attempts")
                     ),
                 ));
             }
@@ -1417,6 +1418,24 @@ fn attempt_frame(
     Ok(Some(frame))
 }
 
+/// Flags questions for review (or clears their flags) while the attempt is open: (question handle,
+/// flagged). Flags are the candidate's notes; grading never reads them.
+pub fn set_flags(
+    conn: &mut DbConn,
+    user_id: &str,
+    attempt_id: &str,
+    flags: &[(String, bool)],
+    now: NaiveDateTime,
+) -> Result<(), ExamError> {
+    let attempt = answerable_attempt(conn, user_id, attempt_id, now)?;
+    let form = parse_form(&attempt)?;
+    for (question_handle, flagged) in flags {
+        let question_id = form.question_id_of(question_handle)?;
+        store::set_flag(conn, attempt_id, question_id, *flagged, now)?;
+    }
+    Ok(())
+}
+
 /// The stored result of a graded attempt (`attempts.result`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredResult {
@@ -1708,6 +1727,8 @@ pub struct AttemptView {
     /// Seconds left before the deadline (0 when passed).
     pub remaining_seconds: i64,
     pub answers: BTreeMap<String, Vec<String>>,
+    /// Handles of the questions flagged for review.
+    pub flagged: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub questions: Option<Vec<PresentedQuestion>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1764,6 +1785,10 @@ pub fn attempt_view(
             (form.question_handle(&question_id), handles)
         })
         .collect();
+    let flagged = store::flags_of(conn, attempt_id)?
+        .iter()
+        .map(|question_id| form.question_handle(question_id))
+        .collect();
     Ok(AttemptView {
         id: attempt.id.clone(),
         exam: ExamRef {
@@ -1776,6 +1801,7 @@ pub fn attempt_view(
         deadline: rfc3339_seconds(attempt.deadline),
         remaining_seconds: (attempt.deadline - now).num_seconds().max(0),
         answers,
+        flagged,
         questions,
         result,
         review,
@@ -1866,6 +1892,30 @@ pub fn attempts_of_user(
             passed: a.passed,
         })
         .collect())
+}
+
+/// The exams the person cannot start again yet under their retake policy, by (vendor slug, exam
+/// slug): from when they can, and why (the dashboard shows these instead of offering them).
+pub fn retakes_not_yet(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<BTreeMap<(String, String), (NaiveDateTime, String)>, ExamError> {
+    let mut blocked = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (_, exam_slug, _, vendor) in store::attempts_of_user(conn, user_id)? {
+        if !seen.insert((vendor.clone(), exam_slug.clone())) {
+            continue;
+        }
+        let Some((exam, _, _)) = store::find_exam_by_slugs(conn, &vendor, &exam_slug)? else {
+            continue;
+        };
+        let history = store::attempt_history(conn, &exam.id, user_id)?;
+        if let Some(block) = next_attempt_allowed(&retake_of(&exam), &history, now) {
+            blocked.insert((vendor, exam_slug), block);
+        }
+    }
+    Ok(blocked)
 }
 
 /// The person's open attempt at an exam, if any (the detail page offers to resume it).
@@ -2769,7 +2819,11 @@ mod tests {
         assert_eq!(policy(0, 0, 0).describe(), "No restrictions on retakes.");
         assert_eq!(
             policy(14, 3, 365).describe(),
-            "Wait 14 day(s) after a failed attempt; at most 3 attempt(s) in any 12 months; no new attempt for 365 day(s) after a pass."
+            "Wait 14 days after a failed attempt; at most 3 attempts in any 12 months; no new attempt for 365 days after a pass."
+        );
+        assert_eq!(
+            policy(1, 1, 1).describe(),
+            "Wait 1 day after a failed attempt; at most 1 attempt in any 12 months; no new attempt for 1 day after a pass."
         );
     }
 }

@@ -7,8 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    attempt_answers, attempt_items, attempts, exam_versions, exams, orders, users, vendors,
-    vouchers,
+    attempt_answers, attempt_flags, attempt_items, attempts, exam_versions, exams, orders, users,
+    vendors, vouchers,
 };
 use crate::db::{new_id, DbConn};
 
@@ -816,6 +816,42 @@ pub fn answers_of(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Vec<(Strin
     attempt_answers::table
         .filter(attempt_answers::attempt_id.eq(attempt_id))
         .select((attempt_answers::question_id, attempt_answers::choices))
+        .load(conn)
+}
+
+/// Flags (or unflags) a question of an attempt for review; flagging twice keeps one row.
+pub fn set_flag(
+    conn: &mut DbConn,
+    attempt_id: &str,
+    question_id: &str,
+    flagged: bool,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let row = attempt_flags::table
+        .filter(attempt_flags::attempt_id.eq(attempt_id))
+        .filter(attempt_flags::question_id.eq(question_id));
+    if !flagged {
+        return diesel::delete(row).execute(conn).map(drop);
+    }
+    let insert = diesel::insert_into(attempt_flags::table)
+        .values((
+            attempt_flags::attempt_id.eq(attempt_id),
+            attempt_flags::question_id.eq(question_id),
+            attempt_flags::flagged_at.eq(now),
+        ))
+        .on_conflict((attempt_flags::attempt_id, attempt_flags::question_id))
+        .do_nothing();
+    match conn {
+        DbConn::Postgres(pg) => insert.execute(pg).map(drop),
+        DbConn::Sqlite(sqlite) => insert.execute(sqlite).map(drop),
+    }
+}
+
+/// The bank ids of the questions flagged for review in an attempt.
+pub fn flags_of(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Vec<String>> {
+    attempt_flags::table
+        .filter(attempt_flags::attempt_id.eq(attempt_id))
+        .select(attempt_flags::question_id)
         .load(conn)
 }
 

@@ -24,6 +24,7 @@ use crate::mail;
 use crate::money::{commission_amount, format_minor, parse_currency, MAX_RATE_BPS};
 use crate::secrets::MasterKey;
 use crate::spreadsheet::csv_cell;
+use crate::text::plural;
 use crate::validation::{normalize_email, FieldErrors};
 use crate::webhooks::{self, EventType};
 
@@ -133,18 +134,17 @@ fn default_terms(vendor: &Vendor, s: &store::ProgramSettings<'_>) -> String {
          - Joining is free and needs no purchase.\n\
          - You earn a commission on {vendor}'s sales to customers you refer, at the rate of your tier. \
          Tiers depend only on your current {vendor} certifications.\n\
-         - A customer counts as referred when they arrive through your link within {window} days of \
-         the click. Invoices earn commission for {months} months after the customer is bound.\n\
-         - Commissions are approved {hold} days after the invoice unless refunded or under review; \
-         payouts start at a balance of {min} {currency} minor units.\n\
+         - A customer counts as referred when they arrive through your link within {window} of \
+         the click. Invoices earn commission for {months} after the customer is bound.\n\
+         - Commissions are approved {hold} after the invoice unless refunded or under review; \
+         payouts start at a balance of {min}.\n\
          - One level only: nothing is paid for recruiting other advocates.\n\
          - Always say that your link earns a commission when you share it.",
         vendor = vendor.name,
-        window = s.attribution_window_days,
-        months = s.commission_months,
-        hold = s.hold_days,
-        min = s.min_payout_minor,
-        currency = s.currency,
+        window = plural(s.attribution_window_days, "day", "days"),
+        months = plural(s.commission_months, "month", "months"),
+        hold = plural(s.hold_days, "day", "days"),
+        min = format_amount(s.min_payout_minor, s.currency),
     )
 }
 

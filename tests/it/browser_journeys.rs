@@ -36,9 +36,10 @@ async fn questions_on_page(browser: &Browser) -> Vec<String> {
         .collect()
 }
 
-/// Clicks the labels of the right answers to one question (by its handle; the known key of the test bank) and
-/// waits for the page to say they are saved.
+/// Goes to one question (by its handle) with the navigator, clicks the labels of its right answers (the known
+/// key of the test bank) and waits for the page to say they are saved.
 async fn answer_by_clicking(browser: &Browser, app: &TestApp, attempt: &str, question: &str) {
+    browser.click(&format!("[data-nav='{question}']")).await;
     let id = ex::question_id_of(app, attempt, question).await;
     for choice in ex::handles(app, attempt, &id, &ex::key(&id)).await {
         let input = format!("section[data-question='{question}'] input[value='{choice}']");
@@ -234,7 +235,7 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
         key.sort();
         assert_eq!(checked(&browser, q).await, key, "{q} kept after a reload");
     }
-    timer_in_view(&browser, "section.question:last-of-type").await;
+    timer_in_view(&browser, "[data-answered-count]").await;
     browser.shot("exam-reloaded").await;
     for q in rest {
         answer_by_clicking(&browser, &app, &attempt, q).await;
@@ -242,7 +243,15 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
     timer_in_view(&browser, "#exam-form").await;
     browser.shot("exam-answered").await;
 
-    // Submit (accepting the confirmation): the score report by domain.
+    // Review and submit: the summary has nothing unanswered; Submit (accepting the confirmation)
+    // shows the score report by domain.
+    browser.click("button[value=review]").await;
+    browser.wait_css("#submit-form").await;
+    assert!(browser
+        .text("#unanswered")
+        .await
+        .contains("Every question has an answer"));
+    browser.shot("summary").await;
     browser.click_and_confirm("button[value=submit]").await;
     browser.wait_css(".result-verdict").await;
     assert!(browser.current_path().await.ends_with("/result"));

@@ -278,7 +278,7 @@ async fn the_upload_page_lists_the_warnings_and_imports_the_bank() {
     assert_eq!(imported.status(), 201);
     let page = imported.text().await.unwrap();
     assert!(page.contains("Import warnings"), "{page}");
-    assert!(page.contains("8 warning(s)"), "{page}");
+    assert!(page.contains("8 warnings"), "{page}");
     let count = question_line(&text, "count");
     assert!(
         page.contains(&format!(

@@ -471,7 +471,7 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
     assert_eq!(imported.status(), 201);
     let page = imported.text().await.unwrap();
     assert!(
-        page.contains("Imported pasted.toml: version 1 with 5 question(s)."),
+        page.contains("Imported pasted.toml: version 1 with 5 questions."),
         "{page}"
     );
     assert!(page.contains("It is published: candidates take it from now on."));

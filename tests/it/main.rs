@@ -14,6 +14,7 @@ mod browser_accounts;
 mod browser_integrity;
 mod browser_journeys;
 mod browser_verify_drafts;
+mod browser_taking;
 mod credentials_issue;
 mod credentials_pages;
 mod credentials_rdfc;

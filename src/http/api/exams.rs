@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(exam_details)
         .service(start_attempt)
         .service(save_answer)
+        .service(flag_question)
         .service(submit_attempt)
         .service(get_attempt)
         .service(my_attempts)
@@ -411,6 +412,35 @@ async fn save_answer(
                 &attempt_id,
                 &question_id,
                 &input.choices,
+                now,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagInput {
+    flagged: bool,
+}
+
+#[put("/api/v1/attempts/{id}/flags/{question_id}")]
+async fn flag_question(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<(String, String)>,
+    Json(input): Json<FlagInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (attempt_id, question_id) = path.into_inner();
+    let now = state.clock.now();
+    state
+        .tx(move |conn| {
+            service::set_flags(
+                conn,
+                &user.id,
+                &attempt_id,
+                &[(question_id, input.flagged)],
                 now,
             )
         })

@@ -21,7 +21,7 @@ use crate::exams::service::{
     StatisticsReport, VersionChange, VoucherInput,
 };
 use crate::exams::store::{self, ExamRow};
-use crate::exams::{render_markdown, BankError, ExamError, PresentedQuestion};
+use crate::exams::{format_percent, render_markdown, BankError, ExamError, PresentedQuestion};
 use crate::http::api::exams::{start_for, BANK_LIMIT};
 use crate::http::auth::{csrf_matches, user_actor};
 use crate::http::extract::read_body;
@@ -35,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(start_submit)
         .service(take_page)
         .service(take_submit)
+        .service(summary_page)
+        .service(summary_submit)
         .service(result_page)
         .service(vendor_exams_page)
         .service(vendor_upload)
@@ -54,12 +56,6 @@ pub fn vendor_console_links(vendor_slug: &str) -> Vec<(String, &'static str)> {
 
 fn page_error(e: ExamError) -> PageError {
     ApiError::from(e).into()
-}
-
-/// A score for people: `100`, `87.5`, `72.25` (no trailing zeros; the `%` sign is the template's).
-fn percent_text(basis_points: u32) -> String {
-    let text = crate::exams::format_percent(basis_points);
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn when(t: chrono::NaiveDateTime) -> String {
@@ -225,9 +221,12 @@ struct QuestionView {
     number: usize,
     id: String,
     multiple: bool,
+    /// What the fieldset asks for: the stem's own count when it names one ("Choose two answers").
+    legend: String,
     stem_html: String,
     choices: Vec<ChoiceView>,
     answered: bool,
+    flagged: bool,
 }
 
 #[derive(Template)]
@@ -244,6 +243,7 @@ struct TakePage {
     answered: usize,
     /// A staff preview of a version (no certificate, no statistics).
     preview: bool,
+    flagged: usize,
 }
 
 fn remaining_text(seconds: i64) -> String {
@@ -255,18 +255,44 @@ fn remaining_text(seconds: i64) -> String {
     }
 }
 
-fn take_view(ctx: PageContext, view: AttemptView, questions: Vec<PresentedQuestion>) -> TakePage {
+/// The fieldset's instruction. A multiple-answer stem that asks for a number ("(Choose two.)") is
+/// repeated, so the stem and the legend never disagree; the number comes from the stem, not the key.
+fn legend(multiple: bool, stem_html: &str) -> String {
+    if !multiple {
+        return "Choose one answer".into();
+    }
+    match crate::exams::asked_count(stem_html) {
+        Some(count) => format!("Choose {} answers", number_word(count)),
+        None => "Choose all that apply".into(),
+    }
+}
+
+/// Small counts in words, as a stem says them ("two"); larger ones in digits.
+fn number_word(count: usize) -> String {
+    const WORDS: [&str; 9] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    count
+        .checked_sub(1)
+        .and_then(|index| WORDS.get(index))
+        .map_or_else(|| count.to_string(), |word| (*word).to_string())
+}
+
+fn question_views(view: &AttemptView, questions: Vec<PresentedQuestion>) -> Vec<QuestionView> {
     let answers: &BTreeMap<String, Vec<String>> = &view.answers;
-    let questions: Vec<QuestionView> = questions
+    questions
         .into_iter()
         .enumerate()
         .map(|(index, q)| {
             let chosen = answers.get(&q.id).cloned().unwrap_or_default();
+            let multiple = q.kind == crate::exams::QuestionKind::Multiple;
             QuestionView {
                 number: index + 1,
-                multiple: q.kind == crate::exams::QuestionKind::Multiple,
+                multiple,
+                legend: legend(multiple, &q.stem_html),
                 stem_html: q.stem_html,
                 answered: !chosen.is_empty(),
+                flagged: view.flagged.contains(&q.id),
                 choices: q
                     .choices
                     .into_iter()
@@ -279,21 +305,30 @@ fn take_view(ctx: PageContext, view: AttemptView, questions: Vec<PresentedQuesti
                 id: q.id,
             }
         })
-        .collect();
+        .collect()
+}
+
+fn take_view(ctx: PageContext, view: AttemptView, questions: Vec<PresentedQuestion>) -> TakePage {
+    let questions = question_views(&view, questions);
     TakePage {
         ctx,
         answered: questions.iter().filter(|q| q.answered).count(),
+        flagged: questions.iter().filter(|q| q.flagged).count(),
         attempt_id: view.id.clone(),
         exam_href: format!("/exams/{}/{}", view.exam.vendor, view.exam.slug),
         exam_title: view.exam.title.clone(),
-        deadline: chrono::NaiveDateTime::parse_from_str(&view.deadline, "%Y-%m-%dT%H:%M:%SZ")
-            .map(|t| t.format("%H:%M UTC on %-d %b %Y").to_string())
-            .unwrap_or_else(|_| view.deadline.clone()),
+        deadline: deadline_text(&view.deadline),
         remaining_seconds: view.remaining_seconds,
         remaining_text: remaining_text(view.remaining_seconds),
         questions,
         preview: view.preview,
     }
+}
+
+fn deadline_text(deadline: &str) -> String {
+    chrono::NaiveDateTime::parse_from_str(deadline, "%Y-%m-%dT%H:%M:%SZ")
+        .map(|t| t.format("%H:%M UTC on %-d %b %Y").to_string())
+        .unwrap_or_else(|_| deadline.to_owned())
 }
 
 async fn load_view(
@@ -306,6 +341,27 @@ async fn load_view(
         .db(move |conn| service::attempt_view(conn, &user_id, &attempt_id, now))
         .await
         .map_err(page_error)
+}
+
+/// The attempt's view while it is open; otherwise the redirect to its result.
+async fn open_view(
+    state: &AppState,
+    user: &SessionUser,
+    attempt_id: &str,
+) -> Result<Result<AttemptView, HttpResponse>, PageError> {
+    let view = load_view(state, user.id.clone(), attempt_id.to_owned()).await?;
+    if view.status != "open" {
+        return Ok(Err(see_other(&format!("/attempts/{attempt_id}/result"))));
+    }
+    Ok(Ok(view))
+}
+
+fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 #[derive(Deserialize, Default)]
@@ -323,25 +379,21 @@ async fn take_page(
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
     let attempt_id = path.into_inner();
-    let mut view = load_view(&state, user.id.clone(), attempt_id.clone()).await?;
-    if view.status != "open" {
-        return Ok(see_other(&format!("/attempts/{attempt_id}/result")));
-    }
+    let mut view = match open_view(&state, &user, &attempt_id).await? {
+        Ok(view) => view,
+        Err(redirect) => return Ok(redirect),
+    };
     let questions = view.questions.take().unwrap_or_default();
     let mut ctx = PageContext::new(&req, Some(user));
     if query.saved.is_some() {
         ctx.notices.push("Your answers are saved.".into());
     }
-    let page = take_view(ctx, view, questions);
-    let mut response = render(&page);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    Ok(no_store(render(&take_view(ctx, view, questions))))
 }
 
-/// The taking page's form without JavaScript: saves every answer on the page, and submits when asked.
+/// The taking page's form without JavaScript: saves every answer on the page and the flags, then
+/// toggles a flag (`flag`/`unflag` = question handle), shows the summary (`action=review`), submits
+/// (`action=submit`) or comes back to the page.
 #[post("/attempts/{id}")]
 async fn take_submit(
     state: web::Data<AppState>,
@@ -350,35 +402,150 @@ async fn take_submit(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
     let attempt_id = path.into_inner();
-    let submit = fields.iter().any(|(k, v)| k == "action" && v == "submit");
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let action = field("action").unwrap_or_default();
+    let toggled = field("flag")
+        .map(|handle| (handle, true))
+        .or_else(|| field("unflag").map(|handle| (handle, false)));
     let now = state.clock.now();
     let (user_id, id) = (user.id.clone(), attempt_id.clone());
+    let flag = toggled.clone();
     let saved = state
         .tx(move |conn| {
             let ids = service::form_question_handles(conn, &user_id, &id)?;
             let answers = service::answers_from_fields(&ids, &fields);
-            service::save_answers(conn, &user_id, &id, &answers, now)
+            service::save_answers(conn, &user_id, &id, &answers, now)?;
+            let flags: Vec<(String, bool)> = flag.into_iter().collect();
+            service::set_flags(conn, &user_id, &id, &flags, now)?;
+            Ok(ids)
         })
         .await;
-    match saved {
-        Ok(()) => {}
+    let ids = match saved {
+        Ok(ids) => ids,
         // Submitted already or out of time: grade with what was saved before and show the result.
-        Err(ExamError::AttemptClosed(_)) => {}
+        Err(ExamError::AttemptClosed(_)) => Vec::new(),
         Err(other) => return Err(page_error(other)),
+    };
+    if action == "submit" || saved_closed(&state, &user.id, &attempt_id).await? {
+        return submit_and_show(&state, &user, &attempt_id).await;
     }
-    let overdue_or_submit = submit || saved_closed(&state, &user.id, &attempt_id).await?;
-    if overdue_or_submit {
-        let links = state.links.clone();
-        let hook = state.on_exam_passed();
-        let (user_id, id) = (user.id.clone(), attempt_id.clone());
-        let now = state.clock.now();
-        state
-            .tx(move |conn| service::submit_attempt(conn, &user_id, &id, &links, &hook, now))
-            .await
-            .map_err(page_error)?;
-        return Ok(see_other(&format!("/attempts/{attempt_id}/result")));
+    if action == "review" {
+        return Ok(see_other(&format!("/attempts/{attempt_id}/summary")));
     }
-    Ok(see_other(&format!("/attempts/{attempt_id}?saved=1")))
+    let anchor = toggled
+        .and_then(|(handle, _)| ids.iter().position(|id| *id == handle))
+        .map(|index| format!("#q-{}", index + 1))
+        .unwrap_or_default();
+    Ok(see_other(&format!(
+        "/attempts/{attempt_id}?saved=1{anchor}"
+    )))
+}
+
+/// Grades the attempt (or reads the stored grade) and shows the result.
+async fn submit_and_show(
+    state: &AppState,
+    user: &SessionUser,
+    attempt_id: &str,
+) -> Result<HttpResponse, PageError> {
+    let links = state.links.clone();
+    let hook = state.on_exam_passed();
+    let (user_id, id) = (user.id.clone(), attempt_id.to_owned());
+    let now = state.clock.now();
+    state
+        .tx(move |conn| service::submit_attempt(conn, &user_id, &id, &links, &hook, now))
+        .await
+        .map_err(page_error)?;
+    Ok(see_other(&format!("/attempts/{attempt_id}/result")))
+}
+
+#[derive(Clone, Copy)]
+struct SummaryItem {
+    number: usize,
+    answered: bool,
+    flagged: bool,
+}
+
+#[derive(Template)]
+#[template(path = "exams/summary.html")]
+struct SummaryPage {
+    ctx: PageContext,
+    attempt_id: String,
+    exam_title: String,
+    deadline: String,
+    remaining_text: String,
+    total: usize,
+    unanswered: Vec<SummaryItem>,
+    flagged: Vec<SummaryItem>,
+    confirm: String,
+}
+
+/// The summary before submitting: the questions not answered and those flagged for review, each a
+/// link back to it, and the Submit button (which asks once more when questions are unanswered).
+#[get("/attempts/{id}/summary")]
+async fn summary_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let attempt_id = path.into_inner();
+    let mut view = match open_view(&state, &user, &attempt_id).await? {
+        Ok(view) => view,
+        Err(redirect) => return Ok(redirect),
+    };
+    let questions = view.questions.take().unwrap_or_default();
+    let items: Vec<SummaryItem> = question_views(&view, questions)
+        .into_iter()
+        .map(|q| SummaryItem {
+            number: q.number,
+            answered: q.answered,
+            flagged: q.flagged,
+        })
+        .collect();
+    let total = items.len();
+    let (unanswered, answered): (Vec<_>, Vec<_>) = items.into_iter().partition(|q| !q.answered);
+    let mut flagged: Vec<SummaryItem> = unanswered
+        .iter()
+        .chain(&answered)
+        .filter(|q| q.flagged)
+        .copied()
+        .collect();
+    flagged.sort_by_key(|q| q.number);
+    let confirm = match unanswered.len() {
+        0 => "Submit your answers for grading? You can't change them afterwards.".to_string(),
+        n => format!(
+            "{} not answered. Submit anyway? You can't change your answers afterwards.",
+            crate::text::plural(n as i64, "question is", "questions are")
+        ),
+    };
+    let page = SummaryPage {
+        ctx: PageContext::new(&req, Some(user)),
+        exam_title: view.exam.title.clone(),
+        deadline: deadline_text(&view.deadline),
+        remaining_text: remaining_text(view.remaining_seconds),
+        attempt_id,
+        total,
+        unanswered,
+        flagged,
+        confirm,
+    };
+    Ok(no_store(render(&page)))
+}
+
+/// The summary page's Submit button.
+#[post("/attempts/{id}/submit")]
+async fn summary_submit(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    Form(_fields): Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    submit_and_show(&state, &user, &path.into_inner()).await
 }
 
 /// Whether the attempt no longer takes answers (deadline passed or already graded).
@@ -459,7 +626,7 @@ fn result_view(
         ctx,
         exam_title: exam.title.clone(),
         exam_href: format!("/exams/{}/{}", exam.vendor, exam.slug),
-        score: percent_text(result.score_bp),
+        score: format_percent(result.score_bp),
         pass_percent: result.pass_percent,
         passed: result.passed,
         graded_at: super::human_time_text(&result.graded_at),
@@ -470,7 +637,7 @@ fn result_view(
                 title: d.title.clone(),
                 correct: d.correct,
                 total: d.total,
-                percent: percent_text(d.score_bp),
+                percent: format_percent(d.score_bp),
             })
             .collect(),
         review,
@@ -490,26 +657,60 @@ struct DashboardAttempt {
     passed: bool,
 }
 
+/// An exam the person cannot take again yet: when they can, and why.
+struct NotYet {
+    href: String,
+    exam_title: String,
+    from: String,
+    reason: String,
+}
+
 #[derive(Template)]
 #[template(path = "exams/dashboard_section.html")]
 struct DashboardSection {
     open: Vec<DashboardAttempt>,
     graded: Vec<DashboardAttempt>,
     available: Vec<CatalogEntry>,
+    not_yet: Vec<NotYet>,
 }
 
 /// The person's attempts (open ones to resume, graded ones with their score) and the exams they can take.
 pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<String, PageError> {
     let user_id = user.id.clone();
-    let (attempts, catalog) = state
+    let now = state.clock.now();
+    let (attempts, catalog, blocked) = state
         .db(move |conn| {
             Ok::<_, ExamError>((
                 service::attempts_of_user(conn, &user_id)?,
                 service::catalog(conn)?,
+                service::retakes_not_yet(conn, &user_id, now)?,
             ))
         })
         .await
         .map_err(page_error)?;
+    // Exams in progress are resumed above; those the retake policy holds back say from when.
+    let in_progress: Vec<(String, String)> = attempts
+        .iter()
+        .filter(|a| a.status == "open")
+        .map(|a| (a.vendor.clone(), a.exam_slug.clone()))
+        .collect();
+    let mut available = Vec::new();
+    let mut not_yet = Vec::new();
+    for exam in catalog {
+        let key = (exam.vendor.clone(), exam.slug.clone());
+        if in_progress.contains(&key) {
+            continue;
+        }
+        match blocked.get(&key) {
+            Some((until, reason)) => not_yet.push(NotYet {
+                href: format!("/exams/{}/{}", exam.vendor, exam.slug),
+                exam_title: exam.title,
+                from: when(*until),
+                reason: reason.clone(),
+            }),
+            None => available.push(exam),
+        }
+    }
     let mut open = Vec::new();
     let mut graded = Vec::new();
     for a in attempts {
@@ -519,7 +720,7 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
             deadline: when(a.deadline),
             score: a
                 .score_bp
-                .map(|bp| percent_text(u32::try_from(bp).unwrap_or(0)))
+                .map(|bp| format_percent(u32::try_from(bp).unwrap_or(0)))
                 .unwrap_or_default(),
             passed: a.passed == Some(true),
             href: if a.status == "open" {
@@ -537,7 +738,8 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
     DashboardSection {
         open,
         graded,
-        available: catalog,
+        available,
+        not_yet,
     }
     .render()
     .map_err(|e| PageError::Internal(format!("template: {e}")))
@@ -757,13 +959,20 @@ async fn vendor_upload(
             .await?;
             page.ctx.notices.push(if outcome.created {
                 format!(
-                    "Imported {name}: version {} with {} question(s){}. {}",
+                    "Imported {name}: version {} with {}{}. {}",
                     outcome.version,
-                    outcome.questions,
+                    crate::text::plural(outcome.questions as i64, "question", "questions"),
                     if outcome.warnings.is_empty() {
                         String::new()
                     } else {
-                        format!(", {} warning(s)", outcome.warnings.len())
+                        format!(
+                            ", {}",
+                            crate::text::plural(
+                                outcome.warnings.len() as i64,
+                                "warning",
+                                "warnings"
+                            )
+                        )
                     },
                     if outcome.state == store::VERSION_PUBLISHED {
                         "It is published: candidates take it from now on."
@@ -911,7 +1120,7 @@ async fn vendor_exam_view(
                 candidate: r.candidate,
                 email: r.email,
                 graded: r.graded_at.map(when).unwrap_or_default(),
-                score: percent_text(u32::try_from(r.score_bp).unwrap_or(0)),
+                score: format_percent(u32::try_from(r.score_bp).unwrap_or(0)),
                 passed: r.passed,
                 by_deadline: r.graded_by.as_deref() == Some("deadline_job"),
             })
@@ -1072,8 +1281,8 @@ async fn vendor_vouchers(
         Ok(batch) => {
             let mut page = vendor_exam_view(&state, ctx, vendor, exam_slug).await?;
             page.ctx.notices.push(format!(
-                "Created {} voucher(s). Copy them now or download the CSV.",
-                batch.codes.len()
+                "Created {}. Copy them now or download the CSV.",
+                crate::text::plural(batch.codes.len() as i64, "voucher", "vouchers")
             ));
             page.new_codes = batch.codes;
             Ok(render_with_status(StatusCode::CREATED, &page))
@@ -1208,15 +1417,6 @@ async fn vendor_statistics_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scores_are_shown_without_trailing_zeros() {
-        assert_eq!(percent_text(10_000), "100");
-        assert_eq!(percent_text(8_750), "87.5");
-        assert_eq!(percent_text(7_225), "72.25");
-        assert_eq!(percent_text(0), "0");
-        assert_eq!(percent_text(5), "0.05");
-    }
 
     #[test]
     fn time_left_reads_like_a_clock() {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod badges;
 pub mod credentials;
+pub mod docs;
 pub mod exams;
 pub mod referrals;
 pub mod vendor;
@@ -13,6 +14,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
     badges::configure(cfg);
     credentials::configure(cfg);
+    docs::configure(cfg);
     exams::configure(cfg);
     referrals::configure(cfg);
     vendor::configure(cfg);

@@ -231,8 +231,13 @@ impl Browser {
     /// - every visible form control has a label and every visible button a name;
     /// - every control marked `aria-invalid` points (`aria-describedby`) at a visible message placed
     ///   next to it: in the same field or fieldset, or right below it;
+    /// - nothing is clipped or spills out of its box: no element hides content sideways
+    ///   (`overflow: hidden`) or lets it run out of a card, a table or a cell; a frame that scrolls
+    ///   sideways is a `.table-wrap` (or code in `<pre>`) with its visible scroll cue (the edge
+    ///   shadows: a background image); every table fits the window unless such a frame holds it;
+    /// - text in SVG charts is drawn at 12 px or more;
     /// - one `<h1>`, and a title of the form "… · Credo";
-    /// - no raw JSON, stack traces or template leftovers in the visible text.
+    /// - no raw JSON, stack traces or template leftovers in the text (code samples aside).
     pub async fn check_page(&self, step: &str) {
         let report = self
             .script(
@@ -261,14 +266,65 @@ impl Browser {
                   });
                   if (!near.length) far.push(el.name || el.id);
                 }
+                const describe = el => el.tagName.toLowerCase()
+                  + (el.id ? '#' + el.id : '')
+                  + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '')
+                  + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
+                const framed = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+                const clipped = [];
+                const uncued = [];
+                const spilled = [];
+                for (const el of document.querySelectorAll('body *')) {
+                  if (!visible(el) || el.closest('svg, .visually-hidden, select, textarea, input')) continue;
+                  if (el.scrollWidth <= el.clientWidth + 1 || el.clientWidth <= 1) continue;
+                  const style = getComputedStyle(el);
+                  if (['auto', 'scroll'].includes(style.overflowX)) {
+                    const cue = el.matches('pre') || (el.matches('.table-wrap') && style.backgroundImage !== 'none');
+                    if (!cue) uncued.push(describe(el));
+                  } else if (['hidden', 'clip'].includes(style.overflowX)) {
+                    clipped.push(describe(el));
+                  } else if (el.matches('.card, table, td, th, .table-wrap, .stat, .question')) {
+                    spilled.push(describe(el));
+                  }
+                }
+                const width = document.documentElement.clientWidth;
+                for (const table of document.querySelectorAll('table')) {
+                  if (!visible(table)) continue;
+                  let frame = table.parentElement;
+                  while (frame && frame !== document.body && !framed(frame)) frame = frame.parentElement;
+                  const inFrame = frame && frame !== document.body;
+                  const box = table.getBoundingClientRect();
+                  if (!inFrame && (box.right > width + 1 || box.left < -1)) clipped.push('table cut at the window: ' + describe(table));
+                }
+                const small = [...document.querySelectorAll('svg text, svg tspan')]
+                  .filter(el => el.getClientRects().length && el.textContent.trim())
+                  .map(el => {
+                    const m = el.getScreenCTM();
+                    const size = parseFloat(getComputedStyle(el).fontSize) * (m ? Math.hypot(m.a, m.b) : 1);
+                    return { size, text: el.textContent.trim().slice(0, 30) };
+                  })
+                  .filter(t => t.size < 11.95)
+                  .map(t => t.text + ' at ' + t.size.toFixed(1) + ' px');
                 return {
+                  clipped,
+                  uncued,
+                  spilled,
+                  small,
                   overflow: document.documentElement.scrollWidth - window.innerWidth,
                   unlabeled,
                   nameless,
                   far,
                   h1: document.querySelectorAll('h1').length,
                   title: document.title,
-                  text: document.body.innerText,
+                  // Code samples (in the docs) may show JSON; everything else may not.
+                  text: (() => {
+                    let text = document.body.innerText;
+                    for (const el of document.querySelectorAll('pre, code')) {
+                      const sample = el.innerText;
+                      if (sample) text = text.split(sample).join('');
+                    }
+                    return text;
+                  })(),
                 };
                 "#,
             )
@@ -289,6 +345,22 @@ impl Browser {
             "{step}: invalid fields without their error message next to them: {}",
             report["far"]
         );
+        for (key, what) in [
+            ("clipped", "content cut off"),
+            (
+                "uncued",
+                "frames that scroll sideways without a visible cue",
+            ),
+            ("spilled", "content running out of its card, table or cell"),
+            ("small", "SVG text under 12 px"),
+        ] {
+            assert!(
+                list(key).is_empty(),
+                "{step}: {what} at {:?} size: {}",
+                self.viewport,
+                report[key]
+            );
+        }
         assert!(
             report["overflow"].as_i64().unwrap_or(0) <= 0,
             "{step}: the page scrolls sideways by {} px at {:?} size",
