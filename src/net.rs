@@ -187,7 +187,6 @@ mod tests {
         }
     }
 
-
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
     }

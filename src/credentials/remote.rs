@@ -2,7 +2,7 @@
 //! addresses only (no requests into the server's own network), no redirects, a 5 s timeout and a
 //! 256 KiB size limit. Used only when `resolve_remote_dids` is on.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -25,9 +25,9 @@ use crate::accounts::Vendor;
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::config::WebhookSettings;
-use crate::net::is_public;
 use crate::db::{DbConn, DbError};
 use crate::links::Links;
+use crate::net::is_public;
 use crate::secrets::MasterKey;
 use crate::validation::{field_error, FieldError};
 
@@ -236,7 +236,12 @@ pub struct EndpointWithSecret {
 
 fn seal(master: &MasterKey, endpoint_id: &str, secret: &str) -> Result<String, WebhookError> {
     master
-        .seal(SEAL_SUBKEY, endpoint_id, secret.as_bytes(), &mut rand_core::OsRng)
+        .seal(
+            SEAL_SUBKEY,
+            endpoint_id,
+            secret.as_bytes(),
+            &mut rand_core::OsRng,
+        )
         .map_err(|e| WebhookError::Internal(e.to_string()))
 }
 
