@@ -151,10 +151,12 @@ pub enum Action {
     CommissionRejected,
     PayoutsCreated,
     PayoutMarkedPaid,
+    /// The vendor's Stripe signing secret was set or replaced.
+    StripeSettingsChanged,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::VendorCreated,
         Action::StaffAdded,
         Action::StaffRemoved,
@@ -179,6 +181,7 @@ impl Action {
         Action::CommissionRejected,
         Action::PayoutsCreated,
         Action::PayoutMarkedPaid,
+        Action::StripeSettingsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,13 +210,16 @@ impl Action {
             Action::CommissionRejected => "commission.rejected",
             Action::PayoutsCreated => "payouts.created",
             Action::PayoutMarkedPaid => "payout.marked_paid",
+            Action::StripeSettingsChanged => "stripe_settings.changed",
         }
     }
 
     /// What the subject id names.
     pub fn subject_type(self) -> &'static str {
         match self {
-            Action::VendorCreated | Action::CredentialSettingsChanged => "vendor",
+            Action::VendorCreated
+            | Action::CredentialSettingsChanged
+            | Action::StripeSettingsChanged => "vendor",
             Action::StaffAdded | Action::StaffRemoved | Action::StaffRoleChanged => "user",
             Action::AccountDisabled | Action::AccountEnabled => "user",
             Action::ApiKeyCreated | Action::ApiKeyRevoked => "api_key",

@@ -31,4 +31,5 @@ mod referrals_flow;
 mod referrals_pages;
 mod referrals_programs;
 mod resilience;
+mod stripe;
 mod vendor_console;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod badges;
+pub mod billing;
 pub mod credentials;
 pub mod exams;
 pub mod referrals;
@@ -11,6 +12,7 @@ pub mod vendor;
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
     badges::configure(cfg);
+    billing::configure(cfg);
     credentials::configure(cfg);
     exams::configure(cfg);
     referrals::configure(cfg);
