@@ -20,9 +20,7 @@ pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
 pub enum WebhookError {
     #[error("the webhook secret is empty; configure a random secret of at least 32 bytes")]
     EmptySecret,
-    #[error(
-        "malformed signature header: {reason}; expected `t=<unix seconds>,v1=<hex hmac>`"
-    )]
+    #[error("malformed signature header: {reason}; expected `t=<unix seconds>,v1=<hex hmac>`")]
     MalformedHeader { reason: &'static str },
     #[error("webhook timestamp {timestamp} is more than {tolerance_secs} s away from the server time {now}; check the sender's clock or resend the event")]
     TimestampOutsideWindow {
