@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod badges;
+pub mod billing;
 pub mod charts;
 pub mod cli;
 pub mod clock;

@@ -160,10 +160,12 @@ pub enum Action {
     WebhookEndpointSecretRotated,
     WebhookEndpointDeleted,
     WebhookDeliveryResent,
+    /// The vendor's Stripe signing secret was set or replaced.
+    StripeSettingsChanged,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::VendorCreated,
         Action::StaffAdded,
         Action::StaffRemoved,
@@ -195,6 +197,7 @@ impl Action {
         Action::WebhookEndpointSecretRotated,
         Action::WebhookEndpointDeleted,
         Action::WebhookDeliveryResent,
+        Action::StripeSettingsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -230,13 +233,16 @@ impl Action {
             Action::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
             Action::WebhookEndpointDeleted => "webhook_endpoint.deleted",
             Action::WebhookDeliveryResent => "webhook_delivery.resent",
+            Action::StripeSettingsChanged => "stripe_settings.changed",
         }
     }
 
     /// What the subject id names.
     pub fn subject_type(self) -> &'static str {
         match self {
-            Action::VendorCreated | Action::CredentialSettingsChanged => "vendor",
+            Action::VendorCreated
+            | Action::CredentialSettingsChanged
+            | Action::StripeSettingsChanged => "vendor",
             Action::StaffAdded | Action::StaffRemoved | Action::StaffRoleChanged => "user",
             Action::AccountDisabled | Action::AccountEnabled => "user",
             Action::ApiKeyCreated | Action::ApiKeyRevoked => "api_key",

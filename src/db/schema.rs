@@ -487,6 +487,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stripe_settings (vendor_id) {
+        vendor_id -> Text,
+        webhook_secret -> Text,
+        secret_hint -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exam_checkout (exam_id) {
+        exam_id -> Text,
+        payment_link -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stripe_events (vendor_id, event_id) {
+        vendor_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        order_id -> Nullable<Text>,
+        outcome -> Text,
+        detail -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(vendor_members -> users (user_id));
@@ -527,6 +556,7 @@ diesel::joinable!(commission_transitions -> commissions (commission_id));
 diesel::joinable!(payouts -> enrollments (enrollment_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
+diesel::joinable!(exam_checkout -> exams (exam_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -560,4 +590,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     commission_transitions,
     webhook_endpoints,
     webhook_deliveries,
+    stripe_settings,
+    exam_checkout,
+    stripe_events,
 );

@@ -23,6 +23,12 @@ pub const PROVIDER_MANUAL: &str = "manual";
 pub const VERSION_DRAFT: &str = "draft";
 pub const VERSION_PUBLISHED: &str = "published";
 pub const VERSION_RETIRED: &str = "retired";
+/// Paid through the vendor's Stripe checkout (`billing`); `reference` is the PaymentIntent id.
+pub const PROVIDER_STRIPE: &str = "stripe";
+/// Paid, but not as priced (amount or currency differ): no entitlement until someone reviews it.
+pub const ORDER_HELD: &str = "held";
+/// Refunded in full: no entitlement.
+pub const ORDER_REFUNDED: &str = "refunded";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = exams)]
@@ -421,6 +427,81 @@ pub fn mark_order_paid(
             ))
             .execute(conn),
     }
+}
+
+/// Moves an order from `from` to `to` (setting `reference`, and `paid_at` when given); 0 when it
+/// was not in `from` any more.
+pub fn settle_order(
+    conn: &mut DbConn,
+    id: &str,
+    from: &str,
+    to: &str,
+    reference: &str,
+    paid_at: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    let target = orders::table.find(id).filter(orders::status.eq(from));
+    match paid_at {
+        Some(at) => diesel::update(target)
+            .set((
+                orders::status.eq(to),
+                orders::reference.eq(reference),
+                orders::paid_at.eq(at),
+            ))
+            .execute(conn),
+        None => diesel::update(target)
+            .set((orders::status.eq(to), orders::reference.eq(reference)))
+            .execute(conn),
+    }
+}
+
+/// The newest pending order of this person for this exam from `provider` (reused by a new checkout).
+pub fn pending_order(
+    conn: &mut DbConn,
+    exam_id: &str,
+    user_id: &str,
+    provider: &str,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::exam_id.eq(exam_id))
+        .filter(orders::user_id.eq(user_id))
+        .filter(orders::provider.eq(provider))
+        .filter(orders::status.eq(ORDER_PENDING))
+        .order(orders::created_at.desc())
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The order `provider` knows by `reference` (a Stripe PaymentIntent id).
+pub fn order_by_reference(
+    conn: &mut DbConn,
+    provider: &str,
+    reference: &str,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::provider.eq(provider))
+        .filter(orders::reference.eq(reference))
+        .order(orders::created_at.asc())
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Sets the exam's price (the amount a checkout must collect).
+pub fn set_price(
+    conn: &mut DbConn,
+    exam_id: &str,
+    amount_minor: i64,
+    currency: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(exams::table.find(exam_id))
+        .set((
+            exams::price_minor.eq(amount_minor),
+            exams::currency.eq(currency),
+            exams::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// The oldest paid order of this person for this exam that no attempt used yet: an entitlement.

@@ -73,6 +73,7 @@ const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
     ("audit", include_str!("openapi/audit.json")),
     ("credentials", include_str!("openapi/credentials.json")),
     ("badges", include_str!("openapi/badges.json")),
+    ("billing", include_str!("openapi/billing.json")),
     ("exams", include_str!("openapi/exams.json")),
     ("referrals", include_str!("openapi/referrals.json")),
     ("webhooks", include_str!("openapi/webhooks.json")),

@@ -362,3 +362,19 @@ impl From<crate::referrals::ReferralError> for ApiError {
         }
     }
 }
+
+impl From<crate::billing::BillingError> for ApiError {
+    fn from(e: crate::billing::BillingError) -> Self {
+        use crate::billing::BillingError;
+        match e {
+            BillingError::Validation(errors) => ApiError::Validation(errors),
+            BillingError::NotFound(m) => ApiError::NotFound(m),
+            BillingError::Conflict(m) => ApiError::Conflict(m),
+            BillingError::Rejected(m) => ApiError::BadRequest(m),
+            BillingError::Exam(e) => e.into(),
+            BillingError::Referral(e) => e.into(),
+            BillingError::Internal(m) => ApiError::Internal(m),
+            BillingError::Db(e) => e.into(),
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! Signed billing webhooks: `Credo-Signature: t=<unix seconds>,v1=<hex hmac>`.
+//! Signed webhooks: `Credo-Signature: t=<unix seconds>,v1=<hex hmac>` for the referral event
+//! webhook, and the same scheme under Stripe's header name, `Stripe-Signature` (`billing`).
 //!
 //! The signature is HMAC-SHA256(secret, `"<t>.<raw body>"`). Binding the timestamp into the MAC
 //! and refusing old (or far-future) timestamps stops replays; several `v1=` entries may be
@@ -19,9 +20,7 @@ pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
 pub enum WebhookError {
     #[error("the webhook secret is empty; configure a random secret of at least 32 bytes")]
     EmptySecret,
-    #[error(
-        "malformed Credo-Signature header: {reason}; expected `t=<unix seconds>,v1=<hex hmac>`"
-    )]
+    #[error("malformed signature header: {reason}; expected `t=<unix seconds>,v1=<hex hmac>`")]
     MalformedHeader { reason: &'static str },
     #[error("webhook timestamp {timestamp} is more than {tolerance_secs} s away from the server time {now}; check the sender's clock or resend the event")]
     TimestampOutsideWindow {
@@ -29,7 +28,7 @@ pub enum WebhookError {
         now: i64,
         tolerance_secs: i64,
     },
-    #[error("webhook signature does not match; sign `<t>.<raw body>` with HMAC-SHA256 and the program's current secret")]
+    #[error("webhook signature does not match; sign `<t>.<raw body>` with HMAC-SHA256 and the current webhook secret")]
     BadSignature,
 }
 

@@ -527,6 +527,24 @@ async fn every_privileged_operation_writes_one_audit_row() {
         Body::Json(json!({"cryptosuite": "eddsa-jcs-2022"})),
     )
     .await;
+    d.drive(
+        "setStripeSecret",
+        Method::PUT,
+        "/api/v1/vendors/audit/stripe",
+        &owner.token,
+        &owner.id,
+        Body::Json(json!({"webhook_secret": "whsec_audit_0123456789abcdef0123"})),
+    )
+    .await;
+    d.drive(
+        "setExamCheckout",
+        Method::PUT,
+        "/api/v1/vendors/audit/exams/audit-exam/checkout",
+        &owner.token,
+        &owner.id,
+        Body::Json(json!({"payment_link": "https://buy.stripe.com/test_audit", "amount_minor": 9900, "currency": "EUR"})),
+    )
+    .await;
 
     let hook_secret = d
         .drive(
@@ -645,12 +663,13 @@ async fn every_privileged_operation_writes_one_audit_row() {
             "{expected} missing: {actions:?}"
         );
     }
-    // The new webhook secret never reaches the trail.
+    // The new webhook secret never reaches the trail, nor the Stripe secret.
     let secret = rotated["webhook_secret"].as_str().unwrap();
     let everything = format!("{:?}", trail(&app).await);
     assert!(!everything.contains(secret), "{everything}");
     let hook_key = hook["secret"].as_str().unwrap();
     assert!(!everything.contains(hook_key) && !everything.contains(&hook_secret));
+    assert!(!everything.contains("whsec_audit_0123456789abcdef0123"));
 
     // The table covers the document: a new privileged operation without an entry fails here.
     let documented: BTreeSet<String> = operations.into_iter().map(|(id, _, _)| id).collect();

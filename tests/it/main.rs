@@ -35,6 +35,7 @@ mod referrals_programs;
 mod resilience;
 mod schema;
 mod sessions_cache;
+mod stripe;
 mod vendor_console;
 mod verify_cache;
 mod webhooks_out;

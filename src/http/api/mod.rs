@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod badges;
+pub mod billing;
 pub mod credentials;
 pub mod exams;
 pub mod referrals;
@@ -14,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     audit::configure(cfg);
     badges::configure(cfg);
+    billing::configure(cfg);
     credentials::configure(cfg);
     exams::configure(cfg);
     referrals::configure(cfg);

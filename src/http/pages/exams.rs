@@ -95,6 +95,8 @@ struct DetailPage {
     problem: Option<String>,
     errors: FieldErrors,
     voucher: String,
+    /// The vendor sells this exam through its Stripe checkout.
+    pay_online: bool,
 }
 
 async fn detail_page(
@@ -105,14 +107,16 @@ async fn detail_page(
     exam: String,
 ) -> Result<DetailPage, PageError> {
     let user_id = user.as_ref().map(|u| u.id.clone());
-    let (details, open_attempt) = state
+    let (details, open_attempt, pay_online) = state
         .db(move |conn| {
             let details = service::exam_details(conn, &vendor, &exam)?;
             let open = match user_id {
                 Some(id) => service::open_attempt_id(conn, &id, &vendor, &exam)?,
                 None => None,
             };
-            Ok::<_, ExamError>((details, open))
+            let pay_online = crate::billing::service::sells_online(conn, &vendor, &exam)
+                .map_err(|e| ExamError::Internal(e.to_string()))?;
+            Ok::<_, ExamError>((details, open, pay_online))
         })
         .await
         .map_err(page_error)?;
@@ -124,6 +128,7 @@ async fn detail_page(
         problem: None,
         errors: FieldErrors::new(),
         voucher: String::new(),
+        pay_online,
     })
 }
 

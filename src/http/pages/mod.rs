@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod badges;
+pub mod billing;
 pub mod credentials;
 pub mod docs;
 pub mod exams;
@@ -13,6 +14,7 @@ pub mod webhooks;
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     accounts::configure(cfg);
     badges::configure(cfg);
+    billing::configure(cfg);
     credentials::configure(cfg);
     docs::configure(cfg);
     exams::configure(cfg);

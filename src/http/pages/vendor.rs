@@ -61,6 +61,13 @@ fn sections(user: &SessionUser, vendor: &Vendor) -> Vec<Section> {
             links: super::referrals::vendor_console_links(&vendor.slug),
         });
     }
+    if user.has_vendor_role(&vendor.id, VendorRole::Owner) {
+        sections.push(Section {
+            heading: "Payments",
+            about: "Stripe: the webhook's signing secret, each exam's payment link and price, and the latest exam payments.",
+            links: super::billing::vendor_console_links(&vendor.slug),
+        });
+    }
     sections
 }
 
