@@ -1577,6 +1577,9 @@ mod tests {
             let mut doc = original.clone();
             let slot = doc.pointer_mut(path).unwrap();
             prop_assume!(*slot != replacement);
+            // In JSON-LD a value and a one-element array of it state the same thing: an
+            // eddsa-rdfc-2022 proof (over the RDF, not the JSON) rightly covers both forms.
+            prop_assume!(replacement != Value::Array(vec![slot.clone()]));
             *slot = replacement;
             let v = verify_credential(&doc, &good_resolver(&[]), now());
             prop_assert!(!v.verified(), "{} replaced, still valid", path);
