@@ -356,6 +356,8 @@ async fn a_vendor_downloads_the_sample_bank_from_the_docs_and_it_imports_unchang
         .send_keys(file.to_str().unwrap())
         .await
         .unwrap();
+    // Published at once, so the catalog shows it (unticked, the upload is a draft).
+    browser.click("#publish").await;
     browser.click("#upload button[type=submit]").await;
     browser.wait_text("Imported").await;
     browser.shot("imported").await;

@@ -318,11 +318,11 @@ impl Browser {
                   title: document.title,
                   // Code samples (in the docs) may show JSON; everything else may not.
                   text: (() => {
-                    let text = document.body.innerText;
-                    for (const el of document.querySelectorAll('pre, code')) {
-                      const sample = el.innerText;
-                      if (sample) text = text.split(sample).join('');
-                    }
+                    const samples = [...document.querySelectorAll('pre, code')];
+                    const shown = samples.map((el) => el.style.display);
+                    samples.forEach((el) => { el.style.display = 'none'; });
+                    const text = document.body.innerText;
+                    samples.forEach((el, i) => { el.style.display = shown[i]; });
                     return text;
                   })(),
                 };
