@@ -1894,13 +1894,17 @@ pub fn attempts_of_user(
         .collect())
 }
 
-/// The exams the person cannot start again yet under their retake policy, by (vendor slug, exam
-/// slug): from when they can, and why (the dashboard shows these instead of offering them).
+/// Exams the person cannot start again yet, by (vendor slug, exam slug): from when they can,
+/// and why.
+pub type RetakesNotYet = BTreeMap<(String, String), (NaiveDateTime, String)>;
+
+/// The exams the person cannot start again yet under their retake policy (the dashboard shows
+/// these instead of offering them).
 pub fn retakes_not_yet(
     conn: &mut DbConn,
     user_id: &str,
     now: NaiveDateTime,
-) -> Result<BTreeMap<(String, String), (NaiveDateTime, String)>, ExamError> {
+) -> Result<RetakesNotYet, ExamError> {
     let mut blocked = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
     for (_, exam_slug, _, vendor) in store::attempts_of_user(conn, user_id)? {
