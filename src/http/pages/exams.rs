@@ -850,9 +850,7 @@ async fn vendor_upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let mut payload = payload.into_inner();
-    let body = read_body(&mut payload, BANK_LIMIT + 64 * 1024)
-        .await
-        .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    let body = read_body(&mut payload, BANK_LIMIT + 64 * 1024).await?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
