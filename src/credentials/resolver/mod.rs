@@ -1,0 +1,578 @@
+//! The server's [`Resolver`]: issuers and status lists hosted on this instance are read from the
+//! database and held in memory (see [`VerifierShared`]); other `did:web` issuers are fetched over
+//! HTTPS beforehand, only when `resolve_remote_dids` is on. One verification engine
+//! ([`verify_credential`]) serves the API, the pages and (with a `StaticResolver`) the CLI.
+
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use ed25519_dalek::VerifyingKey;
+use serde_json::Value;
+use url::Url;
+
+use super::did::{self, AssertionMethod};
+use super::proof_cache::ProofCache;
+use super::remote::RemoteFetcher;
+use super::service::{self, CredentialError};
+use super::status_list::{self, Bitstring, REVOCATION};
+use super::store;
+use super::verify::{self, ResolveError, Resolver, StatusListCredentialError};
+use crate::db::DbConn;
+use crate::links::Links;
+
+pub use report::{check_shape, verify_stored, StoredFacts, VerifyReport};
+
+/// Remote documents are reused this long.
+const REMOTE_TTL: Duration = Duration::from_secs(300);
+/// Caches are cleared when they grow past this many entries.
+const CACHE_LIMIT: usize = 4096;
+/// At most this many remote documents per verification (one issuer, a few status lists).
+const MAX_REMOTE_FETCHES: usize = 5;
+
+/// Process-wide verification state: decoded public keys, the issuers hosted here (vendor id and
+/// decoded assertion methods), their status list bits, the proofs already found valid and, when
+/// remote resolution is on, the HTTPS client and its cache.
+///
+/// Freshness: issuers and status bits are kept at most `ttl` (the status lists' `ttl`) by the
+/// application clock, so another node's revocation is seen within the `ttl` its lists announce;
+/// a revocation on this node clears the status bits at once ([`Self::status_lists_changed`],
+/// called after the revoking transaction commits). A proof naming a key the cached issuer lacks
+/// reloads that issuer (a key rotated in since). Only a verification of one of our credentials
+/// then reads the database: its row, once (the stored facts).
+pub struct VerifierShared {
+    pub local: LocalNames,
+    keys: Mutex<HashMap<String, VerifyingKey>>,
+    ttl: chrono::Duration,
+    issuers: Mutex<HashMap<String, CachedIssuer>>,
+    lists: Mutex<ListCache>,
+    proofs: ProofCache,
+    remote: Option<RemoteFetcher>,
+    remote_cache: Mutex<HashMap<String, (Instant, Value)>>,
+}
+
+/// An issuer hosted here: its vendor (none for the instance issuer) and assertion methods.
+#[derive(Clone)]
+struct CachedIssuer {
+    loaded: NaiveDateTime,
+    vendor_id: Option<String>,
+    methods: Arc<[AssertionMethod]>,
+}
+
+/// Status bits of our own lists by (vendor slug, list number). `generation` counts the
+/// invalidations: a load that started before one is not kept (it may predate the write).
+#[derive(Default)]
+struct ListCache {
+    generation: u64,
+    bits: HashMap<(String, i32), (NaiveDateTime, Arc<Bitstring>)>,
+}
+
+/// Whether an entry loaded at `loaded` may still be used at `now`.
+fn fresh(loaded: NaiveDateTime, now: NaiveDateTime, ttl: chrono::Duration) -> bool {
+    now >= loaded && now - loaded < ttl
+}
+
+impl VerifierShared {
+    /// `ttl_seconds`: how long issuers and status bits are kept (the status lists' `ttl`);
+    /// `proof_cache_entries`: how many verified proofs are remembered (0: none).
+    pub fn new(
+        links: &Links,
+        resolve_remote: bool,
+        ttl_seconds: u32,
+        proof_cache_entries: usize,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            local: LocalNames::new(links).map_err(|e| e.to_string())?,
+            keys: Mutex::new(HashMap::new()),
+            ttl: chrono::Duration::seconds(ttl_seconds.into()),
+            issuers: Mutex::new(HashMap::new()),
+            lists: Mutex::new(ListCache::default()),
+            proofs: ProofCache::new(proof_cache_entries),
+            remote: if resolve_remote {
+                Some(RemoteFetcher::new()?)
+            } else {
+                None
+            },
+            remote_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn resolves_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Forgets every cached status bit: call after a transaction that changed a status list
+    /// commits (the next verification reads the list again).
+    pub fn status_lists_changed(&self) {
+        if let Ok(mut lists) = self.lists.lock() {
+            lists.generation += 1;
+            lists.bits.clear();
+        }
+    }
+
+    fn cached_issuer(&self, did: &str, now: NaiveDateTime) -> Option<CachedIssuer> {
+        let issuers = self.issuers.lock().ok()?;
+        issuers
+            .get(did)
+            .filter(|issuer| fresh(issuer.loaded, now, self.ttl))
+            .cloned()
+    }
+
+    fn remember_issuer(&self, did: &str, issuer: CachedIssuer) {
+        if let Ok(mut issuers) = self.issuers.lock() {
+            if issuers.len() >= CACHE_LIMIT {
+                issuers.clear();
+            }
+            issuers.insert(did.to_owned(), issuer);
+        }
+    }
+
+    /// The cached bits of list `number` of vendor `slug`, and the generation to load under.
+    fn cached_bits(
+        &self,
+        slug: &str,
+        number: i32,
+        now: NaiveDateTime,
+    ) -> (Option<Arc<Bitstring>>, u64) {
+        let Ok(lists) = self.lists.lock() else {
+            return (None, u64::MAX);
+        };
+        let bits = lists
+            .bits
+            .get(&(slug.to_owned(), number))
+            .filter(|(loaded, _)| fresh(*loaded, now, self.ttl))
+            .map(|(_, bits)| Arc::clone(bits));
+        (bits, lists.generation)
+    }
+
+    fn remember_bits(
+        &self,
+        slug: &str,
+        number: i32,
+        generation: u64,
+        loaded: NaiveDateTime,
+        bits: &Arc<Bitstring>,
+    ) {
+        if let Ok(mut lists) = self.lists.lock() {
+            if lists.generation != generation {
+                return;
+            }
+            if lists.bits.len() >= CACHE_LIMIT {
+                lists.bits.clear();
+            }
+            lists
+                .bits
+                .insert((slug.to_owned(), number), (loaded, Arc::clone(bits)));
+        }
+    }
+
+    /// Decodes a Multikey once; the mapping never changes, so entries never go stale.
+    fn decode_key(&self, multibase: &str) -> Result<VerifyingKey, ResolveError> {
+        if let Some(key) = self
+            .keys
+            .lock()
+            .ok()
+            .and_then(|k| k.get(multibase).copied())
+        {
+            return Ok(key);
+        }
+        let key = super::multibase::decode_multikey(multibase)
+            .map_err(|e| ResolveError::Malformed(format!("stored key {multibase}: {e}")))?;
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= CACHE_LIMIT {
+                keys.clear();
+            }
+            keys.insert(multibase.to_owned(), key);
+        }
+        Ok(key)
+    }
+
+    fn cached_remote(&self, url: &str) -> Option<Value> {
+        let cache = self.remote_cache.lock().ok()?;
+        cache
+            .get(url)
+            .filter(|(at, _)| at.elapsed() < REMOTE_TTL)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn remember_remote(&self, url: &str, value: &Value) {
+        if let Ok(mut cache) = self.remote_cache.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(url.to_owned(), (Instant::now(), value.clone()));
+        }
+    }
+}
+
+/// Which identifiers and URLs belong to this instance.
+pub struct LocalNames {
+    /// `did:web:<host>[%3Aport][:path]`
+    host_did: String,
+    /// `<base>/`
+    base_url: String,
+    /// `<base>/status/`
+    status_prefix: String,
+}
+
+impl LocalNames {
+    pub fn new(links: &Links) -> Result<Self, CredentialError> {
+        let probe = service::issuer_did(links, "x")?;
+        let host_did = probe.trim_end_matches(":issuers:x").to_owned();
+        Ok(Self {
+            host_did,
+            base_url: links.url("/"),
+            status_prefix: links.url("/status/"),
+        })
+    }
+
+    /// Whether `did` is this instance's own issuer, `did:web:<host>`.
+    pub fn is_instance(&self, did: &str) -> bool {
+        did == self.host_did
+    }
+
+    /// `Some(vendor slug or None)` when `did` names this instance; the slug when it is one of
+    /// our vendor issuers.
+    pub fn vendor_of_did<'a>(&self, did: &'a str) -> Option<Option<&'a str>> {
+        let rest = did.strip_prefix(self.host_did.as_str())?;
+        if rest.is_empty() {
+            return Some(None);
+        }
+        let rest = rest.strip_prefix(':')?;
+        Some(
+            rest.strip_prefix("issuers:")
+                .filter(|slug| crate::validation::is_slug(slug)),
+        )
+    }
+
+    /// `Some((vendor slug, list number) or None)` when `url` is on this instance.
+    pub fn status_list_of<'a>(&self, url: &'a str) -> Option<Option<(&'a str, i32)>> {
+        if !url.starts_with(&self.base_url) {
+            return None;
+        }
+        let parsed = url.strip_prefix(&self.status_prefix).and_then(|rest| {
+            let (slug, number) = rest.split_once('/')?;
+            if !crate::validation::is_slug(slug)
+                || number.is_empty()
+                || number.len() > 9
+                || !number.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            Some((slug, number.parse().ok()?))
+        });
+        Some(parsed)
+    }
+}
+
+/// Remote documents fetched before verification, by DID or URL.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    documents: HashMap<String, Result<Value, ResolveError>>,
+}
+
+/// Fetches the remote DID document and status lists `credential` refers to (only when remote
+/// resolution is on; nothing for issuers hosted here).
+pub async fn fetch_remote(
+    shared: &VerifierShared,
+    local: &LocalNames,
+    credential: &Value,
+) -> Fetched {
+    let mut fetched = Fetched::default();
+    let Some(fetcher) = shared.remote.clone() else {
+        return fetched;
+    };
+    let mut wanted: Vec<(String, Result<Url, ResolveError>)> = Vec::new();
+    let issuer = match credential.get("issuer") {
+        Some(Value::String(id)) => Some(id.as_str()),
+        Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str),
+        _ => None,
+    };
+    if let Some(issuer) = issuer {
+        if issuer.starts_with("did:web:") && local.vendor_of_did(issuer).is_none() {
+            let url = did::did_web_document_url(issuer)
+                .map_err(|e| ResolveError::Malformed(e.to_string()));
+            wanted.push((issuer.to_owned(), url));
+        }
+    }
+    let entries: Vec<&Value> = match credential.get("credentialStatus") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(entry @ Value::Object(_)) => vec![entry],
+        _ => Vec::new(),
+    };
+    for entry in entries {
+        if let Ok(entry) = status_list::parse_status_entry(entry) {
+            if local.status_list_of(&entry.list_url).is_none()
+                && !wanted.iter().any(|(key, _)| *key == entry.list_url)
+            {
+                let url =
+                    Url::parse(&entry.list_url).map_err(|e| ResolveError::Malformed(e.to_string()));
+                wanted.push((entry.list_url.clone(), url));
+            }
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (key, url) in wanted.into_iter().take(MAX_REMOTE_FETCHES) {
+        let url = match url {
+            Ok(url) => url,
+            Err(e) => {
+                fetched.documents.insert(key, Err(e));
+                continue;
+            }
+        };
+        if let Some(value) = shared.cached_remote(url.as_str()) {
+            fetched.documents.insert(key, Ok(value));
+            continue;
+        }
+        let fetcher = fetcher.clone();
+        tasks.spawn(async move {
+            let result = fetcher.fetch_json(&url).await;
+            (key, url, result)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((key, url, result)) = joined {
+            if let Ok(value) = &result {
+                shared.remember_remote(url.as_str(), value);
+            }
+            fetched.documents.insert(key, result);
+        }
+    }
+    fetched
+}
+
+/// The resolver used on the server, bound to one connection.
+pub struct StorageResolver<'a> {
+    conn: RefCell<&'a mut DbConn>,
+    links: &'a Links,
+    local: &'a LocalNames,
+    shared: &'a VerifierShared,
+    fetched: &'a Fetched,
+    /// The application clock's time of this verification (cache freshness).
+    now: NaiveDateTime,
+}
+
+impl<'a> StorageResolver<'a> {
+    pub fn new(
+        conn: &'a mut DbConn,
+        links: &'a Links,
+        local: &'a LocalNames,
+        shared: &'a VerifierShared,
+        fetched: &'a Fetched,
+        now: NaiveDateTime,
+    ) -> Self {
+        Self {
+            conn: RefCell::new(conn),
+            links,
+            local,
+            shared,
+            fetched,
+            now,
+        }
+    }
+
+    /// The vendor and assertion methods of `did` when it is hosted here (`None` otherwise),
+    /// from memory unless `reload` or stale.
+    fn local_issuer(&self, did: &str, reload: bool) -> Option<Result<CachedIssuer, ResolveError>> {
+        let owner = if self.local.is_instance(did) {
+            Ok(None)
+        } else {
+            self.local_vendor(did)?.map(Some)
+        };
+        if !reload {
+            if let Some(issuer) = self.shared.cached_issuer(did, self.now) {
+                return Some(Ok(issuer));
+            }
+        }
+        Some(owner.and_then(|owner| self.load_issuer(did, owner)))
+    }
+
+    fn load_issuer(&self, did: &str, slug: Option<&str>) -> Result<CachedIssuer, ResolveError> {
+        let (vendor_id, keys) = match slug {
+            Some(slug) => {
+                let vendor_id = self.vendor_id(slug)?;
+                let mut conn = self.conn.borrow_mut();
+                let keys = store::vendor_public_keys(&mut conn, &vendor_id);
+                (Some(vendor_id), keys)
+            }
+            None => (
+                None,
+                store::instance_keys(&mut self.conn.borrow_mut()).map(|rows| {
+                    rows.into_iter()
+                        .map(|row| row.public_key_multibase)
+                        .collect()
+                }),
+            ),
+        };
+        let keys = keys.map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?;
+        let methods = keys
+            .iter()
+            .map(|multibase| {
+                Ok(AssertionMethod {
+                    id: format!("{did}#{multibase}"),
+                    controller: did.to_owned(),
+                    public_key: self.shared.decode_key(multibase)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ResolveError>>()?;
+        let issuer = CachedIssuer {
+            loaded: self.now,
+            vendor_id,
+            methods: Arc::from(methods),
+        };
+        self.shared.remember_issuer(did, issuer.clone());
+        Ok(issuer)
+    }
+
+    fn remote(&self, key: &str) -> Result<Value, ResolveError> {
+        if !self.shared.resolves_remote() {
+            return Err(ResolveError::NotAllowed(
+                "this server does not fetch documents of issuers hosted elsewhere \
+                 (resolve_remote_dids is off); verify offline with the issuer's files"
+                    .into(),
+            ));
+        }
+        self.fetched
+            .documents
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| Err(ResolveError::Unavailable("not fetched".into())))
+    }
+
+    fn vendor_id(&self, slug: &str) -> Result<String, ResolveError> {
+        let mut conn = self.conn.borrow_mut();
+        store::vendor_id_by_slug(&mut conn, slug)
+            .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+            .ok_or(ResolveError::NotFound)
+    }
+
+    fn local_vendor<'d>(&self, did: &'d str) -> Option<Result<&'d str, ResolveError>> {
+        self.local
+            .vendor_of_did(did)
+            .map(|slug| slug.ok_or(ResolveError::NotFound))
+    }
+}
+
+impl Resolver for StorageResolver<'_> {
+    fn did_document(&self, did: &str) -> Result<Value, ResolveError> {
+        if self.local.is_instance(did) {
+            let mut conn = self.conn.borrow_mut();
+            return service::instance_did_document(&mut conn, self.links).map_err(|e| match e {
+                CredentialError::NotFound(_) => ResolveError::NotFound,
+                other => ResolveError::Unavailable(other.to_string()),
+            });
+        }
+        match self.local_vendor(did) {
+            Some(slug) => {
+                let slug = slug?;
+                let mut conn = self.conn.borrow_mut();
+                let vendor = service::find_vendor_by_slug(&mut conn, slug)
+                    .map_err(|_| ResolveError::NotFound)?;
+                service::did_document(&mut conn, self.links, &vendor)
+                    .map_err(|e| ResolveError::Unavailable(e.to_string()))
+            }
+            None => self.remote(did),
+        }
+    }
+
+    fn status_list(&self, url: &str) -> Result<Value, ResolveError> {
+        match self.local.status_list_of(url) {
+            Some(list) => {
+                let (slug, number) = list.ok_or(ResolveError::NotFound)?;
+                let vendor_id = self.vendor_id(slug)?;
+                let mut conn = self.conn.borrow_mut();
+                let row = store::find_list(&mut conn, &vendor_id, number)
+                    .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+                    .ok_or(ResolveError::NotFound)?;
+                serde_json::from_str(&row.credential)
+                    .map_err(|e| ResolveError::Malformed(e.to_string()))
+            }
+            None => self.remote(url),
+        }
+    }
+
+    fn assertion_methods(&self, did: &str) -> Result<Arc<[AssertionMethod]>, ResolveError> {
+        match self.local_issuer(did, false) {
+            Some(issuer) => issuer.map(|issuer| issuer.methods),
+            None => {
+                let document = self.remote(did)?;
+                did::assertion_methods(did, &document)
+                    .map(Arc::from)
+                    .map_err(|e| ResolveError::Malformed(e.to_string()))
+            }
+        }
+    }
+
+    fn reload_assertion_methods(
+        &self,
+        did: &str,
+    ) -> Option<Result<Arc<[AssertionMethod]>, ResolveError>> {
+        self.local_issuer(did, true)
+            .map(|issuer| issuer.map(|issuer| issuer.methods))
+    }
+
+    fn proof_cache(&self) -> Option<&ProofCache> {
+        Some(&self.shared.proofs)
+    }
+
+    fn status_bitstring(
+        &self,
+        url: &str,
+        issuer: &str,
+        keys: &[AssertionMethod],
+        purpose: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Bitstring>, StatusListCredentialError> {
+        use StatusListCredentialError as E;
+        match self.local.status_list_of(url) {
+            // Our own lists: the stored bits are the truth the signed list was made from.
+            Some(list) => {
+                let (slug, number) = list.ok_or(ResolveError::NotFound)?;
+                let list_issuer = service::issuer_did(self.links, slug)
+                    .map_err(|e| E::Malformed(e.to_string()))?;
+                if list_issuer != issuer {
+                    return Err(E::IssuerMismatch {
+                        found: list_issuer,
+                        expected: issuer.to_owned(),
+                    });
+                }
+                if purpose != REVOCATION {
+                    return Err(E::Purpose {
+                        found: REVOCATION.into(),
+                        expected: purpose.to_owned(),
+                    });
+                }
+                let (cached, generation) = self.shared.cached_bits(slug, number, self.now);
+                if let Some(bits) = cached {
+                    return Ok(bits);
+                }
+                let vendor_id = match self.local_issuer(issuer, false) {
+                    Some(Ok(CachedIssuer {
+                        vendor_id: Some(id),
+                        ..
+                    })) => id,
+                    _ => self.vendor_id(slug)?,
+                };
+                let mut conn = self.conn.borrow_mut();
+                let bits = store::list_bits(&mut conn, &vendor_id, number)
+                    .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+                    .ok_or(ResolveError::NotFound)?;
+                let bits = Arc::new(Bitstring::from_bytes(bits)?);
+                self.shared
+                    .remember_bits(slug, number, generation, self.now, &bits);
+                Ok(bits)
+            }
+            None => {
+                let list = self.status_list(url)?;
+                verify::verify_status_list_credential(&list, url, issuer, keys, purpose, now)
+                    .map(Arc::new)
+            }
+        }
+    }
+}
