@@ -2,7 +2,7 @@
 //! advocate program's billing events straight from Stripe's webhooks.
 //!
 //! `stripe.rs` reads Stripe's events (pure); `store.rs` holds the vendor's signing secret, the
-//! exams' payment links and the exam-order events; `service.rs` has the use cases. Exam orders
+//! exams' payment links and the exam-order events; `service/` has the use cases. Exam orders
 //! stay `exams`' rows, the advocate program's binding and billing events stay `referrals`'
 //! functions: this module only maps Stripe onto them.
 
