@@ -1,7 +1,7 @@
 //! The vendor console's badge form on an exam's page: upload an SVG or PNG, or go back to the
 //! generated badge.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
 use super::{message_page, see_other, vendor_with_role, PageContext, PageError, PageUser};
@@ -10,8 +10,7 @@ use crate::app::AppState;
 use crate::badges::service::{self, BadgesError};
 use crate::badges::{Format, MAX_IMAGE_BYTES};
 use crate::http::auth::{csrf_matches, user_actor, CSRF_FIELD};
-use crate::http::extract::read_body;
-use crate::http::multipart::parse_multipart;
+use crate::http::multipart::read_parts;
 use crate::http::problem::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,15 +26,7 @@ async fn upload_badge(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let (vendor_slug, exam_slug) = path.into_inner();
-    let mut payload = payload.into_inner();
-    let body = read_body(&mut payload, MAX_IMAGE_BYTES + 16 * 1024).await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let parts = parse_multipart(content_type, &body)
-        .ok_or_else(|| PageError::BadRequest("the upload form could not be read".into()))?;
+    let parts = read_parts(&req, payload, MAX_IMAGE_BYTES + 16 * 1024).await?;
     let field = |name: &str| parts.iter().find(|p| p.name == name);
     let token = field(CSRF_FIELD).map(|p| String::from_utf8_lossy(&p.data).into_owned());
     if !csrf_matches(&req, token.as_deref()) {

@@ -15,7 +15,7 @@ use crate::credentials::resolver;
 use crate::http::api::credentials::{BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
 use crate::http::auth::{client_address, csrf_matches, CSRF_FIELD};
 use crate::http::extract::{parse_json, read_body};
-use crate::http::multipart::parse_multipart;
+use crate::http::multipart::read_parts;
 use crate::http::pages::{render, render_with_status, MaybeUser, PageContext, PageError};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
@@ -47,7 +47,6 @@ pub(super) async fn verify_submit(
     MaybeUser(user): MaybeUser,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let mut payload = payload.into_inner();
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -76,9 +75,34 @@ pub(super) async fn verify_submit(
         );
         errors
     };
-    let body = match read_body(&mut payload, BAKED_VERIFY_LIMIT + 16 * 1024).await {
-        Ok(body) => body,
-        Err(e) => {
+    let read = if content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        read_parts(&req, payload, BAKED_VERIFY_LIMIT + 16 * 1024)
+            .await
+            .map(|parts| {
+                parts
+                    .into_iter()
+                    .map(|part| (part.name, part.data))
+                    .collect()
+            })
+    } else {
+        read_body(&mut payload.into_inner(), BAKED_VERIFY_LIMIT + 16 * 1024)
+            .await
+            .and_then(|body| {
+                Ok(
+                    serde_html_form::from_bytes::<HashMap<String, String>>(&body)
+                        .map_err(|_| ApiError::BadRequest("the form could not be read".into()))?
+                        .into_iter()
+                        .map(|(k, v)| (k, v.into_bytes()))
+                        .collect(),
+                )
+            })
+    };
+    let fields: HashMap<String, Vec<u8>> = match read {
+        Ok(fields) => fields,
+        Err(e @ ApiError::PayloadTooLarge { .. }) => {
             tracing::debug!(error = %e, "verify page upload refused");
             return Ok(show(
                 String::new(),
@@ -87,22 +111,7 @@ pub(super) async fn verify_submit(
                 StatusCode::PAYLOAD_TOO_LARGE,
             ));
         }
-    };
-    let fields: HashMap<String, Vec<u8>> = if content_type
-        .to_ascii_lowercase()
-        .starts_with("multipart/form-data")
-    {
-        parse_multipart(&content_type, &body)
-            .ok_or_else(|| PageError::BadRequest("the upload form could not be read".into()))?
-            .into_iter()
-            .map(|part| (part.name, part.data))
-            .collect()
-    } else {
-        serde_html_form::from_bytes::<HashMap<String, String>>(&body)
-            .map_err(|_| PageError::BadRequest("the form could not be read".into()))?
-            .into_iter()
-            .map(|(k, v)| (k, v.into_bytes()))
-            .collect()
+        Err(e) => return Err(e.into()),
     };
     let token = fields
         .get(CSRF_FIELD)

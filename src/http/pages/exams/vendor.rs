@@ -1,7 +1,7 @@
 //! The vendor console's exam pages: the exam list with the bank upload (errors by line), an exam's page
 //! (versions, results, revenue, vouchers) and its actions.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -14,8 +14,7 @@ use crate::exams::store::{self, ExamRow};
 use crate::exams::{format_percent, BankError, ExamError};
 use crate::http::api::exams::BANK_LIMIT;
 use crate::http::auth::{csrf_matches, user_actor};
-use crate::http::extract::read_body;
-use crate::http::multipart::parse_multipart;
+use crate::http::multipart::read_parts;
 use crate::http::pages::{
     render, render_with_status, see_other, vendor_with_role, Form, PageContext, PageError, PageUser,
 };
@@ -118,16 +117,7 @@ pub(super) async fn vendor_upload(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let mut payload = payload.into_inner();
-    let body = read_body(&mut payload, BANK_LIMIT + 64 * 1024).await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let parts = parse_multipart(&content_type, &body)
-        .ok_or_else(|| PageError::BadRequest("the upload form could not be read".into()))?;
+    let parts = read_parts(&req, payload, BANK_LIMIT + 64 * 1024).await?;
     let field = |name: &str| {
         parts
             .iter()
