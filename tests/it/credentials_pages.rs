@@ -11,6 +11,19 @@ async fn page(app: &TestApp, path: &str) -> (u16, String) {
     (answer.status.as_u16(), answer.text)
 }
 
+/// "Revoked on <date>" as pages say it, the date taken from the verify API's answer.
+async fn revoked_on(app: &TestApp, credential: &serde_json::Value) -> String {
+    let answer = app
+        .post("/api/v1/verify", None, credential.clone())
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(answer["status"], "revoked", "{answer}");
+    let revoked_at = answer["revoked_at"].as_str().expect("revoked_at");
+    let date = chrono::DateTime::parse_from_rfc3339(revoked_at).unwrap();
+    format!("Revoked on {}", date.format("%-d %B %Y"))
+}
+
 #[actix_web::test]
 async fn certificate_page_shows_holder_status_qr_linkedin_and_json() {
     let app = TestApp::start().await;
@@ -80,7 +93,11 @@ async fn certificate_page_shows_holder_status_qr_linkedin_and_json() {
     .expect(200);
     let (_, html) = page(&app, &format!("/c/{id}")).await;
     assert!(html.contains("status-banner revoked"));
-    assert!(html.contains("Reason given: Identity could not be confirmed"));
+    let revoked_on = revoked_on(&app, &vc).await;
+    assert!(
+        html.contains(&format!("{revoked_on}: Identity could not be confirmed")),
+        "{html}"
+    );
     app.stop().await;
 }
 
@@ -183,7 +200,12 @@ async fn verify_page_takes_pasted_json_or_an_uploaded_file() {
     ])
     .await;
     assert!(html.contains("status-banner revoked"));
-    assert!(html.contains("Cheating detected"));
+    let vc: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    let revoked_on = revoked_on(&app, &vc).await;
+    assert!(
+        html.contains(&format!("{revoked_on}: Cheating detected")),
+        "{html}"
+    );
 
     // A credential of an issuer this server cannot reach: could not check.
     let remote = json_text.replace("did:web:127.0.0.1%3A", "did:web:issuer.example:x%3A");

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::certificate::long_date;
 use crate::app::AppState;
-use crate::credentials::resolver::VerifyReport;
+use crate::credentials::resolver::{StoredFacts, VerifyReport};
 use crate::credentials::verify::{CheckName, Status};
 use crate::http::api::credentials::{issuer_profile, verified_summary};
 
@@ -64,7 +64,6 @@ pub struct VerdictView {
     pub heading: String,
     pub summary: String,
     pub checks: Vec<CheckView>,
-    pub revocation_reason: Option<String>,
     pub superseded_by_page: Option<String>,
     /// Said plainly on the page: a credential of another issuer was checked with that issuer's
     /// own keys (did:key, or did:web over HTTPS), not against anything stored here.
@@ -98,6 +97,20 @@ fn status_code(status: Status) -> &'static str {
     }
 }
 
+/// "Revoked on <date>: <reason>" from what storage knows of a credential issued here; of another
+/// issuer's credential only its status list is known, which says nothing of when or why.
+fn revocation_summary(stored: Option<&StoredFacts>) -> String {
+    let date = stored
+        .and_then(|s| s.revoked_at.as_deref())
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| long_date(&t));
+    match (date, stored.and_then(|s| s.revocation_reason.as_deref())) {
+        (Some(date), Some(reason)) => format!("Revoked on {date}: {reason}"),
+        (Some(date), None) => format!("Revoked on {date}."),
+        (None, _) => "The issuer revoked this credential.".to_string(),
+    }
+}
+
 impl VerdictView {
     pub(super) fn from_report(report: &VerifyReport) -> Self {
         let v = &report.verification;
@@ -106,20 +119,13 @@ impl VerdictView {
             .iter()
             .find(|c| !c.ok && !c.detail.starts_with("not checked"));
         let stored = report.stored.as_ref();
-        let reason = stored.and_then(|s| s.revocation_reason.clone());
         let (heading, summary) = match v.status {
             Status::Valid => (
                 "Valid".to_string(),
                 "Every check passed: the signature, the issuer's key, the dates and the revocation status."
                     .to_string(),
             ),
-            Status::Revoked => (
-                "Revoked".to_string(),
-                match &reason {
-                    Some(reason) => format!("The issuer revoked this credential. Reason given: {reason}"),
-                    None => "The issuer revoked this credential.".to_string(),
-                },
-            ),
+            Status::Revoked => ("Revoked".to_string(), revocation_summary(stored)),
             Status::Expired => (
                 "Expired".to_string(),
                 failing.map_or_else(String::new, |c| format!("This credential {}.", c.detail)),
@@ -162,7 +168,6 @@ impl VerdictView {
                     detail: c.detail.clone(),
                 })
                 .collect(),
-            revocation_reason: reason,
             superseded_by_page: stored.and_then(|s| s.superseded_by_page.clone()),
             issuer_hosted_here: report.issuer_hosted_here,
             warnings: v.warnings.clone(),
