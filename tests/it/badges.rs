@@ -389,6 +389,10 @@ async fn baked_badges_unbake_to_the_exact_stored_credential_and_verify() {
     let (status, html) = upload(plain.clone(), "plain.png").await;
     assert_eq!(status, 422);
     assert!(html.contains("openbadgecredential"), "{html}");
+    // Over the upload limit (a badge image and a credential): 413, said next to the field.
+    let (status, html) = upload(vec![b'x'; 800 * 1024], "huge.png").await;
+    assert_eq!(status, 413);
+    assert!(html.contains("this is larger than 256 KB"), "{html}");
 
     // `credo verify` un-bakes files too.
     let dir = tempfile::tempdir().unwrap();

@@ -451,6 +451,19 @@ async fn vendor_pages_upload_banks_create_vouchers_and_show_statistics() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+    // Not multipart: 415 saying what to send.
+    let urlencoded = client
+        .post(app.url("/vendor/acme/exams/upload"))
+        .form(&[("csrf_token", csrf.as_str()), ("text", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(urlencoded.status(), 415);
+    let page = urlencoded.text().await.unwrap();
+    assert!(
+        page.contains("send the upload form as multipart/form-data"),
+        "{page}"
+    );
     // Published at once (the box ticked); without it the version would be a draft.
     let (content_type, body) = multipart(
         &[
