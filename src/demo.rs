@@ -562,6 +562,7 @@ impl Seeder<'_> {
                         .iter()
                         .map(|(code, rank, rate, exams)| TierInput {
                             code: (*code).to_owned(),
+                            name: None,
                             rank: Some(*rank),
                             rate_bps: Some(i64::from(*rate)),
                             requires_current_credentials: exams
@@ -986,6 +987,7 @@ mod tests {
             .iter()
             .map(|(code, rank, rate, exams)| crate::referrals::TierRule {
                 code: (*code).to_owned(),
+                name: crate::referrals::tiers::default_tier_name(code),
                 rank: *rank,
                 rate_bps: *rate,
                 requires_current_credentials: exams.iter().map(|e| (*e).to_owned()).collect(),
