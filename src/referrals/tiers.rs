@@ -329,6 +329,7 @@ mod tests {
             field_names(validate_tiers(&tiers)),
             vec![
                 "tiers[1].code",
+                "tiers[1].name",
                 "tiers[2].code",
                 "tiers[3].rank",
                 "tiers[3].rate_bps",

@@ -359,7 +359,10 @@ async fn a_payment_that_does_not_match_the_price_is_held_for_the_vendor_to_see()
         2,
         "{html}"
     );
-    assert!(html.contains("paid 1.00 EUR (pi_0) but the order is for 150.00 EUR"), "{html}");
+    assert!(
+        html.contains("paid 1.00 EUR (pi_0) but the order is for 150.00 EUR"),
+        "{html}"
+    );
     assert!(html.contains("whsec_…e7d6") && !html.contains(SECRET));
     // The price is typed in euros: a fraction of a cent is refused next to the field.
     assert!(html.contains("name=\"price\" type=\"text\" inputmode=\"decimal\" value=\"150.00\""));
@@ -367,18 +370,24 @@ async fn a_payment_that_does_not_match_the_price_is_held_for_the_vendor_to_see()
     let csrf = csrf_token_in(&html);
     let form = |price: &'static str| {
         [
-            ("csrf_token", csrf.clone()),
-            ("payment_link", "https://buy.stripe.com/test_4gw5kE".to_string()),
-            ("price", price.to_string()),
-            ("currency", "EUR".to_string()),
+            ("csrf_token", csrf.as_str()),
+            ("payment_link", "https://buy.stripe.com/test_4gw5kE"),
+            ("price", price),
+            ("currency", "EUR"),
         ]
     };
     let path = "/vendor/acad/stripe/exams/paid-exam";
     let (status, _, html) = submit(&browser, &app, path, &form("149.505")).await;
     assert_eq!(status, 422);
-    assert!(html.contains("id=\"price-error\">EUR amounts have 2 decimals"), "{html}");
+    assert!(
+        html.contains("id=\"price-error\">EUR amounts have 2 decimals"),
+        "{html}"
+    );
     let (status, location, _) = submit(&browser, &app, path, &form("149.5")).await;
-    assert_eq!((status, location.as_deref()), (303, Some("/vendor/acad/stripe")));
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/vendor/acad/stripe"))
+    );
     let price = app
         .get("/api/v1/exams/acad/paid-exam", None)
         .await
