@@ -232,6 +232,7 @@ impl Seeder<'_> {
                         .iter()
                         .map(|(code, rank, rate, exams)| TierInput {
                             code: (*code).to_owned(),
+                            name: None,
                             rank: Some(*rank),
                             rate_bps: Some(i64::from(*rate)),
                             requires_current_credentials: exams

@@ -71,6 +71,7 @@ fn the_tiers_are_a_valid_program() {
         .iter()
         .map(|(code, rank, rate, exams)| crate::referrals::TierRule {
             code: (*code).to_owned(),
+            name: crate::referrals::tiers::default_tier_name(code),
             rank: *rank,
             rate_bps: *rate,
             requires_current_credentials: exams.iter().map(|e| (*e).to_owned()).collect(),

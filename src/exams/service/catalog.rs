@@ -25,10 +25,12 @@ impl PriceView {
         if self.is_free() {
             return "Free".into();
         }
-        match crate::money::parse_currency(&self.currency) {
-            Ok(currency) => crate::money::format_minor(self.amount_minor, currency),
-            Err(_) => format!("{} {}", self.amount_minor, self.currency),
-        }
+        crate::money::format_amount(self.amount_minor, &self.currency)
+    }
+
+    /// The amount alone as a price field shows it for editing: "150.00".
+    pub fn units(&self) -> String {
+        crate::money::format_amount_units(self.amount_minor, &self.currency)
     }
 }
 
