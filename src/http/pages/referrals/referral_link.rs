@@ -1,0 +1,78 @@
+//! The `/r/<code>` redirect: records the click and sends the visitor on to the program.
+
+use std::sync::Arc;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use crate::app::AppState;
+use crate::db::DbError;
+use crate::http::auth::client_address;
+use crate::http::pages::{message_page, PageContext, PageError};
+use crate::http::problem::ApiError;
+use crate::ratelimit::Limit;
+use crate::referrals::normalize_code;
+use crate::referrals::recorder::{ClickRecorder, Target, Visit};
+
+fn unknown_code(req: &HttpRequest) -> HttpResponse {
+    message_page(
+        PageContext::new(req, None),
+        StatusCode::NOT_FOUND,
+        "This referral link does not work",
+        "The link is mistyped, or the advocate who shared it is no longer in the program. Nothing was recorded.",
+        Some(("/", "Go to the home page")),
+    )
+}
+
+/// `GET /r/<code>`: records the click and redirects to the program's landing page only; unknown
+/// or suspended codes get a 404 page and no `Location` (never an open redirect).
+#[get("/r/{code}")]
+pub(super) async fn redirect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let Some(code) = normalize_code(&path) else {
+        return Ok(unknown_code(&req));
+    };
+    let target: Option<Arc<Target>> = match state.clicks.cached(&code) {
+        Some(target) => target,
+        None => {
+            let recorder = state.clicks.clone();
+            state
+                .db(move |conn| recorder.lookup(conn, &code).map_err(DbError::from))
+                .await
+                .map_err(ApiError::from)?
+        }
+    };
+    let Some(target) = target.filter(|t| t.active) else {
+        return Ok(unknown_code(&req));
+    };
+    let address = client_address(&req);
+    let header_text = |name: header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let user_agent = header_text(header::USER_AGENT);
+    let referrer = header_text(header::REFERER);
+    let visit = Visit {
+        address: &address,
+        user_agent: user_agent.as_deref(),
+        referrer: referrer.as_deref(),
+        over_limit: state.limits.check(Limit::Redirect, &address).is_err(),
+    };
+    let click = state.clicks.new_click(&target, &visit, state.clock.now());
+    let location = click.landing.clone();
+    if let Some(click) = state.clicks.enqueue(click) {
+        state
+            .db(move |conn| ClickRecorder::write_one(conn, &click).map_err(DbError::from))
+            .await
+            .map_err(ApiError::from)?;
+    }
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
