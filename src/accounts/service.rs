@@ -25,7 +25,7 @@ const VERIFY_EMAIL_VALIDITY: Duration = Duration::hours(48);
 const PASSWORD_RESET_VALIDITY: Duration = Duration::hours(1);
 
 /// Missing fields default to empty so that validation reports every one of them at once.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegisterInput {
     pub email: String,
@@ -443,7 +443,7 @@ pub fn create_verified_user(
     )?)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorInput {
     pub slug: String,
@@ -539,10 +539,11 @@ pub fn staff_vendor(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemberInput {
     pub email: String,
+    /// `owner`, `examiner` or `program_manager`.
     pub role: String,
 }
 
@@ -597,7 +598,7 @@ fn parse_role(text: &str) -> Result<VendorRole, AccountError> {
 }
 
 /// One person on a vendor's staff with every role they hold there.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: String,
     pub email: String,
@@ -797,10 +798,11 @@ pub fn enable_account(
 
 /// What a new API key is called and may do. Without scopes, a key gets every scope its creator
 /// may grant.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiKeyInput {
     pub name: String,
+    /// `exams`, `credentials`, `referrals`, `read`; absent = every scope the creator may grant.
     pub scopes: Option<Vec<String>>,
 }
 
