@@ -39,19 +39,23 @@ fn seal_context(vendor_id: &str) -> String {
 
 // ------------------------------------------------------------------------------------ settings
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StripeSecretInput)]
 pub struct SecretInput {
+    /// The endpoint's signing secret from Stripe (`whsec_…`).
     pub webhook_secret: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = StripeSettings)]
 pub struct StripeView {
     pub configured: bool,
     /// `whsec_…` and the last four characters; the secret itself is never shown again.
     pub secret_hint: Option<String>,
     /// The URL to enter as the endpoint in Stripe's dashboard.
     pub endpoint_url: String,
+    #[schema(format = DateTime)]
     pub updated_at: Option<String>,
 }
 
@@ -141,7 +145,7 @@ pub fn verify(
 
 // ------------------------------------------------------------------------------------ checkout
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutInput {
     /// The Stripe Payment Link (or any checkout URL taking `client_reference_id`).
@@ -150,7 +154,8 @@ pub struct CheckoutInput {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ExamCheckout)]
 pub struct CheckoutView {
     pub exam: String,
     pub payment_link: Option<String>,
@@ -244,7 +249,7 @@ pub fn set_checkout(
     checkout_view(conn, &exam)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckoutStart {
     /// Credo's order reference, sent to Stripe as `client_reference_id`.
     pub order: String,
@@ -319,7 +324,8 @@ pub fn start_checkout(
 // -------------------------------------------------------------------------------------- events
 
 /// What Credo did with an event (the webhook's 200 answer).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = StripeEventOutcome)]
 pub struct EventOutcome {
     pub event: String,
     #[serde(rename = "type")]
