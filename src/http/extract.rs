@@ -92,6 +92,17 @@ fn find_control_char(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
+/// A flag in a query string: absent = `default`; `true`/`1`/`yes` or `false`/`0`/`no`, else a 422
+/// naming it.
+pub fn query_flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, ApiError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(_) => Err(ApiError::validation(name, "give true or false")),
+    }
+}
+
 /// Parses JSON into `T`, naming the offending field on shape errors and on text with control
 /// characters.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

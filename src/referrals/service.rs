@@ -58,9 +58,8 @@ fn text_ok(value: &str, max: usize) -> bool {
 // Programs
 
 /// `PUT /api/v1/vendors/{vendor}/program`. Every field is optional for the parser so that
-/// validation reports all missing ones at once. Unknown fields are refused: there is no upline
-/// or recruiting setting to smuggle in.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// validation reports all missing ones at once. Unknown fields are refused.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProgramInput {
     pub currency: Option<String>,
@@ -72,10 +71,11 @@ pub struct ProgramInput {
     pub terms_version: Option<String>,
     /// Optional; when absent the stored text is kept (or a default text is written).
     pub terms_text: Option<String>,
+    #[schema(default = json!(null))]
     pub tiers: Option<Vec<TierInput>>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TierInput {
     pub code: String,
@@ -84,7 +84,7 @@ pub struct TierInput {
     pub requires_current_credentials: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TierView {
     pub code: String,
     pub rank: i32,
@@ -103,7 +103,7 @@ impl From<&TierRule> for TierView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProgramView {
     pub id: String,
     pub vendor: String,
@@ -124,7 +124,9 @@ pub struct ProgramView {
     pub webhook_secret: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -516,10 +518,11 @@ pub const WEBHOOK_OVERLAP_DEFAULT: Duration = Duration::hours(24);
 pub const WEBHOOK_OVERLAP_MAX: Duration = Duration::days(30);
 
 /// A new webhook secret, shown once in the answer to the rotation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RotatedSecret {
     pub webhook_secret: String,
     /// Until when the replaced secret still verifies (RFC 3339).
+    #[schema(format = DateTime)]
     pub previous_expires_at: String,
 }
 
@@ -707,7 +710,7 @@ pub fn recompute_stale_tiers(
     Ok(done)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NextTierView {
     pub code: String,
     pub rate_bps: u32,
@@ -726,13 +729,13 @@ fn next_tier_view(rules: &[TierRule], held: &HashSet<String>) -> Option<NextTier
 // =============================================================================================
 // Enrollment
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnrollInput {
     pub accept_terms_version: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EnrollmentView {
     pub id: String,
     pub program: String,
@@ -749,6 +752,7 @@ pub struct EnrollmentView {
     pub terms_accepted_version: String,
     pub terms_version: String,
     pub currency: String,
+    #[schema(format = DateTime)]
     pub enrolled_at: String,
 }
 
@@ -925,7 +929,7 @@ pub fn set_advocate_status(
 // =============================================================================================
 // Customers
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CustomerInput {
     pub external_id: Option<String>,
@@ -934,7 +938,7 @@ pub struct CustomerInput {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerView {
     pub bound: bool,
     pub id: String,
@@ -942,6 +946,7 @@ pub struct CustomerView {
     pub enrollment: String,
     pub referral_code: String,
     pub click_id: Option<String>,
+    #[schema(format = DateTime)]
     pub bound_at: String,
 }
 
@@ -1127,7 +1132,7 @@ pub fn bind_customer_with_retry(
 
 /// A billing event as posted (API) or signed (webhook). Unknown fields are accepted and kept in
 /// the stored payload: billing systems add their own.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EventInput {
     pub source: Option<String>,
@@ -1137,6 +1142,7 @@ pub struct EventInput {
     pub customer_external_id: Option<String>,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
+    #[schema(format = DateTime)]
     pub occurred_at: Option<String>,
 }
 
@@ -1280,7 +1286,7 @@ fn validate_event(
     })
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommissionView {
     pub id: String,
     pub kind: String,
@@ -1294,9 +1300,11 @@ pub struct CommissionView {
     pub tier: String,
     pub held: bool,
     pub held_reason: Option<String>,
+    #[schema(format = DateTime)]
     pub hold_until: String,
     pub payout: Option<String>,
     pub reverses: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -1324,7 +1332,7 @@ impl From<&Commission> for CommissionView {
 }
 
 /// What an event did, stored with the event and answered again on every replay.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventEffect {
     /// `commission_created`, `commission_reversed`, `clawback_created` or `no_commission`.
     pub outcome: String,
@@ -1347,7 +1355,7 @@ impl EventEffect {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventAnswer {
     pub id: String,
     pub source: String,
@@ -1357,7 +1365,9 @@ pub struct EventAnswer {
     pub customer_external_id: String,
     pub amount_minor: i64,
     pub currency: String,
+    #[schema(format = DateTime)]
     pub occurred_at: String,
+    #[schema(format = DateTime)]
     pub received_at: String,
     /// `true` when this event had been received before: nothing new happened.
     pub replayed: bool,
@@ -1955,7 +1965,7 @@ pub fn list_commissions(
 // =============================================================================================
 // Payouts
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PayoutView {
     pub id: String,
     pub program: String,
@@ -1966,7 +1976,9 @@ pub struct PayoutView {
     pub currency: String,
     pub status: String,
     pub reference: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub paid_at: Option<String>,
     pub commissions: usize,
 }
@@ -1996,7 +2008,7 @@ fn payout_view(
 
 /// An advocate's payable balance: approved commissions not yet in a payout (sales minus
 /// approved clawbacks).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Balance {
     pub enrollment: String,
     pub referral_code: String,
@@ -2295,13 +2307,13 @@ pub fn payouts_csv(conn: &mut DbConn, program: &Program) -> Result<String, Refer
 // =============================================================================================
 // Practitioner's view
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct StatusTotal {
     pub count: usize,
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MyEnrollment {
     #[serde(flatten)]
     pub enrollment: EnrollmentView,
@@ -2319,7 +2331,7 @@ pub struct MyEnrollment {
     pub payouts: Vec<PayoutView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MyReferrals {
     pub disclosure: &'static str,
     pub enrollments: Vec<MyEnrollment>,
@@ -2420,7 +2432,7 @@ pub fn my_enrollment(
 // =============================================================================================
 // Funnel
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PractitionerFunnel {
     pub registered: i64,
     pub attempted: i64,
@@ -2429,7 +2441,7 @@ pub struct PractitionerFunnel {
     pub earning: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AdvocateFunnel {
     pub enrollment: String,
     pub referral_code: String,
@@ -2444,7 +2456,7 @@ pub struct AdvocateFunnel {
     pub earned_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FunnelView {
     pub program: String,
     pub currency: String,
@@ -2518,7 +2530,7 @@ pub fn funnel(conn: &mut DbConn, program: &Program) -> Result<FunnelView, Referr
 /// of advocates a median or a percentile is one person's income.
 pub const DISCLOSURE_MIN_ADVOCATES: u64 = 5;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct YearFigures {
     pub year: i32,
     pub enrolled: u64,
@@ -2530,7 +2542,7 @@ pub struct YearFigures {
     pub p90_minor: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DisclosureView {
     pub program: ProgramView,
     pub years: Vec<YearFigures>,

@@ -53,6 +53,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(vendor_funnel);
 }
 
+// The two pages that are part of the public contract (API.md) are in the OpenAPI document.
+crate::http::openapi::documented!("referrals": redirect, disclosure_page);
+
 /// Links for the `/vendor` hub.
 pub fn vendor_console_links(vendor_slug: &str) -> Vec<(String, &'static str)> {
     let base = format!("/vendor/{vendor_slug}/program");
@@ -97,8 +100,17 @@ fn unknown_code(req: &HttpRequest) -> HttpResponse {
     )
 }
 
-/// `GET /r/<code>`: records the click and redirects to the program's landing page only; unknown
-/// or suspended codes get a 404 page and no `Location` (never an open redirect).
+/// Referral link: records the click and redirects to the program's landing URL
+///
+/// 302 to the landing URL with `credo_click=<click id>`; unknown or suspended codes get a 404 HTML
+/// page and no `Location` (never an open redirect).
+#[utoipa::path(
+    responses(
+        (status = 302, description = "To the program's landing URL", headers(("Location" = String))),
+        (status = 404, description = "Unknown or suspended code", content_type = "text/html", body = String)
+    ),
+    security()
+)]
 #[get("/r/{code}")]
 async fn redirect(
     state: web::Data<AppState>,
@@ -602,6 +614,14 @@ struct DisclosurePage {
     disclosure: &'static str,
 }
 
+/// Public earnings disclosure page (HTML)
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 404, description = "No such program", content_type = "text/html", body = String)
+    ),
+    security()
+)]
 #[get("/programs/{program}/disclosure")]
 async fn disclosure_page(
     state: web::Data<AppState>,
