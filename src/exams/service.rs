@@ -112,7 +112,8 @@ impl BankSource<'_> {
 }
 
 /// The answer of an import: `created` is false when the content equals the current version (nothing stored).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = BankImport)]
 pub struct ImportOutcome {
     pub vendor: String,
     pub exam: String,
@@ -580,7 +581,7 @@ pub enum VersionChange {
 }
 
 /// A version's state after a change (`POST …/versions/{number}/publish|unpublish|retire`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VersionState {
     pub exam: String,
     pub version: i32,
@@ -713,7 +714,8 @@ fn parse_form(attempt: &AttemptRow) -> Result<Form, ExamError> {
 
 // ------------------------------------------------------------------------------------------- catalog
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Price)]
 pub struct PriceView {
     pub amount_minor: i64,
     pub currency: String,
@@ -737,7 +739,7 @@ impl PriceView {
 }
 
 /// One exam of the public catalog (`GET /api/v1/exams`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CatalogEntry {
     pub vendor: String,
     pub slug: String,
@@ -785,7 +787,8 @@ pub fn catalog(conn: &mut DbConn) -> Result<Vec<CatalogEntry>, ExamError> {
     Ok(entries)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = RetakePolicy)]
 pub struct RetakeView {
     pub cooldown_days: i32,
     pub max_attempts_per_year: i32,
@@ -826,7 +829,8 @@ impl RetakeView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ExamDomain)]
 pub struct DomainView {
     pub id: String,
     pub title: String,
@@ -835,7 +839,7 @@ pub struct DomainView {
 }
 
 /// `GET /api/v1/exams/{vendor}/{exam}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExamDetails {
     pub vendor: String,
     pub vendor_name: String,
@@ -999,7 +1003,7 @@ pub fn next_attempt_allowed(
 
 // -------------------------------------------------------------------------------------------- attempts
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExamRef {
     pub vendor: String,
     pub slug: String,
@@ -1007,11 +1011,13 @@ pub struct ExamRef {
 }
 
 /// `POST /api/v1/exams/{vendor}/{exam}/attempts` → 201.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StartedAttempt {
     pub id: String,
     pub exam: ExamRef,
+    #[schema(format = DateTime)]
     pub started_at: String,
+    #[schema(format = DateTime)]
     pub deadline: String,
     pub duration_minutes: i32,
     pub questions: Vec<PresentedQuestion>,
@@ -1448,27 +1454,30 @@ pub struct StoredResult {
     pub credential_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DomainResult {
     pub id: String,
     pub title: String,
     pub correct: u32,
     pub total: u32,
+    #[schema(value_type = f64)]
     pub score_percent: serde_json::Number,
     #[serde(skip)]
     pub score_bp: u32,
 }
 
 /// The score report (`POST /api/v1/attempts/{id}/submit` → 200).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AttemptResult {
     pub attempt_id: String,
+    #[schema(value_type = f64)]
     pub score_percent: serde_json::Number,
     pub passed: bool,
     pub pass_percent: u8,
     pub domains: Vec<DomainResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+    #[schema(format = DateTime)]
     pub graded_at: String,
     #[serde(skip)]
     pub score_bp: u32,
@@ -1687,7 +1696,7 @@ pub fn overdue_attempts(
 }
 
 /// A choice on the score report's review (after grading, when the exam allows review).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReviewChoice {
     pub id: String,
     /// Safe inline HTML.
@@ -1698,7 +1707,7 @@ pub struct ReviewChoice {
     pub feedback: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReviewQuestion {
     pub id: String,
     #[serde(rename = "type")]
@@ -1716,13 +1725,16 @@ pub struct ReviewQuestion {
 
 /// `GET /api/v1/attempts/{id}` for its owner. `questions` only while the attempt takes answers; `result`
 /// once graded; `review` (keys, explanations, feedback) only once graded and only if the exam allows review.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Attempt)]
 pub struct AttemptView {
     pub id: String,
     pub exam: ExamRef,
     /// `open` (takes answers), `overdue` (deadline passed, being graded with the saved answers) or `graded`.
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub started_at: String,
+    #[schema(format = DateTime)]
     pub deadline: String,
     /// Seconds left before the deadline (0 when passed).
     pub remaining_seconds: i64,
@@ -1937,8 +1949,9 @@ pub fn open_attempt_id(
 
 // -------------------------------------------------------------------------------------------- vouchers
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = VoucherBatchInput)]
 pub struct VoucherInput {
     pub count: i64,
     /// `YYYY-MM-DDTHH:MM:SSZ` (any RFC 3339 time) or `YYYY-MM-DD` (valid through that day, UTC).
@@ -1946,11 +1959,12 @@ pub struct VoucherInput {
     pub expires_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VoucherBatch {
     pub batch_id: String,
     pub exam: String,
     pub codes: Vec<String>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -2131,7 +2145,7 @@ pub fn vouchers_csv(
 // ---------------------------------------------------------------------------------------------- orders
 
 /// `POST /api/v1/orders` (operator): a manual order (invoice, bank transfer) for a person and an exam.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManualOrderInput {
     /// `vendor/exam`, e.g. `postgresql/postgresql-administration`.
@@ -2146,14 +2160,16 @@ pub struct ManualOrderInput {
     pub paid: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MarkPaid)]
 pub struct MarkPaidInput {
     #[serde(default)]
     pub reference: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Order)]
 pub struct OrderView {
     pub id: String,
     pub exam: String,
@@ -2165,7 +2181,9 @@ pub struct OrderView {
     pub status: String,
     pub reference: Option<String>,
     pub attempt_id: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub paid_at: Option<String>,
 }
 
@@ -2342,28 +2360,29 @@ pub fn mark_order_paid(
 
 // --------------------------------------------------------------------------------------------- revenue
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CurrencyTotal {
     pub currency: String,
     pub amount_minor: i64,
     pub orders: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MonthRevenue {
     /// `YYYY-MM` (UTC) of the payment.
     pub month: String,
     pub totals: Vec<CurrencyTotal>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ExamRevenue {
     pub exam: String,
     pub title: String,
     pub months: Vec<MonthRevenue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Revenue)]
 pub struct RevenueReport {
     pub vendor: String,
     pub exams: Vec<ExamRevenue>,
@@ -2418,7 +2437,8 @@ pub fn revenue(
 
 // ------------------------------------------------------------------------------------------ statistics
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ItemStatistics)]
 pub struct ItemReport {
     pub question_id: String,
     pub domain: String,
@@ -2430,7 +2450,8 @@ pub struct ItemReport {
 }
 
 /// `GET /api/v1/vendors/{vendor}/exams/{exam}/statistics`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Statistics)]
 pub struct StatisticsReport {
     pub exam: String,
     pub version: i32,
@@ -2439,6 +2460,7 @@ pub struct StatisticsReport {
     pub kr20: Option<f64>,
     pub sem: Option<f64>,
     /// Graded attempts per score band: 0–10 %, 10–20 %, …, 90–100 % (100 % is in the last band).
+    #[schema(value_type = Vec<u32>, min_items = 10, max_items = 10)]
     pub histogram: [u32; 10],
     pub items: Vec<ItemReport>,
     /// The sample-size guard (`stats_min_attempts`): below it, difficulty, discrimination, flags
