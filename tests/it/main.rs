@@ -28,6 +28,7 @@ mod exams_interop;
 mod exams_lint;
 mod exams_pages;
 mod journey;
+mod openapi_routes;
 mod referrals_events;
 mod referrals_flow;
 mod referrals_pages;
