@@ -72,6 +72,7 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         // Bodies are read by our own extractors with per-route limits; this caps everything else.
         .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .wrap(from_fn(middleware::refuse_control_chars))
         .wrap(from_fn(middleware::csrf_cookie))
         .wrap(headers)

@@ -163,7 +163,7 @@ struct DownloadQuery {
     params(DownloadQuery),
     responses(
         (status = 200, description = "The credential", body = Object),
-        NotFound
+        NotFound, Invalid
     ),
     security()
 )]
