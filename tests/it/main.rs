@@ -35,6 +35,7 @@ mod referrals_pages;
 mod referrals_programs;
 mod resilience;
 mod schema;
+mod schemathesis;
 mod sessions_cache;
 mod stripe;
 mod vendor_console;
