@@ -218,6 +218,18 @@ mod tests {
     use serde_json::Value;
 
     #[test]
+    fn handler_names_become_camel_case_operation_ids() {
+        assert_eq!(super::camel_case("verify_email"), "verifyEmail");
+        assert_eq!(super::camel_case("me"), "me");
+        assert_eq!(super::camel_case("createVendor"), "createVendor");
+        let doc: Value = serde_json::from_str(super::document()).unwrap();
+        assert_eq!(
+            doc["paths"]["/api/v1/auth/verify-email"]["post"]["operationId"],
+            "verifyEmail"
+        );
+    }
+
+    #[test]
     fn every_reference_resolves() {
         let doc: Value = serde_json::from_str(super::document()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");

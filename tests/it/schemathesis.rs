@@ -71,6 +71,8 @@ async fn pass(app: &TestApp, name: &str, token: Option<&str>, logout_token: Opti
     let config = config(app.dir.path(), logout_token);
     let mut command = Command::new("python3");
     command
+        // Its cache (`.schemathesis/`, replayed crashes) stays with this test's files.
+        .current_dir(app.dir.path())
         .args(["-m", "schemathesis.cli", "--config-file"])
         .arg(&config)
         .args(["run", &app.url("/api/openapi.json")])
