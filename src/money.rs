@@ -3,6 +3,9 @@
 //!
 //! No floats anywhere: every amount is an `i64` of minor units (cents, fils, yen) and every
 //! division rounds half to even so that many small commissions do not drift in one direction.
+//! People type and read amounts in currency units ("150.00 USD") and rates in percent ("12.5 %");
+//! [`parse_amount`], [`parse_percent`], [`format_minor`] and [`format_percent`] are the one way
+//! between those texts and the stored integers.
 
 use std::fmt;
 
@@ -19,6 +22,19 @@ pub enum MoneyError {
     AmountOutOfRange,
     #[error("currency {input:?} is not an active ISO 4217 code; use three upper-case letters such as USD or EUR")]
     UnknownCurrency { input: String },
+    #[error("enter an amount in {currency} such as {example}")]
+    NotAnAmount {
+        currency: &'static str,
+        example: String,
+    },
+    #[error("{currency} amounts have {} decimals; {input:?} has more", .decimals)]
+    TooManyDecimals {
+        currency: &'static str,
+        decimals: u8,
+        input: String,
+    },
+    #[error("enter a percentage from 0 to 100 with at most 2 decimals, such as 12.5")]
+    NotAPercent,
 }
 
 /// Divides `numerator` by a positive `denominator`, rounding half to even on the magnitude
@@ -289,17 +305,127 @@ pub fn parse_currency(input: &str) -> Result<Currency, MoneyError> {
 /// Formats minor units for people: `15000` USD → `"150.00 USD"`, `-105` EUR → `"-1.05 EUR"`,
 /// `500` JPY → `"500 JPY"`, `1500` KWD → `"1.500 KWD"`. Integer arithmetic only.
 pub fn format_minor(amount_minor: i64, currency: Currency) -> String {
+    format!("{} {}", format_units(amount_minor, currency), currency.code)
+}
+
+/// [`format_minor`] for a stored currency code; a code that is not (or no longer) active shows
+/// the bare minor units with it.
+pub fn format_amount(amount_minor: i64, currency: &str) -> String {
+    match parse_currency(currency) {
+        Ok(c) => format_minor(amount_minor, c),
+        Err(_) => format!("{amount_minor} {currency}"),
+    }
+}
+
+/// [`format_units`] for a stored currency code, likewise.
+pub fn format_amount_units(amount_minor: i64, currency: &str) -> String {
+    match parse_currency(currency) {
+        Ok(c) => format_units(amount_minor, c),
+        Err(_) => amount_minor.to_string(),
+    }
+}
+
+/// The number alone, as an amount field shows it for editing: `15000` USD → `"150.00"`,
+/// `500` JPY → `"500"`. [`parse_amount`] reads it back to the same minor units.
+pub fn format_units(amount_minor: i64, currency: Currency) -> String {
     let sign = if amount_minor < 0 { "-" } else { "" };
     // unsigned_abs handles i64::MIN without overflow.
     let magnitude = amount_minor.unsigned_abs();
     let decimals = usize::from(currency.minor_unit_exponent);
     if decimals == 0 {
-        return format!("{sign}{magnitude} {}", currency.code);
+        return format!("{sign}{magnitude}");
     }
     let scale = 10_u64.pow(u32::from(currency.minor_unit_exponent));
     let major = magnitude / scale;
     let minor = magnitude % scale;
-    format!("{sign}{major}.{minor:0decimals$} {}", currency.code)
+    format!("{sign}{major}.{minor:0decimals$}")
+}
+
+/// Splits `[-]digits[.digits]` into sign, whole part and fraction; `None` for anything else
+/// (exponents, thousands separators, a lone dot, spaces inside).
+fn split_decimal(text: &str) -> Option<(bool, &str, &str)> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let dot_without_fraction = unsigned.ends_with('.');
+    (!whole.is_empty() && all_digits(whole) && all_digits(fraction) && !dot_without_fraction)
+        .then_some((negative, whole, fraction))
+}
+
+/// `whole.fraction` scaled by `10^decimals` exactly, with `fraction` no longer than `decimals`.
+fn scaled(whole: &str, fraction: &str, decimals: u8) -> Option<i128> {
+    let decimals = usize::from(decimals);
+    let padded = format!("{whole}{fraction:0<decimals$}");
+    // At most 38 digits always fit i128; longer inputs are out of range anyway.
+    (padded.len() <= 38).then(|| padded.parse().ok()).flatten()
+}
+
+/// Reads an amount typed in currency units into minor units, exactly: `"150"` or `"150.00"` USD
+/// → `15000`, `"1.5"` KWD → `1500`, `"-2.50"` EUR → `-250`. More decimals than the currency has
+/// (`"50.001"` USD, `"5.0"` JPY) are refused rather than rounded; so are signs other than a
+/// leading minus, separators and exponents. Surrounding spaces and a trailing currency code equal
+/// to `currency` are allowed, so a shown amount can be pasted back.
+pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, MoneyError> {
+    let trimmed = text.trim();
+    let number = trimmed
+        .strip_suffix(currency.code)
+        .map_or(trimmed, str::trim_end);
+    let not_an_amount = || MoneyError::NotAnAmount {
+        currency: currency.code,
+        example: format_units(
+            150 * 10_i64.pow(u32::from(currency.minor_unit_exponent)),
+            currency,
+        ),
+    };
+    let (negative, whole, fraction) = split_decimal(number).ok_or_else(not_an_amount)?;
+    if fraction.len() > usize::from(currency.minor_unit_exponent) {
+        return Err(MoneyError::TooManyDecimals {
+            currency: currency.code,
+            decimals: currency.minor_unit_exponent,
+            input: trimmed.to_owned(),
+        });
+    }
+    let magnitude = scaled(whole, fraction, currency.minor_unit_exponent)
+        .ok_or(MoneyError::AmountOutOfRange)?;
+    let signed = if negative { -magnitude } else { magnitude };
+    i64::try_from(signed).map_err(|_| MoneyError::AmountOutOfRange)
+}
+
+/// Reads a rate typed in percent into basis points, exactly: `"12.5"` → `1250`, `"10 %"` →
+/// `1000`, `"0.05"` → `5`. From 0 to 100 with at most 2 decimals (whole basis points).
+pub fn parse_percent(text: &str) -> Result<u32, MoneyError> {
+    let trimmed = text.trim();
+    let number = trimmed.strip_suffix('%').map_or(trimmed, str::trim_end);
+    match split_decimal(number) {
+        Some((false, whole, fraction)) if fraction.len() <= 2 => scaled(whole, fraction, 2)
+            .and_then(|bps| u32::try_from(bps).ok())
+            .filter(|bps| *bps <= MAX_RATE_BPS)
+            .ok_or(MoneyError::NotAPercent),
+        _ => Err(MoneyError::NotAPercent),
+    }
+}
+
+/// Basis points for people: `1000` → `"10 %"`, `1250` → `"12.5 %"`, `5` → `"0.05 %"`.
+pub fn format_percent(bps: impl Into<i64>) -> String {
+    let text = format_percent_number(bps.into());
+    format!("{text} %")
+}
+
+/// The number alone, as a rate field shows it for editing: `1250` → `"12.5"`.
+pub fn format_percent_number(bps: i64) -> String {
+    let sign = if bps < 0 { "-" } else { "" };
+    let magnitude = bps.unsigned_abs();
+    let (whole, fraction) = (magnitude / 100, magnitude % 100);
+    if fraction == 0 {
+        format!("{sign}{whole}")
+    } else if fraction % 10 == 0 {
+        format!("{sign}{whole}.{}", fraction / 10)
+    } else {
+        format!("{sign}{whole}.{fraction:02}")
+    }
 }
 
 #[cfg(test)]
@@ -460,6 +586,123 @@ mod tests {
         assert_eq!(format_minor(1, bhd), "0.001 BHD");
         assert_eq!(format_minor(i64::MIN, usd), "-92233720368547758.08 USD");
         assert_eq!(format_minor(i64::MAX, jpy), "9223372036854775807 JPY");
+    }
+
+    fn currency(code: &str) -> Currency {
+        parse_currency(code).unwrap_or_else(|e| panic!("{code}: {e}"))
+    }
+
+    #[test]
+    fn parses_amounts_in_currency_units_exactly() {
+        let (usd, jpy, kwd) = (currency("USD"), currency("JPY"), currency("KWD"));
+        let cases: &[(&str, Currency, i64)] = &[
+            ("150.00", usd, 15_000),
+            ("150", usd, 15_000),
+            ("150.5", usd, 15_050),
+            ("0.01", usd, 1),
+            (" 50.00 USD ", usd, 5_000),
+            ("-2.50", usd, -250),
+            ("0", usd, 0),
+            ("500", jpy, 500),
+            ("1.5", kwd, 1_500),
+            ("0.001", kwd, 1),
+            ("92233720368547758.07", usd, i64::MAX),
+            ("-92233720368547758.08", usd, i64::MIN),
+        ];
+        for &(text, currency, expected) in cases {
+            assert_eq!(
+                parse_amount(text, currency),
+                Ok(expected),
+                "{text:?} {currency}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_amounts_it_cannot_read_exactly() {
+        let (usd, jpy) = (currency("USD"), currency("JPY"));
+        assert_eq!(
+            parse_amount("50.001", usd),
+            Err(MoneyError::TooManyDecimals {
+                currency: "USD",
+                decimals: 2,
+                input: "50.001".to_owned()
+            })
+        );
+        assert!(matches!(
+            parse_amount("5.0", jpy),
+            Err(MoneyError::TooManyDecimals { decimals: 0, .. })
+        ));
+        for text in [
+            "", "abc", "1,50", "1 500", "1e3", ".5", "5.", "+5", "--5", "5 EUR", "NaN",
+        ] {
+            assert!(
+                matches!(parse_amount(text, usd), Err(MoneyError::NotAnAmount { .. })),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            parse_amount("92233720368547758.08", usd),
+            Err(MoneyError::AmountOutOfRange)
+        );
+        assert_eq!(
+            parse_amount(&"9".repeat(60), usd),
+            Err(MoneyError::AmountOutOfRange)
+        );
+        assert_eq!(
+            parse_amount("x", usd).map_err(|e| e.to_string()),
+            Err("enter an amount in USD such as 150.00".to_owned())
+        );
+        assert_eq!(
+            parse_amount("x", jpy).map_err(|e| e.to_string()),
+            Err("enter an amount in JPY such as 150".to_owned())
+        );
+    }
+
+    #[test]
+    fn percent_round_trips_through_basis_points() {
+        let cases: &[(&str, u32)] = &[
+            ("12.5", 1250),
+            ("12.50 %", 1250),
+            ("10%", 1000),
+            ("0.05", 5),
+            ("0", 0),
+            ("100", 10_000),
+            ("66.67", 6667),
+        ];
+        for &(text, bps) in cases {
+            assert_eq!(parse_percent(text), Ok(bps), "{text:?}");
+        }
+        for text in [
+            "", "12.555", "100.01", "101", "-1", "1,5", "ten", "1e1", "%",
+        ] {
+            assert_eq!(
+                parse_percent(text),
+                Err(MoneyError::NotAPercent),
+                "{text:?}"
+            );
+        }
+        assert_eq!(format_percent(1000_u32), "10 %");
+        assert_eq!(format_percent(1250_u32), "12.5 %");
+        assert_eq!(format_percent(5_u32), "0.05 %");
+        assert_eq!(format_percent(0_u32), "0 %");
+        assert_eq!(format_percent(10_000_u32), "100 %");
+        assert_eq!(format_percent(6667_u32), "66.67 %");
+        assert_eq!(format_percent(-50_i64), "-0.5 %");
+    }
+
+    proptest! {
+        #[test]
+        fn shown_amounts_read_back(amount in any::<i64>(), code in prop::sample::select(vec!["USD", "JPY", "KWD", "CLF"])) {
+            let currency = currency(code);
+            prop_assert_eq!(parse_amount(&format_units(amount, currency), currency), Ok(amount));
+            prop_assert_eq!(parse_amount(&format_minor(amount, currency), currency), Ok(amount));
+        }
+
+        #[test]
+        fn shown_rates_read_back(bps in 0u32..=MAX_RATE_BPS) {
+            prop_assert_eq!(parse_percent(&format_percent(bps)), Ok(bps));
+        }
     }
 
     #[test]

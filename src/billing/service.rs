@@ -23,6 +23,7 @@ use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::exams::store as exam_store;
 use crate::exams::ExamError;
+use crate::money::format_amount;
 use crate::referrals::service::{self as referrals, BindOutcome, CustomerInput, EventInput};
 use crate::referrals::{sealed, ReferralError, EVENT_INVOICE_PAID, EVENT_REFUND};
 use crate::secrets::MasterKey;
@@ -573,19 +574,21 @@ fn pay_order(
     }
     let amount = session.amount_total.unwrap_or(0);
     let currency = stripe::currency_code(session.currency.as_deref().unwrap_or(""));
+    // Details are read by people on the console: amounts in currency units.
+    let paid = format_amount(amount, &currency);
     let (status, result, detail) = if amount == order.amount_minor && currency == order.currency {
         (
             exam_store::ORDER_PAID,
             "paid",
-            format!("paid {amount} {currency} ({reference}); the candidate may start the exam"),
+            format!("paid {paid} ({reference}); the candidate may start the exam"),
         )
     } else {
         (
             exam_store::ORDER_HELD,
             "held",
             format!(
-                "paid {amount} {currency} ({reference}) but the order is for {} {}: held for review, no entitlement",
-                order.amount_minor, order.currency
+                "paid {paid} ({reference}) but the order is for {}: held for review, no entitlement",
+                format_amount(order.amount_minor, &order.currency)
             ),
         )
     };

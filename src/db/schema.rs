@@ -313,6 +313,7 @@ diesel::table! {
         rank -> Integer,
         rate_bps -> Integer,
         requires -> Text,
+        name -> Text,
     }
 }
 

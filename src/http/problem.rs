@@ -81,6 +81,39 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// What the client needs to fix or know: field errors listed, internals never shown.
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
+    /// Seconds to wait before trying again, for the refusals that have such a time (429, 503).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | ApiError::NotYet {
+                retry_after_secs, ..
+            }
+            | ApiError::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        self.slug_and_title().1
+    }
+
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::BadRequest(_) => ("bad-request", "Bad request"),
@@ -138,30 +171,14 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let (slug, title) = self.slug_and_title();
-        let detail = match self {
-            ApiError::Internal(message) => {
-                tracing::error!(error = %message, "internal error");
-                "something went wrong on our side; it has been logged".to_string()
-            }
-            ApiError::Validation(errors) => errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        };
-        let (errors, retry_after) = match self {
-            ApiError::Validation(errors) => (Some(errors.clone()), None),
-            ApiError::TooManyRequests {
-                retry_after_secs, ..
-            }
-            | ApiError::NotYet {
-                retry_after_secs, ..
-            }
-            | ApiError::Unavailable {
-                retry_after_secs, ..
-            } => (None, Some(*retry_after_secs)),
-            _ => (None, None),
+        if let ApiError::Internal(message) = self {
+            tracing::error!(error = %message, "internal error");
+        }
+        let detail = self.detail();
+        let retry_after = self.retry_after_secs();
+        let errors = match self {
+            ApiError::Validation(errors) => Some(errors.clone()),
+            _ => None,
         };
         let next_attempt_at = match self {
             ApiError::NotYet {

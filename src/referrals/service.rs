@@ -21,7 +21,9 @@ use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::links::Links;
 use crate::mail;
-use crate::money::{commission_amount, format_minor, parse_currency, MAX_RATE_BPS};
+use crate::money::{
+    commission_amount, format_amount, format_percent, parse_currency, MAX_RATE_BPS,
+};
 use crate::secrets::MasterKey;
 use crate::spreadsheet::csv_cell;
 use crate::text::plural;
@@ -40,14 +42,6 @@ const MAX_MONTHS: i64 = 1200;
 const MAX_ID_LEN: usize = 200;
 const MAX_TERMS_TEXT: usize = 20_000;
 const CODE_ATTEMPTS: usize = 8;
-
-/// Formats minor units with the currency's decimals, or plainly for an unknown code.
-pub fn format_amount(amount_minor: i64, currency: &str) -> String {
-    match parse_currency(currency) {
-        Ok(c) => format_minor(amount_minor, c),
-        Err(_) => format!("{amount_minor} {currency}"),
-    }
-}
 
 fn text_ok(value: &str, max: usize) -> bool {
     let trimmed = value.trim();
@@ -79,6 +73,9 @@ pub struct ProgramInput {
 #[serde(default, deny_unknown_fields)]
 pub struct TierInput {
     pub code: String,
+    /// What people read; absent, the code in words (`"silver-plus"` → `"Silver plus"`).
+    #[schema(max_length = 80)]
+    pub name: Option<String>,
     pub rank: Option<i32>,
     pub rate_bps: Option<i64>,
     pub requires_current_credentials: Vec<String>,
@@ -87,20 +84,56 @@ pub struct TierInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TierView {
     pub code: String,
+    pub name: String,
     pub rank: i32,
     pub rate_bps: u32,
     pub requires_current_credentials: Vec<String>,
+    /// The titles of those exams, for pages.
+    #[serde(skip)]
+    pub required_exam_titles: Vec<String>,
 }
 
-impl From<&TierRule> for TierView {
-    fn from(rule: &TierRule) -> Self {
+impl TierView {
+    fn of(rule: &TierRule, exam_titles: &HashMap<String, String>) -> Self {
         TierView {
             code: rule.code.clone(),
+            name: rule.name.clone(),
             rank: rule.rank,
             rate_bps: rule.rate_bps,
             requires_current_credentials: rule.requires_current_credentials.clone(),
+            required_exam_titles: titles_of(&rule.requires_current_credentials, exam_titles),
         }
     }
+}
+
+/// The program's tier names by code, for rows that keep a tier's code (enrollments, commissions).
+pub fn tier_names(
+    conn: &mut DbConn,
+    program_id: &str,
+) -> Result<HashMap<String, String>, ReferralError> {
+    Ok(store::program_tiers(conn, program_id)?
+        .into_iter()
+        .map(|rule| (rule.code, rule.name))
+        .collect())
+}
+
+/// The vendor's exam titles by slug.
+fn exam_titles(conn: &mut DbConn, vendor_id: &str) -> diesel::QueryResult<HashMap<String, String>> {
+    Ok(store::vendor_exams(conn, vendor_id)?.into_iter().collect())
+}
+
+/// Titles of the exams `slugs`, each its slug when the exam has no title on record.
+fn titles_of(slugs: &[impl AsRef<str>], exam_titles: &HashMap<String, String>) -> Vec<String> {
+    slugs
+        .iter()
+        .map(|slug| {
+            let slug = slug.as_ref();
+            exam_titles
+                .get(slug)
+                .cloned()
+                .unwrap_or_else(|| slug.to_string())
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -168,7 +201,7 @@ fn day_count(errors: &mut FieldErrors, field: &str, value: Option<i64>, max: i64
 fn parse_tiers(
     errors: &mut FieldErrors,
     input: Option<&[TierInput]>,
-    vendor_exams: &HashSet<String>,
+    vendor_exams: &HashSet<&str>,
     vendor_slug: &str,
 ) -> Vec<TierRule> {
     let Some(input) = input else {
@@ -195,7 +228,10 @@ fn parse_tiers(
             Some(rate) if !(0..=i64::from(MAX_RATE_BPS)).contains(&rate) => {
                 errors.add(
                     format!("tiers[{index}].rate_bps"),
-                    format!("rate {rate} bps is outside 0 to 10000 bps (0 % to 100 %)"),
+                    format!(
+                        "rate {} is outside 0 % to 100 % (0 to {MAX_RATE_BPS} basis points)",
+                        format_percent(rate)
+                    ),
                 );
                 shape_ok = false;
                 0
@@ -214,8 +250,13 @@ fn parse_tiers(
                 );
             }
         }
+        let code = tier.code.trim().to_string();
         rules.push(TierRule {
-            code: tier.code.trim().to_string(),
+            name: match &tier.name {
+                Some(name) => name.trim().to_string(),
+                None => tiers::default_tier_name(&code),
+            },
+            code,
             rank,
             rate_bps,
             requires_current_credentials: tier
@@ -305,10 +346,7 @@ pub fn save_program(
             0
         }
         Some(v) if v < 0 => {
-            errors.add(
-                "min_payout_minor",
-                "use 0 or more (minor units, e.g. cents)",
-            );
+            errors.add("min_payout_minor", "use 0 or more");
             0
         }
         Some(v) => v,
@@ -328,11 +366,11 @@ pub fn save_program(
             );
         }
     }
-    let vendor_exams = store::vendor_exam_slugs(conn, &vendor.id)?;
+    let vendor_exams = store::vendor_exams(conn, &vendor.id)?;
     let rules = parse_tiers(
         &mut errors,
         input.tiers.as_deref(),
-        &vendor_exams,
+        &vendor_exams.iter().map(|(slug, _)| slug.as_str()).collect(),
         &vendor.slug,
     );
     if let Some(program) = &existing {
@@ -430,12 +468,13 @@ pub fn save_program(
 
 fn tier_rules_differ(a: &[TierRule], b: &[TierRule]) -> bool {
     let key = |rules: &[TierRule]| {
-        let mut v: Vec<(i32, String, u32, Vec<String>)> = rules
+        let mut v: Vec<(i32, String, String, u32, Vec<String>)> = rules
             .iter()
             .map(|r| {
                 (
                     r.rank,
                     r.code.trim().to_string(),
+                    r.name.trim().to_string(),
                     r.rate_bps,
                     r.requires_current_credentials.clone(),
                 )
@@ -456,6 +495,7 @@ pub fn program_view(
     links: &Links,
 ) -> Result<ProgramView, ReferralError> {
     let rules = store::program_tiers(conn, &program.id)?;
+    let exam_titles = exam_titles(conn, &program.vendor_id)?;
     let webhook_secret = match master {
         Some(master) => Some(
             sealed::open(master, &program.id, &program.webhook_secret)
@@ -475,7 +515,10 @@ pub fn program_view(
         min_payout_minor: program.min_payout_minor,
         terms_version: program.terms_version.clone(),
         terms_text: program.terms_text.clone(),
-        tiers: rules.iter().map(TierView::from).collect(),
+        tiers: rules
+            .iter()
+            .map(|rule| TierView::of(rule, &exam_titles))
+            .collect(),
         page: links.program_page(&program.id),
         disclosure_page: links.program_disclosure(&program.id),
         webhook_url: webhook_secret
@@ -713,15 +756,25 @@ pub fn recompute_stale_tiers(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NextTierView {
     pub code: String,
+    pub name: String,
     pub rate_bps: u32,
     /// Exam slugs whose current credential is still missing.
     pub missing_exams: Vec<String>,
+    /// The titles of those exams, for pages.
+    #[serde(skip)]
+    pub missing_exam_titles: Vec<String>,
 }
 
-fn next_tier_view(rules: &[TierRule], held: &HashSet<String>) -> Option<NextTierView> {
+fn next_tier_view(
+    rules: &[TierRule],
+    held: &HashSet<String>,
+    exam_titles: &HashMap<String, String>,
+) -> Option<NextTierView> {
     tiers::next_tier(rules, held).map(|(tier, missing)| NextTierView {
         code: tier.code.clone(),
+        name: tier.name.clone(),
         rate_bps: tier.rate_bps,
+        missing_exam_titles: titles_of(&missing, exam_titles),
         missing_exams: missing.into_iter().map(str::to_string).collect(),
     })
 }
@@ -747,6 +800,8 @@ pub struct EnrollmentView {
     pub disclosure: &'static str,
     pub status: String,
     pub tier: String,
+    /// The tier's name for people.
+    pub tier_name: String,
     pub rate_bps: u32,
     pub next_tier: Option<NextTierView>,
     pub terms_accepted_version: String,
@@ -766,10 +821,12 @@ fn enrollment_view(
 ) -> Result<EnrollmentView, ReferralError> {
     let rules = store::program_tiers(conn, &program.id)?;
     let held = held_exam_slugs(conn, &enrollment.user_id, &program.vendor_id, now)?;
-    let rate_bps = rules
-        .iter()
-        .find(|r| r.code == enrollment.tier_code)
-        .map_or(0, |r| r.rate_bps);
+    let tier = rules.iter().find(|r| r.code == enrollment.tier_code);
+    let rate_bps = tier.map_or(0, |r| r.rate_bps);
+    let tier_name = tier.map_or_else(
+        || tiers::default_tier_name(&enrollment.tier_code),
+        |r| r.name.clone(),
+    );
     Ok(EnrollmentView {
         id: enrollment.id.clone(),
         program: program.id.clone(),
@@ -780,8 +837,9 @@ fn enrollment_view(
         disclosure: DISCLOSURE,
         status: enrollment.status.clone(),
         tier: enrollment.tier_code.clone(),
+        tier_name,
         rate_bps,
-        next_tier: next_tier_view(&rules, &held),
+        next_tier: next_tier_view(&rules, &held, &exam_titles(conn, &program.vendor_id)?),
         terms_accepted_version: enrollment.terms_accepted_version.clone(),
         terms_version: program.terms_version.clone(),
         currency: program.currency.clone(),

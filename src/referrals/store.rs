@@ -3,10 +3,10 @@
 //! `match` on [`DbConn`] here and nowhere else in this module.
 //!
 //! Read-only queries of other domains' tables live here too and are marked as such:
-//! [`vendor_exam_slugs`] (exams) and the funnel counts
+//! [`vendor_exams`] (exams) and the funnel counts
 //! (users, attempts, credentials).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -29,13 +29,14 @@ const INSERT_CHUNK: usize = 500;
 // ---------------------------------------------------------------------------------------------
 // Credentials (read-only; owned by the credentials domain)
 
-/// Slugs of every exam of the vendor (read-only; owned by the exams domain).
-pub fn vendor_exam_slugs(conn: &mut DbConn, vendor_id: &str) -> QueryResult<HashSet<String>> {
-    let slugs: Vec<String> = exams::table
+/// Every exam of the vendor as `(slug, title)`, by title: what tiers can require
+/// (read-only; owned by the exams domain).
+pub fn vendor_exams(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Vec<(String, String)>> {
+    exams::table
         .filter(exams::vendor_id.eq(vendor_id))
-        .select(exams::slug)
-        .load(conn)?;
-    Ok(slugs.into_iter().collect())
+        .order((exams::title.asc(), exams::slug.asc()))
+        .select((exams::slug, exams::title))
+        .load(conn)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,15 +177,22 @@ pub fn update_program(
 
 /// The program's tiers, lowest rank first.
 pub fn program_tiers(conn: &mut DbConn, program_id: &str) -> QueryResult<Vec<TierRule>> {
-    let rows: Vec<(String, i32, i32, String)> = tiers::table
+    let rows: Vec<(String, String, i32, i32, String)> = tiers::table
         .filter(tiers::program_id.eq(program_id))
         .order(tiers::rank.asc())
-        .select((tiers::code, tiers::rank, tiers::rate_bps, tiers::requires))
+        .select((
+            tiers::code,
+            tiers::name,
+            tiers::rank,
+            tiers::rate_bps,
+            tiers::requires,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(code, rank, rate_bps, requires)| TierRule {
+        .map(|(code, name, rank, rate_bps, requires)| TierRule {
             code,
+            name,
             rank,
             rate_bps: u32::try_from(rate_bps).unwrap_or(0),
             // Written by `replace_tiers` from a Vec<String>. A row that can't be read requires
@@ -205,6 +213,7 @@ pub fn replace_tiers(conn: &mut DbConn, program_id: &str, rules: &[TierRule]) ->
                 tiers::id.eq(new_id()),
                 tiers::program_id.eq(program_id),
                 tiers::code.eq(rule.code.trim()),
+                tiers::name.eq(rule.name.trim()),
                 tiers::rank.eq(rule.rank),
                 tiers::rate_bps.eq(i32::try_from(rule.rate_bps).unwrap_or(i32::MAX)),
                 tiers::requires.eq(requires),

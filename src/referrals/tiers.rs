@@ -6,17 +6,49 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::money::MAX_RATE_BPS;
+use crate::money::{format_percent, MAX_RATE_BPS};
 use crate::validation::FieldError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierRule {
+    /// The identifier in the API, enrollments and commission snapshots, e.g. `"silver-plus"`.
     pub code: String,
+    /// What advocates and vendors read, e.g. `"Certified partner"`.
+    #[serde(default)]
+    pub name: String,
     pub rank: i32,
     pub rate_bps: u32,
     /// Exam slugs whose credential must be currently valid; empty for the base tier.
     #[serde(default)]
     pub requires_current_credentials: Vec<String>,
+}
+
+/// Longest tier name, in characters.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// The name a tier gets when none is given: its code in words, `"silver-plus"` → `"Silver plus"`
+/// (the same rule named the tiers that existed before names did).
+pub fn default_tier_name(code: &str) -> String {
+    let words = code.trim().replace(['-', '_'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The code a tier named on a page gets when none is typed: `"Certified partner"` →
+/// `"certified-partner"` (letters and digits kept, everything else one dash).
+pub fn code_from_name(name: &str) -> String {
+    let mut code = String::new();
+    for c in name.trim().chars() {
+        if c.is_alphanumeric() {
+            code.extend(c.to_lowercase());
+        } else if !code.is_empty() && !code.ends_with('-') {
+            code.push('-');
+        }
+    }
+    code.trim_end_matches('-').to_string()
 }
 
 impl TierRule {
@@ -63,7 +95,8 @@ pub fn next_tier<'a>(
 
 /// Checks a tier set before it is saved; reports every problem at once.
 ///
-/// Rules: at least one tier; codes non-empty and unique; ranks unique; rates ≤ 10000 bps;
+/// Rules: at least one tier; codes non-empty and unique; names non-empty, at most
+/// [`MAX_NAME_CHARS`]; ranks unique; rates ≤ 10000 bps;
 /// required exam slugs non-empty; exactly one tier without requirements (the base tier) and it
 /// has the lowest rank; rates never decrease as rank rises (a higher tier never pays less).
 pub fn validate_tiers(tiers: &[TierRule]) -> Result<(), Vec<FieldError>> {
@@ -91,11 +124,21 @@ pub fn validate_tiers(tiers: &[TierRule]) -> Result<(), Vec<FieldError>> {
                 format!("code \"{code}\" is already used by tiers[{first}]; codes must be unique"),
             ));
         }
+        let name = tier.name.trim();
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            errors.push(FieldError::new(
+                format!("tiers[{index}].name"),
+                format!("name the tier for people (1 to {MAX_NAME_CHARS} characters), e.g. \"Certified partner\""),
+            ));
+        }
         if let Some(first) = first_index_by_rank.insert(tier.rank, index) {
             errors.push(FieldError::new(
                 format!("tiers[{index}].rank"),
                 format!(
-                    "rank {} is already used by tiers[{first}]; ranks must be unique",
+                    "level {} is already used by tiers[{first}]; each tier needs its own level",
                     tier.rank
                 ),
             ));
@@ -104,8 +147,8 @@ pub fn validate_tiers(tiers: &[TierRule]) -> Result<(), Vec<FieldError>> {
             errors.push(FieldError::new(
                 format!("tiers[{index}].rate_bps"),
                 format!(
-                    "rate {} bps is above 100 %; use 0 to 10000 bps",
-                    tier.rate_bps
+                    "rate {} is above 100 %; use 0 % to 100 %",
+                    format_percent(tier.rate_bps)
                 ),
             ));
         }
@@ -135,7 +178,7 @@ pub fn validate_tiers(tiers: &[TierRule]) -> Result<(), Vec<FieldError>> {
             if tiers.iter().any(|tier| tier.rank < base_rank) {
                 errors.push(FieldError::new(
                     format!("tiers[{base}].rank"),
-                    "the base tier (no required credentials) must have the lowest rank",
+                    "the base tier (no required credentials) must have the lowest level",
                 ));
             }
         }
@@ -157,8 +200,9 @@ pub fn validate_tiers(tiers: &[TierRule]) -> Result<(), Vec<FieldError>> {
             errors.push(FieldError::new(
                 format!("tiers[{higher_index}].rate_bps"),
                 format!(
-                    "rate {} bps is below the {} bps of lower-ranked tiers[{lower_index}]; rates must not decrease as rank rises",
-                    higher.rate_bps, lower.rate_bps
+                    "rate {} is below the {} of the lower tiers[{lower_index}]; a higher tier never pays less",
+                    format_percent(higher.rate_bps),
+                    format_percent(lower.rate_bps)
                 ),
             ));
         }
@@ -178,6 +222,7 @@ mod tests {
     fn tier(code: &str, rank: i32, rate_bps: u32, requires: &[&str]) -> TierRule {
         TierRule {
             code: code.to_owned(),
+            name: default_tier_name(code),
             rank,
             rate_bps,
             requires_current_credentials: requires.iter().map(|s| (*s).to_owned()).collect(),
@@ -284,6 +329,7 @@ mod tests {
             field_names(validate_tiers(&tiers)),
             vec![
                 "tiers[1].code",
+                "tiers[1].name",
                 "tiers[2].code",
                 "tiers[3].rank",
                 "tiers[3].rate_bps",
@@ -327,10 +373,30 @@ mod tests {
     }
 
     #[test]
+    fn names_and_codes_from_each_other() {
+        assert_eq!(default_tier_name("silver-plus"), "Silver plus");
+        assert_eq!(default_tier_name("gold_tier"), "Gold tier");
+        assert_eq!(default_tier_name(""), "");
+        assert_eq!(code_from_name("Certified partner"), "certified-partner");
+        assert_eq!(code_from_name("  Gold — 2026! "), "gold-2026");
+        assert_eq!(code_from_name("Été"), "été");
+        assert_eq!(code_from_name("!!"), "");
+    }
+
+    #[test]
+    fn a_tier_needs_a_readable_name() {
+        let mut tiers = vec![tier("member", 0, 500, &[]), tier("pro", 1, 600, &["a"])];
+        tiers[1].name = " ".to_owned();
+        assert_eq!(field_names(validate_tiers(&tiers)), vec!["tiers[1].name"]);
+        tiers[1].name = "x".repeat(MAX_NAME_CHARS + 1);
+        assert_eq!(field_names(validate_tiers(&tiers)), vec!["tiers[1].name"]);
+    }
+
+    #[test]
     fn deserializes_the_api_shape() -> Result<(), serde_json::Error> {
         let tiers: Vec<TierRule> = serde_json::from_str(
-            r#"[{"code":"member","rank":0,"rate_bps":500},
-                {"code":"pro","rank":1,"rate_bps":1000,"requires_current_credentials":["exam-a"]}]"#,
+            r#"[{"code":"member","name":"Member","rank":0,"rate_bps":500},
+                {"code":"pro","name":"Pro","rank":1,"rate_bps":1000,"requires_current_credentials":["exam-a"]}]"#,
         )?;
         assert!(tiers[0].requires_current_credentials.is_empty());
         assert_eq!(tiers[1].requires_current_credentials, vec!["exam-a"]);

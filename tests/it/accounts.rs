@@ -475,3 +475,48 @@ async fn operations_endpoints() {
     assert!(page.text.contains("<html"));
     app.stop().await;
 }
+
+/// A page refusal keeps the status the API layer gave it (429 with Retry-After, 413), instead of
+/// every refusal reading as a 400.
+#[actix_web::test]
+async fn page_refusals_keep_their_status() {
+    let app = TestApp::builder()
+        .env("CREDO_RATE_LIMIT_PUBLIC_WORK_PER_MINUTE", "1")
+        .start()
+        .await;
+    let browser = app.browser();
+    let login = browser.get(app.url("/login")).send().await.unwrap();
+    let token = crate::common::csrf_token_in(&login.text().await.unwrap());
+    let resend = || {
+        browser
+            .post(app.url("/verify-email/resend"))
+            .form(&[
+                ("email", "someone@example.org"),
+                ("csrf_token", token.as_str()),
+            ])
+            .send()
+    };
+    let first = resend().await.unwrap();
+    assert!(first.status().is_success() || first.status().is_redirection());
+    let limited = resend().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert!(limited.text().await.unwrap().contains("Too many requests"));
+
+    let oversized = browser
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "x".repeat(70 * 1024).as_str()),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), 413);
+    app.stop().await;
+}

@@ -333,7 +333,7 @@ async fn practitioner_journey(test: &str, viewport: Viewport) {
     assert!(browser
         .text(".referral")
         .await
-        .contains("You are in tier certified"));
+        .contains("You are in tier Certified"));
     assert!(browser.text(".referral").await.contains("No clicks yet"));
     browser.click("button[data-copy='#link-0']").await;
     eventually(
@@ -665,13 +665,14 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
     browser.click("nav a[href='/vendor']").await;
     browser.click("main a[href='/vendor/acme']").await;
     browser.click("main a[href='/vendor/acme/program']").await;
-    browser.wait_css("#tier_rate_bps_2").await;
+    browser.wait_css("#tier_rate_2").await;
     browser.shot("program-settings").await;
-    browser.fill("#tier_rate_bps_2", "25000").await;
-    browser.fill("#tier_code_3", "expert").await;
-    browser.fill("#tier_rank_3", "20").await;
-    browser.fill("#tier_rate_bps_3", "3000").await;
-    browser.fill("#tier_requires_3", "ops").await;
+    browser.fill("#tier_rate_2", "250").await;
+    browser.fill("#tier_name_3", "Expert").await;
+    browser.fill("#tier_rate_3", "30").await;
+    browser
+        .click("input[name=tier_requires][value='3:ops']")
+        .await;
     browser
         .click("form[action='/vendor/acme/program'] > button[type=submit]")
         .await;
@@ -679,12 +680,12 @@ async fn vendor_journey(test: &str, viewport: Viewport) {
     browser.shot("program-tier-error").await;
     assert_eq!(
         browser
-            .attr("#tier_rate_bps_2", "aria-invalid")
+            .attr("#tier_rate_2", "aria-invalid")
             .await
             .as_deref(),
         Some("true")
     );
-    browser.fill("#tier_rate_bps_2", "2500").await;
+    browser.fill("#tier_rate_2", "25").await;
     browser
         .click("form[action='/vendor/acme/program'] > button[type=submit]")
         .await;

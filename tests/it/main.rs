@@ -13,6 +13,7 @@ mod badges;
 mod browser_accounts;
 mod browser_integrity;
 mod browser_journeys;
+mod browser_money;
 mod browser_taking;
 mod browser_verify_drafts;
 mod credentials_issue;

@@ -34,7 +34,7 @@ async fn practitioner_enrolls_on_the_program_page_and_sees_the_dashboard() {
     assert_eq!(status, 200);
     assert!(program.contains("Be honest. Say that your link earns a commission."));
     assert!(program.contains("name=\"accept_terms\""));
-    assert!(program.contains("current certification: acme-admin"));
+    assert!(program.contains("current certification: Exam acme-admin"));
     let csrf = csrf_token_in(&program);
 
     // Without ticking the box: the error is shown next to it.
@@ -84,8 +84,8 @@ async fn practitioner_enrolls_on_the_program_page_and_sees_the_dashboard() {
         dashboard.contains("referral link — I earn a commission"),
         "share text discloses"
     );
-    assert!(dashboard.contains("tier <strong>member</strong>"));
-    assert!(dashboard.contains("current certification in: acme-admin"));
+    assert!(dashboard.contains("tier <strong>Member</strong>"));
+    assert!(dashboard.contains("current certification in: Exam acme-admin"));
     assert!(dashboard.contains("balance (approved, unpaid)"));
     assert!(
         dashboard.contains("No clicks yet") && !dashboard.contains("<svg"),
@@ -135,6 +135,19 @@ async fn vendor_console_settings_tiers_review_payouts_and_funnel() {
     assert!(settings.contains("value=\"https://shop.example/pricing?plan=team\""));
     assert!(settings.contains(&shop.secret()));
     assert!(settings.contains("value=\"certified\""));
+    assert!(settings.contains("id=\"min_payout\" name=\"min_payout\" type=\"text\" inputmode=\"decimal\" required value=\"10.00\""));
+    assert!(
+        settings.contains("value=\"20\""),
+        "the certified rate in percent"
+    );
+    assert!(settings.contains("value=\"2:acme-admin\" checked"));
+    assert!(settings.contains("Exam acme-admin"), "exams by title");
+    for internal in ["bps", "minor units", "basis points", "Rank"] {
+        assert!(
+            !settings.contains(internal),
+            "{internal} on the settings page"
+        );
+    }
     let csrf = csrf_token_in(&settings);
     let base = [
         ("csrf_token", csrf.as_str()),
@@ -143,27 +156,40 @@ async fn vendor_console_settings_tiers_review_payouts_and_funnel() {
         ("attribution_window_days", "30"),
         ("hold_days", "0"),
         ("commission_months", "12"),
-        ("min_payout_minor", "1000"),
+        ("min_payout", "10.00"),
         ("terms_version", "2026-01"),
         ("terms_text", ""),
     ];
-    // Errors next to their fields: a bad currency, a rate above 100 %, an exam that isn't ours.
-    let mut bad: Vec<(&str, &str)> = base.to_vec();
-    bad[1] = ("currency", "EURO");
-    bad.extend([
-        ("tier_code", "member"),
-        ("tier_rank", "0"),
-        ("tier_rate_bps", "1000"),
-        ("tier_requires", ""),
-        ("tier_code", "certified"),
-        ("tier_rank", "10"),
-        ("tier_rate_bps", "20000"),
-        ("tier_requires", "acme-admin, other-exam"),
-        ("tier_code", ""),
-        ("tier_rank", ""),
-        ("tier_rate_bps", ""),
-        ("tier_requires", ""),
-    ]);
+    let tiers = |certified_rate: &'static str, certified_exam: &'static str| {
+        [
+            ("tier_name", "Member"),
+            ("tier_code", "member"),
+            ("tier_level", "1"),
+            ("tier_rate", "12"),
+            ("tier_name", "Certified partner"),
+            ("tier_code", ""),
+            ("tier_level", "2"),
+            ("tier_rate", certified_rate),
+            ("tier_requires", certified_exam),
+            ("tier_name", ""),
+            ("tier_code", ""),
+            ("tier_level", "3"),
+            ("tier_rate", ""),
+        ]
+    };
+    let with = |changes: &[(&'static str, &'static str)],
+                tier_fields: [(&'static str, &'static str); 13]| {
+        let mut form: Vec<(&str, &str)> = base.to_vec();
+        for (name, value) in changes {
+            if let Some(field) = form.iter_mut().find(|(n, _)| n == name) {
+                field.1 = value;
+            }
+        }
+        form.extend(tier_fields);
+        form
+    };
+    // Errors next to their fields: a bad currency and a rate above 100 % (read by the page)...
+    let bad = with(&[("currency", "EURO")], tiers("250", "2:acme-admin"));
     let (status, _, body) = submit(&browser, &app, "/vendor/acme/program", &bad).await;
     assert_eq!(status, 422);
     assert!(
@@ -171,25 +197,32 @@ async fn vendor_console_settings_tiers_review_payouts_and_funnel() {
         "currency error shown"
     );
     assert!(body.contains("id=\"tier-2-error\""), "tier row error shown");
-    assert!(body.contains("outside 0 to 10000 bps"));
-    assert!(body.contains("no exam with slug"));
+    assert!(body.contains("Rate: enter a percentage from 0 to 100"));
     assert!(body.contains("value=\"EURO\""), "the typed values are kept");
+    assert!(
+        body.contains("value=\"2:acme-admin\" checked"),
+        "ticks kept"
+    );
+    // ...a cent fraction the currency doesn't have...
+    let bad = with(&[("min_payout", "10.001")], tiers("25", "2:acme-admin"));
+    let (status, _, body) = submit(&browser, &app, "/vendor/acme/program", &bad).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("id=\"min_payout-error\""));
+    assert!(body.contains("EUR amounts have 2 decimals;") && body.contains("10.001"));
+    // ...and an exam that isn't ours (no checkbox offers it; a forged form is still refused).
+    let bad = with(&[], tiers("25", "2:other-exam"));
+    let (status, _, body) = submit(&browser, &app, "/vendor/acme/program", &bad).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("Required certifications: acme has no exam with slug"));
+    let unchanged = app
+        .get("/api/v1/vendors/acme/program", Some(&shop.key))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(unchanged["min_payout_minor"], 1000);
+    assert_eq!(unchanged["tiers"][1]["rate_bps"], 2000);
 
-    let mut good: Vec<(&str, &str)> = base.to_vec();
-    good.extend([
-        ("tier_code", "member"),
-        ("tier_rank", "0"),
-        ("tier_rate_bps", "1200"),
-        ("tier_requires", ""),
-        ("tier_code", "certified"),
-        ("tier_rank", "10"),
-        ("tier_rate_bps", "2500"),
-        ("tier_requires", "acme-admin"),
-        ("tier_code", ""),
-        ("tier_rank", ""),
-        ("tier_rate_bps", ""),
-        ("tier_requires", ""),
-    ]);
+    let good = with(&[], tiers("12.5", "2:acme-admin"));
     let (status, location, _) = submit(&browser, &app, "/vendor/acme/program", &good).await;
     assert_eq!(
         (status, location.as_deref()),
@@ -200,8 +233,11 @@ async fn vendor_console_settings_tiers_review_payouts_and_funnel() {
         .await
         .expect(200)
         .json();
+    assert_eq!(program["min_payout_minor"], 1000);
     assert_eq!(program["tiers"][0]["rate_bps"], 1200);
-    assert_eq!(program["tiers"][1]["rate_bps"], 2500);
+    assert_eq!(program["tiers"][1]["rate_bps"], 1250);
+    assert_eq!(program["tiers"][1]["name"], "Certified partner");
+    assert_eq!(program["tiers"][1]["code"], "certified-partner");
 
     // A self-referral to review, and a clean sale.
     bind(
@@ -349,13 +385,13 @@ async fn vendor_creates_its_program_from_the_console() {
             ("attribution_window_days", "60"),
             ("hold_days", "30"),
             ("commission_months", "12"),
-            ("min_payout_minor", "5000"),
+            ("min_payout", "50"),
             ("terms_version", "1"),
             ("terms_text", ""),
-            ("tier_code", "member"),
-            ("tier_rank", "0"),
-            ("tier_rate_bps", "800"),
-            ("tier_requires", ""),
+            ("tier_name", "Member"),
+            ("tier_code", ""),
+            ("tier_level", "1"),
+            ("tier_rate", "8"),
         ],
     )
     .await;
@@ -369,9 +405,11 @@ async fn vendor_creates_its_program_from_the_console() {
         .expect(200)
         .json();
     assert_eq!(public["currency"], "USD");
-    assert!(public["terms_text"]
-        .as_str()
-        .unwrap()
-        .contains("nothing is paid for recruiting"));
+    assert_eq!(public["min_payout_minor"], 5000);
+    assert_eq!(public["tiers"][0]["code"], "member");
+    assert_eq!(public["tiers"][0]["rate_bps"], 800);
+    let terms = public["terms_text"].as_str().unwrap();
+    assert!(terms.contains("nothing is paid for recruiting"));
+    assert!(terms.contains("payouts start at a balance of 50.00 USD"));
     app.stop().await;
 }

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::common::exams::{publish, start, vendor_with_examiner, BankSpec, ExamVendor};
-use crate::common::referrals::{click, count, enroll, page, shop};
-use crate::common::{Answer, TestApp, User};
+use crate::common::referrals::{click, count, enroll, page, shop, submit};
+use crate::common::{csrf_token_in, Answer, TestApp, User};
 
 const SECRET: &str = "whsec_test_5f1d0c9e8b7a6f5e4d3c2b1a09f8e7d6";
 const PRICE: i64 = 15000;
@@ -359,8 +359,42 @@ async fn a_payment_that_does_not_match_the_price_is_held_for_the_vendor_to_see()
         2,
         "{html}"
     );
-    assert!(html.contains("paid 100 EUR"), "{html}");
+    assert!(
+        html.contains("paid 1.00 EUR (pi_0) but the order is for 150.00 EUR"),
+        "{html}"
+    );
     assert!(html.contains("whsec_…e7d6") && !html.contains(SECRET));
+    // The price is typed in euros: a fraction of a cent is refused next to the field.
+    assert!(html.contains("name=\"price\" type=\"text\" inputmode=\"decimal\" value=\"150.00\""));
+    assert!(!html.contains("minor units"));
+    let csrf = csrf_token_in(&html);
+    let form = |price: &'static str| {
+        [
+            ("csrf_token", csrf.as_str()),
+            ("payment_link", "https://buy.stripe.com/test_4gw5kE"),
+            ("price", price),
+            ("currency", "EUR"),
+        ]
+    };
+    let path = "/vendor/acad/stripe/exams/paid-exam";
+    let (status, _, html) = submit(&browser, &app, path, &form("149.505")).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("id=\"price-error\">EUR amounts have 2 decimals"),
+        "{html}"
+    );
+    let (status, location, _) = submit(&browser, &app, path, &form("149.5")).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/vendor/acad/stripe"))
+    );
+    let price = app
+        .get("/api/v1/exams/acad/paid-exam", None)
+        .await
+        .expect(200)
+        .json()["price"]
+        .clone();
+    assert_eq!(price, json!({"amount_minor": 14_950, "currency": "EUR"}));
     // Examiners don't see the owner's page.
     let (examiner_browser, _) = app.browser_session(&vendor.examiner.email).await;
     assert_eq!(

@@ -314,7 +314,7 @@ async fn resend_verification(
     state
         .limits
         .check(Limit::PublicWork, &client_address(&req))
-        .map_err(|w| PageError::BadRequest(ApiError::too_many(w).to_string()))?;
+        .map_err(|w| PageError::from(ApiError::too_many(w)))?;
     let now = state.clock.now();
     let links = state.links.clone();
     let limits = state.limits.clone();
@@ -357,7 +357,7 @@ async fn reset_submit(
     state
         .limits
         .check(Limit::PublicWork, &client_address(&req))
-        .map_err(|w| PageError::BadRequest(ApiError::too_many(w).to_string()))?;
+        .map_err(|w| PageError::from(ApiError::too_many(w)))?;
     let now = state.clock.now();
     let links = state.links.clone();
     let limits = state.limits.clone();

@@ -28,9 +28,7 @@ async fn upload_badge(
 ) -> Result<HttpResponse, PageError> {
     let (vendor_slug, exam_slug) = path.into_inner();
     let mut payload = payload.into_inner();
-    let body = read_body(&mut payload, MAX_IMAGE_BYTES + 16 * 1024)
-        .await
-        .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    let body = read_body(&mut payload, MAX_IMAGE_BYTES + 16 * 1024).await?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -16,6 +16,7 @@ use crate::billing::store::StripeEvent;
 use crate::billing::BillingError;
 use crate::http::auth::user_actor;
 use crate::http::problem::ApiError;
+use crate::money::{parse_amount, parse_currency, Currency};
 use crate::validation::FieldErrors;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -163,8 +164,28 @@ async fn set_secret(
 #[serde(default)]
 struct CheckoutForm {
     payment_link: String,
-    amount_minor: String,
+    /// In currency units, e.g. `150.00`.
+    price: String,
     currency: String,
+}
+
+/// The price typed in the currency typed, in minor units; or the field errors to show.
+fn checkout_price(form: &CheckoutForm) -> Result<(i64, Currency), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let currency = parse_currency(form.currency.trim().to_ascii_uppercase().as_str());
+    let amount = currency
+        .clone()
+        .and_then(|currency| parse_amount(&form.price, currency));
+    match (amount, currency) {
+        (Ok(amount), Ok(currency)) if amount > 0 => return Ok((amount, currency)),
+        (Ok(_), Ok(_)) => errors.add(
+            "price",
+            "give a price above 0; a free exam needs no payment link",
+        ),
+        (Err(e), Ok(_)) => errors.add("price", e.to_string()),
+        (_, Err(e)) => errors.add("currency", e.to_string()),
+    }
+    Err(errors)
 }
 
 #[post("/vendor/{vendor}/stripe/exams/{exam}")]
@@ -177,22 +198,20 @@ async fn set_exam_checkout(
 ) -> Result<HttpResponse, PageError> {
     let (vendor, exam) = path.into_inner();
     let vendor = vendor_with_role(&state, &user, vendor, VendorRole::Owner).await?;
-    let Ok(amount_minor) = form.amount_minor.trim().parse::<i64>() else {
-        let mut errors = FieldErrors::new();
-        errors.add(
-            "amount_minor",
-            "enter the price in minor units (cents) as a whole number, e.g. 15000 for 150.00",
-        );
-        let ctx = PageContext::new(&req, Some(user));
-        let page = stripe_view(&state, ctx, vendor, errors, exam).await?;
-        return Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    let (amount_minor, currency) = match checkout_price(&form) {
+        Ok(price) => price,
+        Err(errors) => {
+            let ctx = PageContext::new(&req, Some(user));
+            let page = stripe_view(&state, ctx, vendor, errors, exam).await?;
+            return Ok(render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
     };
     let (target, actor, slug) = (vendor.clone(), user_actor(&req, &user), exam.clone());
     let now = state.clock.now();
     let input = CheckoutInput {
         payment_link: form.payment_link,
         amount_minor,
-        currency: form.currency.trim().to_ascii_uppercase(),
+        currency: currency.code().to_string(),
     };
     let saved = state
         .tx(move |conn| service::set_checkout(conn, &target, &slug, &input, &actor, now))

@@ -112,6 +112,10 @@ pub enum PageError {
     /// 422: a field the page cannot take as it is (the message names it).
     #[error("{0}")]
     Unprocessable(String),
+    /// A refusal the API layer already classified (402, 409, 413, 422, 429, 503 …): the page keeps
+    /// its status and its Retry-After, so browsers, proxies and tests see what happened.
+    #[error("{}", .0.detail())]
+    Refused(ApiError),
     #[error("internal error")]
     Internal(String),
 }
@@ -125,7 +129,8 @@ impl From<ApiError> for PageError {
             ApiError::Forbidden(m) => PageError::Forbidden(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Internal(m) => PageError::Internal(m),
-            other => PageError::BadRequest(other.to_string()),
+            ApiError::BadRequest(m) => PageError::BadRequest(m),
+            other => PageError::Refused(other),
         }
     }
 }
@@ -169,6 +174,7 @@ impl ResponseError for PageError {
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PageError::Refused(e) => e.status_code(),
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -202,6 +208,15 @@ impl ResponseError for PageError {
                 m,
                 None,
             ),
+            PageError::Refused(e) => {
+                let mut response = message_page(ctx, e.status_code(), e.title(), &e.detail(), None);
+                if let Some(secs) = e.retry_after_secs() {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+                }
+                response
+            }
             PageError::Internal(m) => {
                 tracing::error!(error = %m, "internal error on a page");
                 message_page(
@@ -341,9 +356,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let body = read_body(&mut payload, FORM_LIMIT)
-                .await
-                .map_err(|e| PageError::BadRequest(e.to_string()))?;
+            let body = read_body(&mut payload, FORM_LIMIT).await?;
             let csrf: CsrfField = serde_html_form::from_bytes(&body)
                 .map_err(|_| PageError::BadRequest("the form could not be read".into()))?;
             if !csrf_matches(&req, Some(&csrf.token)) {

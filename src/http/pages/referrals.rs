@@ -3,6 +3,7 @@
 //! console (settings and tiers, advocates, events, commissions with hold review, payouts,
 //! funnel). Every surface that shows a referral link says that it earns a commission.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
@@ -22,12 +23,17 @@ use crate::http::api::accounts::vendor_for;
 use crate::http::api::referrals::{enroll_user, mark_payout_paid, public_program_for};
 use crate::http::auth::{client_address, user_actor};
 use crate::http::problem::ApiError;
+use crate::money::{
+    format_amount, format_amount_units, format_percent, format_percent_number, parse_amount,
+    parse_currency, parse_percent,
+};
 use crate::ratelimit::Limit;
 use crate::referrals::recorder::{ClickRecorder, Target, Visit};
 use crate::referrals::service::{
-    self, format_amount, CommissionView, EnrollInput, EnrollmentView, FunnelView, ProgramInput,
-    ProgramView, TierInput,
+    self, CommissionView, EnrollInput, EnrollmentView, FunnelView, ProgramInput, ProgramView,
+    TierInput, TierView,
 };
+use crate::referrals::tiers::{code_from_name, default_tier_name};
 use crate::referrals::{self as referrals, normalize_code, Program, ReferralError, DISCLOSURE};
 use crate::validation::{FieldError, FieldErrors};
 
@@ -69,18 +75,15 @@ pub fn vendor_console_links(vendor_slug: &str) -> Vec<(String, &'static str)> {
     ]
 }
 
-/// `1000` bps → `"10 %"`, `1250` → `"12.5 %"`, `5` → `"0.05 %"`.
-pub fn percent(bps: impl Into<i64>) -> String {
-    let bps = bps.into();
-    let whole = bps / 100;
-    let fraction = (bps % 100).abs();
-    if fraction == 0 {
-        format!("{whole} %")
-    } else if fraction % 10 == 0 {
-        format!("{whole}.{} %", fraction / 10)
-    } else {
-        format!("{whole}.{fraction:02} %")
-    }
+/// Tier names by code, for rows that keep the code of the tier they were earned in.
+type TierNames = HashMap<String, String>;
+
+/// The tier's name for people; a tier removed since shows its code in words.
+fn tier_name(names: &TierNames, code: &str) -> String {
+    names
+        .get(code)
+        .cloned()
+        .unwrap_or_else(|| default_tier_name(code))
 }
 
 fn api_error(e: ReferralError) -> PageError {
@@ -187,15 +190,15 @@ struct CommissionRow {
 }
 
 impl CommissionRow {
-    fn from(c: &CommissionView) -> Self {
+    fn from(c: &CommissionView, tier_names: &TierNames) -> Self {
         CommissionRow {
             created: rfc3339_seconds_text(&c.created_at),
             kind: c.kind.clone(),
             invoice: c.invoice_id.clone(),
             base: format_amount(c.base_minor, &c.currency),
-            rate: percent(c.rate_bps),
+            rate: format_percent(c.rate_bps),
             amount: format_amount(c.amount_minor, &c.currency),
-            tier: c.tier.clone(),
+            tier: tier_name(tier_names, &c.tier),
             status: c.status.clone(),
             held: c.held,
             held_reason: c.held_reason.clone().unwrap_or_default(),
@@ -246,12 +249,12 @@ fn share_text(e: &EnrollmentView) -> String {
 fn next_tier_text(e: &EnrollmentView) -> Option<(String, String, String)> {
     e.next_tier.as_ref().map(|n| {
         (
-            n.code.clone(),
-            percent(n.rate_bps),
-            if n.missing_exams.is_empty() {
+            n.name.clone(),
+            format_percent(n.rate_bps),
+            if n.missing_exam_titles.is_empty() {
                 "nothing more".to_string()
             } else {
-                n.missing_exams.join(", ")
+                n.missing_exam_titles.join(", ")
             },
         )
     })
@@ -282,14 +285,22 @@ async fn referrals_dashboard(
     let now = state.clock.now();
     let links = state.links.clone();
     let user_id = user.id.clone();
-    let (mine, programs) = state
+    let (mine, programs, tier_names) = state
         .db(move |conn| {
             let mine = service::my_referrals(conn, &user_id, &links, now)?;
             let programs = referrals::store::list_programs(conn)?;
-            Ok::<_, ReferralError>((mine, programs))
+            // Per program: two programs may use the same code for differently named tiers.
+            let mut tier_names = HashMap::new();
+            for m in &mine.enrollments {
+                let program = m.enrollment.program.clone();
+                let names = service::tier_names(conn, &program)?;
+                tier_names.insert(program, names);
+            }
+            Ok::<_, ReferralError>((mine, programs, tier_names))
         })
         .await
         .map_err(api_error)?;
+    let no_names = TierNames::new();
     let enrolled: Vec<String> = mine
         .enrollments
         .iter()
@@ -327,8 +338,8 @@ async fn referrals_dashboard(
                 link: e.link.clone(),
                 share_text: share_text(e),
                 status: e.status.clone(),
-                tier: e.tier.clone(),
-                rate: percent(e.rate_bps),
+                tier: e.tier_name.clone(),
+                rate: format_percent(e.rate_bps),
                 next_tier: next_tier_text(e),
                 terms_outdated: e.terms_accepted_version != e.terms_version,
                 clicks: m.clicks,
@@ -343,7 +354,9 @@ async fn referrals_dashboard(
                 recent: m
                     .recent_commissions
                     .iter()
-                    .map(CommissionRow::from)
+                    .map(|c| {
+                        CommissionRow::from(c, tier_names.get(&e.program).unwrap_or(&no_names))
+                    })
                     .collect(),
                 funnel: funnel_chart(
                     "Your referrals: clicks to commissions",
@@ -395,8 +408,8 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
             (
                 e.vendor_name.clone(),
                 e.link.clone(),
-                e.tier.clone(),
-                percent(e.rate_bps),
+                e.tier_name.clone(),
+                format_percent(e.rate_bps),
                 format_amount(m.balance_minor, &e.currency),
             )
         })
@@ -440,8 +453,8 @@ async fn programs_page(
             (
                 p.id.clone(),
                 p.vendor_name.clone(),
-                percent(base),
-                percent(top),
+                format_percent(base),
+                format_percent(top),
             )
         })
         .collect();
@@ -452,7 +465,7 @@ async fn programs_page(
 }
 
 struct TierLine {
-    code: String,
+    name: String,
     rate: String,
     requires: String,
 }
@@ -462,14 +475,14 @@ fn tier_lines(program: &ProgramView) -> Vec<TierLine> {
         .tiers
         .iter()
         .map(|t| TierLine {
-            code: t.code.clone(),
-            rate: percent(t.rate_bps),
-            requires: if t.requires_current_credentials.is_empty() {
+            name: t.name.clone(),
+            rate: format_percent(t.rate_bps),
+            requires: if t.required_exam_titles.is_empty() {
                 "nothing: every advocate starts here".to_string()
             } else {
                 format!(
                     "current certification: {}",
-                    t.requires_current_credentials.join(", ")
+                    t.required_exam_titles.join(", ")
                 )
             },
         })
@@ -645,7 +658,7 @@ async fn disclosure_page(
             enrolled: y.enrolled,
             nothing: y
                 .earning_nothing_share_bp
-                .map(|bp| percent(i64::from(bp)))
+                .map(format_percent)
                 .unwrap_or_default(),
             median: y
                 .median_minor
@@ -707,13 +720,36 @@ async fn vendor_program_required(
     }
 }
 
+/// One of the vendor's exams a tier can require, shown as a checkbox with its title.
+struct ExamChoice {
+    slug: String,
+    title: String,
+}
+
+/// A tier as its form row shows it: the texts typed (or stored) and the exams ticked.
 #[derive(Default, Clone)]
 struct TierRow {
+    name: String,
     code: String,
-    rank: String,
-    rate_bps: String,
-    requires: String,
+    level: String,
+    rate: String,
+    /// Slugs of the ticked exams.
+    requires: Vec<String>,
     error: Option<String>,
+}
+
+impl TierRow {
+    fn requires_exam(&self, slug: &str) -> bool {
+        self.requires.iter().any(|s| s == slug)
+    }
+
+    /// A spare row nobody filled in; its level is pre-filled, so it does not count.
+    fn is_blank(&self) -> bool {
+        [&self.name, &self.code, &self.rate]
+            .iter()
+            .all(|v| v.trim().is_empty())
+            && self.requires.is_empty()
+    }
 }
 
 #[derive(Template)]
@@ -725,6 +761,7 @@ struct VendorProgramPage {
     exists: bool,
     form: ProgramFormView,
     rows: Vec<TierRow>,
+    exams: Vec<ExamChoice>,
     errors: FieldErrors,
     tiers_error: Option<String>,
     webhook_secret: Option<String>,
@@ -750,18 +787,30 @@ struct ProgramFormView {
     attribution_window_days: String,
     hold_days: String,
     commission_months: String,
-    min_payout_minor: String,
+    /// In currency units, e.g. `50.00`.
+    min_payout: String,
     terms_version: String,
     terms_text: String,
 }
 
 const BLANK_TIER_ROWS: usize = 2;
 
+/// The rows plus spare ones, whose levels continue above the highest level typed.
 fn rows_with_blanks(mut rows: Vec<TierRow>) -> Vec<TierRow> {
-    rows.extend(std::iter::repeat_n(TierRow::default(), BLANK_TIER_ROWS));
+    let top = rows
+        .iter()
+        .filter_map(|row| row.level.trim().parse::<i32>().ok())
+        .max()
+        .unwrap_or(0);
+    rows.extend((1..).take(BLANK_TIER_ROWS).map(|step| TierRow {
+        level: top.saturating_add(step).to_string(),
+        ..TierRow::default()
+    }));
     rows
 }
 
+/// The saved program as the form shows it: amounts in currency units, rates in percent, and
+/// levels 1, 2, 3… in the tiers' order (saving stores the levels as the new ranks).
 fn view_of(program: &ProgramView) -> (ProgramFormView, Vec<TierRow>) {
     let form = ProgramFormView {
         currency: program.currency.clone(),
@@ -769,22 +818,38 @@ fn view_of(program: &ProgramView) -> (ProgramFormView, Vec<TierRow>) {
         attribution_window_days: program.attribution_window_days.to_string(),
         hold_days: program.hold_days.to_string(),
         commission_months: program.commission_months.to_string(),
-        min_payout_minor: program.min_payout_minor.to_string(),
+        min_payout: format_amount_units(program.min_payout_minor, &program.currency),
         terms_version: program.terms_version.clone(),
         terms_text: program.terms_text.clone(),
     };
-    let rows = program
-        .tiers
-        .iter()
-        .map(|t| TierRow {
+    let mut tiers: Vec<&TierView> = program.tiers.iter().collect();
+    tiers.sort_by_key(|t| t.rank);
+    let rows = tiers
+        .into_iter()
+        .zip(1..)
+        .map(|(t, level): (&TierView, i32)| TierRow {
+            name: t.name.clone(),
             code: t.code.clone(),
-            rank: t.rank.to_string(),
-            rate_bps: t.rate_bps.to_string(),
-            requires: t.requires_current_credentials.join(", "),
+            level: level.to_string(),
+            rate: format_percent_number(i64::from(t.rate_bps)),
+            requires: t.requires_current_credentials.clone(),
             error: None,
         })
         .collect();
     (form, rows)
+}
+
+/// The vendor's exams as checkboxes, by title.
+async fn exam_choices(state: &AppState, vendor: &Vendor) -> Result<Vec<ExamChoice>, PageError> {
+    let vendor_id = vendor.id.clone();
+    let exams = state
+        .db(move |conn| referrals::store::vendor_exams(conn, &vendor_id).map_err(DbError::from))
+        .await
+        .map_err(ApiError::from)?;
+    Ok(exams
+        .into_iter()
+        .map(|(slug, title)| ExamChoice { slug, title })
+        .collect())
 }
 
 #[get("/vendor/{vendor}/program")]
@@ -820,14 +885,15 @@ async fn vendor_program(
                 attribution_window_days: "30".into(),
                 hold_days: "30".into(),
                 commission_months: "12".into(),
-                min_payout_minor: "5000".into(),
+                min_payout: "50.00".into(),
                 terms_version: "1".into(),
                 ..Default::default()
             },
             vec![TierRow {
+                name: "Member".into(),
                 code: "member".into(),
-                rank: "0".into(),
-                rate_bps: "1000".into(),
+                level: "1".into(),
+                rate: "10".into(),
                 ..Default::default()
             }],
             None,
@@ -838,6 +904,7 @@ async fn vendor_program(
     Ok(render(&VendorProgramPage {
         ctx: PageContext::new(&req, Some(user)),
         exists: id.is_some(),
+        exams: exam_choices(&state, &vendor).await?,
         vendor,
         section: "settings",
         form,
@@ -913,13 +980,44 @@ struct ProgramForm {
     attribution_window_days: String,
     hold_days: String,
     commission_months: String,
-    min_payout_minor: String,
+    min_payout: String,
     terms_version: String,
     terms_text: String,
+    tier_name: Vec<String>,
     tier_code: Vec<String>,
-    tier_rank: Vec<String>,
-    tier_rate_bps: Vec<String>,
+    tier_level: Vec<String>,
+    tier_rate: Vec<String>,
+    /// Ticked exams as `row:slug`, rows counted from 1 as on the page (unticked boxes send
+    /// nothing, so the row can't come from the position).
     tier_requires: Vec<String>,
+}
+
+impl ProgramForm {
+    fn tier_rows(&self) -> Vec<TierRow> {
+        let cell = |list: &[String], i: usize| list.get(i).cloned().unwrap_or_default();
+        let count = self
+            .tier_name
+            .len()
+            .max(self.tier_code.len())
+            .max(self.tier_level.len())
+            .max(self.tier_rate.len());
+        (0..count)
+            .map(|i| TierRow {
+                name: cell(&self.tier_name, i),
+                code: cell(&self.tier_code, i),
+                level: cell(&self.tier_level, i),
+                rate: cell(&self.tier_rate, i),
+                requires: self
+                    .tier_requires
+                    .iter()
+                    .filter_map(|value| value.split_once(':'))
+                    .filter(|(row, _)| row.parse::<usize>() == Ok(i + 1))
+                    .map(|(_, slug)| slug.to_string())
+                    .collect(),
+                error: None,
+            })
+            .collect()
+    }
 }
 
 /// Parses a whole number typed in a form; a parse problem is reported on `field`.
@@ -937,6 +1035,26 @@ fn number<T: std::str::FromStr>(errors: &mut FieldErrors, field: &str, text: &st
     }
 }
 
+/// What the page calls a field the service names: the amount is typed in currency units.
+fn page_field(field: String) -> String {
+    if field == "min_payout_minor" {
+        "min_payout".to_string()
+    } else {
+        field
+    }
+}
+
+/// A tier field as the row's error names it.
+fn tier_field_label(field: &str) -> &'static str {
+    match field.split(['.', '[']).next().unwrap_or_default() {
+        "name" => "Name",
+        "code" => "Code",
+        "rank" => "Level",
+        "rate_bps" => "Rate",
+        _ => "Required certifications",
+    }
+}
+
 #[post("/vendor/{vendor}/program")]
 async fn vendor_program_submit(
     state: web::Data<AppState>,
@@ -948,51 +1066,52 @@ async fn vendor_program_submit(
     let (vendor, existing) = vendor_page(&state, &user, path.into_inner()).await?;
     let actor = user_actor(&req, &user);
     let mut parse_errors = FieldErrors::new();
-    let cell = |list: &Vec<String>, i: usize| list.get(i).cloned().unwrap_or_default();
-    let row_count = form
-        .tier_code
-        .len()
-        .max(form.tier_rank.len())
-        .max(form.tier_rate_bps.len())
-        .max(form.tier_requires.len());
-    let mut rows: Vec<TierRow> = (0..row_count)
-        .map(|i| TierRow {
-            code: cell(&form.tier_code, i),
-            rank: cell(&form.tier_rank, i),
-            rate_bps: cell(&form.tier_rate_bps, i),
-            requires: cell(&form.tier_requires, i),
-            error: None,
-        })
-        .collect();
+    let mut rows = form.tier_rows();
     // Blank rows are the spare ones; the service sees only filled rows, `row_of` maps back.
     let mut row_of = Vec::new();
     let mut tiers = Vec::new();
     for (row_index, row) in rows.iter().enumerate() {
-        if [&row.code, &row.rank, &row.rate_bps, &row.requires]
-            .iter()
-            .all(|v| v.trim().is_empty())
-        {
+        if row.is_blank() {
             continue;
         }
         let k = tiers.len();
         row_of.push(row_index);
+        let rate_bps = match row.rate.trim() {
+            "" => None,
+            text => match parse_percent(text) {
+                Ok(bps) => Some(i64::from(bps)),
+                Err(e) => {
+                    parse_errors.add(format!("tiers[{k}].rate_bps"), e.to_string());
+                    None
+                }
+            },
+        };
         tiers.push(TierInput {
-            code: row.code.trim().to_string(),
-            rank: number(&mut parse_errors, &format!("tiers[{k}].rank"), &row.rank),
-            rate_bps: number(
-                &mut parse_errors,
-                &format!("tiers[{k}].rate_bps"),
-                &row.rate_bps,
-            ),
-            requires_current_credentials: row
-                .requires
-                .split([',', ' '])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
+            code: match row.code.trim() {
+                "" => code_from_name(&row.name),
+                code => code.to_string(),
+            },
+            name: Some(row.name.trim().to_string()).filter(|name| !name.is_empty()),
+            rank: number(&mut parse_errors, &format!("tiers[{k}].rank"), &row.level),
+            rate_bps,
+            requires_current_credentials: row.requires.clone(),
         });
     }
+    let min_payout_minor = match (form.min_payout.trim(), parse_currency(form.currency.trim())) {
+        ("", _) => None,
+        (text, Ok(currency)) => match parse_amount(text, currency) {
+            Ok(amount) => Some(amount),
+            Err(e) => {
+                parse_errors.add("min_payout", e.to_string());
+                None
+            }
+        },
+        // The amount can only be read in a known currency.
+        (_, Err(e)) => {
+            parse_errors.add("currency", e.to_string());
+            None
+        }
+    };
     let input = ProgramInput {
         currency: Some(form.currency.trim().to_string()),
         landing_url: Some(form.landing_url.clone()),
@@ -1007,11 +1126,7 @@ async fn vendor_program_submit(
             "commission_months",
             &form.commission_months,
         ),
-        min_payout_minor: number(
-            &mut parse_errors,
-            "min_payout_minor",
-            &form.min_payout_minor,
-        ),
+        min_payout_minor,
         terms_version: Some(form.terms_version.clone()),
         terms_text: Some(form.terms_text.clone()).filter(|t| !t.trim().is_empty()),
         tiers: Some(tiers),
@@ -1045,37 +1160,48 @@ async fn vendor_program_submit(
                 .into_iter()
                 .chain(list)
                 .collect();
+            // Messages name other tiers as the service counts them; people count the rows.
+            let for_people = |message: String| {
+                row_of
+                    .iter()
+                    .enumerate()
+                    .fold(message, |text, (k, row_index)| {
+                        text.replace(&format!("tiers[{k}]"), &format!("tier {}", row_index + 1))
+                    })
+            };
             for e in all {
                 if let Some(rest) = e.field.strip_prefix("tiers[") {
-                    let index = rest
-                        .split(']')
-                        .next()
-                        .and_then(|n| n.parse::<usize>().ok())
+                    let (number, field) = rest.split_once(']').unwrap_or((rest, ""));
+                    let index = number
+                        .parse::<usize>()
+                        .ok()
                         .and_then(|k| row_of.get(k).copied());
+                    let message = for_people(e.message);
                     match index.and_then(|i| rows.get_mut(i)) {
                         Some(row) => {
-                            let message = match &row.error {
-                                Some(previous) => format!("{previous}; {}", e.message),
-                                None => e.message,
-                            };
-                            row.error = Some(message);
+                            let labelled = format!(
+                                "{}: {message}",
+                                tier_field_label(field.trim_start_matches('.'))
+                            );
+                            row.error = Some(match &row.error {
+                                Some(previous) => format!("{previous}; {labelled}"),
+                                None => labelled,
+                            });
                         }
-                        None => tiers_error = Some(e.message),
+                        None => tiers_error = Some(message),
                     }
                 } else if e.field == "tiers" {
-                    tiers_error = Some(e.message);
-                } else if errors.message_for(&e.field).is_none() {
-                    errors.add(e.field, e.message);
+                    tiers_error = Some(for_people(e.message));
+                } else {
+                    let field = page_field(e.field);
+                    if errors.message_for(&field).is_none() {
+                        errors.add(field, e.message);
+                    }
                 }
             }
             let rows = rows_with_blanks(
                 rows.into_iter()
-                    .filter(|r| {
-                        r.error.is_some()
-                            || ![&r.code, &r.rank, &r.rate_bps, &r.requires]
-                                .iter()
-                                .all(|v| v.trim().is_empty())
-                    })
+                    .filter(|r| r.error.is_some() || !r.is_blank())
                     .collect(),
             );
             let id = existing.as_ref().map(|p| p.id.clone());
@@ -1084,6 +1210,7 @@ async fn vendor_program_submit(
                 &VendorProgramPage {
                     ctx: PageContext::new(&req, Some(user)),
                     exists: id.is_some(),
+                    exams: exam_choices(&state, &vendor).await?,
                     vendor,
                     section: "settings",
                     form: ProgramFormView {
@@ -1092,7 +1219,7 @@ async fn vendor_program_submit(
                         attribution_window_days: form.attribution_window_days,
                         hold_days: form.hold_days,
                         commission_months: form.commission_months,
-                        min_payout_minor: form.min_payout_minor,
+                        min_payout: form.min_payout,
                         terms_version: form.terms_version,
                         terms_text: form.terms_text,
                     },
@@ -1144,11 +1271,12 @@ async fn vendor_advocates(
 ) -> Result<HttpResponse, PageError> {
     let (vendor, program) = vendor_program_required(&state, &user, path.into_inner()).await?;
     let currency = program.currency.clone();
-    let (funnel, advocates) = state
+    let (funnel, advocates, tier_names) = state
         .db(move |conn| {
             let funnel = service::funnel(conn, &program)?;
             let advocates = referrals::store::advocates_of_program(conn, &program.id)?;
-            Ok::<_, ReferralError>((funnel, advocates))
+            let tier_names = service::tier_names(conn, &program.id)?;
+            Ok::<_, ReferralError>((funnel, advocates, tier_names))
         })
         .await
         .map_err(api_error)?;
@@ -1164,7 +1292,7 @@ async fn vendor_advocates(
                 name: a.name,
                 email: a.email,
                 code: a.enrollment.referral_code,
-                tier: a.enrollment.tier_code,
+                tier: tier_name(&tier_names, &a.enrollment.tier_code),
                 status: a.enrollment.status,
                 enrolled: super::human_date(a.enrollment.enrolled_at),
                 clicks: f.map_or(0, |f| f.clicks),
@@ -1303,13 +1431,16 @@ async fn vendor_commissions(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let (vendor, program) = vendor_program_required(&state, &user, path.into_inner()).await?;
-    let list = state
-        .db(move |conn| service::list_commissions(conn, &program, false))
+    let (list, tier_names) = state
+        .db(move |conn| {
+            let list = service::list_commissions(conn, &program, false)?;
+            Ok::<_, ReferralError>((list, service::tier_names(conn, &program.id)?))
+        })
         .await
         .map_err(api_error)?;
     let line = |c: &CommissionView| ReviewLine {
         id: c.id.clone(),
-        row: CommissionRow::from(c),
+        row: CommissionRow::from(c, &tier_names),
     };
     let held = list
         .iter()
@@ -1424,6 +1555,7 @@ async fn show_payouts(
     let (vendor, program) = vendor_program_required(state, &user, slug).await?;
     let program_id = program.id.clone();
     let min_payout = format_amount(program.min_payout_minor, &program.currency);
+    let currency = program.currency.clone();
     let (payouts, balances) = state
         .db(move |conn| {
             Ok::<_, ReferralError>((
@@ -1446,11 +1578,6 @@ async fn show_payouts(
             commissions: p.commissions,
         })
         .collect();
-    let currency = min_payout
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
     let balances = balances
         .iter()
         .map(|b| BalanceLine {
@@ -1626,19 +1753,4 @@ async fn vendor_funnel(
         funnel,
         earned,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent;
-
-    #[test]
-    fn percent_from_basis_points() {
-        assert_eq!(percent(1000), "10 %");
-        assert_eq!(percent(1250), "12.5 %");
-        assert_eq!(percent(5), "0.05 %");
-        assert_eq!(percent(0), "0 %");
-        assert_eq!(percent(10_000), "100 %");
-        assert_eq!(percent(6667), "66.67 %");
-    }
 }

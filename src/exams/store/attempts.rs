@@ -1,0 +1,401 @@
+//! Attempts, their answers and flags, and the graded items.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{STATUS_GRADED, STATUS_OPEN};
+use crate::db::schema::{
+    attempt_answers, attempt_flags, attempt_items, attempts, exams, users, vendors,
+};
+use crate::db::{new_id, DbConn};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = attempts)]
+pub struct AttemptRow {
+    pub id: String,
+    pub exam_id: String,
+    pub version_id: String,
+    pub user_id: String,
+    pub order_id: Option<String>,
+    pub status: String,
+    pub form: String,
+    pub started_at: NaiveDateTime,
+    pub deadline: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub graded_at: Option<NaiveDateTime>,
+    pub graded_by: Option<String>,
+    pub score_bp: Option<i32>,
+    pub passed: Option<bool>,
+    pub result: Option<String>,
+    pub preview: bool,
+}
+
+pub struct NewAttempt<'a> {
+    pub exam_id: &'a str,
+    pub version_id: &'a str,
+    pub user_id: &'a str,
+    pub order_id: Option<&'a str>,
+    pub form_json: &'a str,
+    pub deadline: NaiveDateTime,
+    pub preview: bool,
+}
+
+/// Inserts an open attempt. The partial unique index `attempts_one_open` refuses a second open attempt of
+/// the same person at the same exam, also under concurrent starts.
+pub fn insert_attempt(
+    conn: &mut DbConn,
+    new: &NewAttempt<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<String> {
+    let id = new_id();
+    diesel::insert_into(attempts::table)
+        .values((
+            attempts::id.eq(&id),
+            attempts::exam_id.eq(new.exam_id),
+            attempts::version_id.eq(new.version_id),
+            attempts::user_id.eq(new.user_id),
+            attempts::order_id.eq(new.order_id),
+            attempts::status.eq(STATUS_OPEN),
+            attempts::form.eq(new.form_json),
+            attempts::started_at.eq(now),
+            attempts::deadline.eq(new.deadline),
+            attempts::preview.eq(new.preview),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn find_attempt(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttemptRow>> {
+    attempts::table
+        .find(id)
+        .select(AttemptRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Reads an attempt and, on PostgreSQL, locks its row until the transaction ends, so a concurrent grading
+/// (which updates the row) waits for an answer being saved, and a save after grading sees it graded. On
+/// SQLite the write transaction (`BEGIN IMMEDIATE`) already excludes other writers.
+pub fn lock_attempt(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttemptRow>> {
+    match conn {
+        DbConn::Postgres(pg) => attempts::table
+            .find(id)
+            .select(AttemptRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConn::Sqlite(sqlite) => attempts::table
+            .find(id)
+            .select(AttemptRow::as_select())
+            .first(sqlite)
+            .optional(),
+    }
+}
+
+pub fn open_attempt_of(
+    conn: &mut DbConn,
+    exam_id: &str,
+    user_id: &str,
+) -> QueryResult<Option<AttemptRow>> {
+    attempts::table
+        .filter(attempts::exam_id.eq(exam_id))
+        .filter(attempts::user_id.eq(user_id))
+        .filter(attempts::status.eq(STATUS_OPEN))
+        .select(AttemptRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// What the retake policy needs of one earlier attempt.
+#[derive(Debug, Clone, Queryable)]
+pub struct AttemptHistory {
+    pub started_at: NaiveDateTime,
+    pub graded_at: Option<NaiveDateTime>,
+    pub passed: Option<bool>,
+}
+
+pub fn attempt_history(
+    conn: &mut DbConn,
+    exam_id: &str,
+    user_id: &str,
+) -> QueryResult<Vec<AttemptHistory>> {
+    attempts::table
+        .filter(attempts::exam_id.eq(exam_id))
+        .filter(attempts::user_id.eq(user_id))
+        .filter(attempts::preview.eq(false))
+        .order(attempts::started_at.asc())
+        .select((attempts::started_at, attempts::graded_at, attempts::passed))
+        .load(conn)
+}
+
+/// The grading claim: flips an open attempt to graded. 1 for the one caller that wins; 0 for everyone
+/// else (another submit, the deadline job on any node), who then read the stored result.
+pub fn claim_for_grading(
+    conn: &mut DbConn,
+    id: &str,
+    graded_by: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        attempts::table
+            .find(id)
+            .filter(attempts::status.eq(STATUS_OPEN)),
+    )
+    .set((
+        attempts::status.eq(STATUS_GRADED),
+        attempts::submitted_at.eq(now),
+        attempts::graded_at.eq(now),
+        attempts::graded_by.eq(graded_by),
+    ))
+    .execute(conn)
+}
+
+pub fn store_result(
+    conn: &mut DbConn,
+    id: &str,
+    score_bp: i32,
+    passed: bool,
+    result_json: &str,
+) -> QueryResult<()> {
+    diesel::update(attempts::table.find(id))
+        .set((
+            attempts::score_bp.eq(score_bp),
+            attempts::passed.eq(passed),
+            attempts::result.eq(result_json),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Open attempts whose deadline has passed, oldest deadline first.
+pub fn overdue_attempt_ids(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    attempts::table
+        .filter(attempts::status.eq(STATUS_OPEN))
+        .filter(attempts::deadline.lt(now))
+        .order(attempts::deadline.asc())
+        .limit(limit)
+        .select(attempts::id)
+        .load(conn)
+}
+
+/// A person's attempts, newest first, with exam slug, title and vendor slug.
+pub fn attempts_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> QueryResult<Vec<(AttemptRow, String, String, String)>> {
+    attempts::table
+        .inner_join(exams::table.inner_join(vendors::table))
+        .filter(attempts::user_id.eq(user_id))
+        .filter(attempts::preview.eq(false))
+        .order(attempts::started_at.desc())
+        .select((
+            AttemptRow::as_select(),
+            exams::slug,
+            exams::title,
+            vendors::slug,
+        ))
+        .load(conn)
+}
+
+/// Graded attempts of an exam, newest first, with the candidate's name and e-mail address.
+pub fn graded_attempts_of_exam(
+    conn: &mut DbConn,
+    exam_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<(AttemptRow, String, String)>> {
+    attempts::table
+        .inner_join(users::table)
+        .filter(attempts::exam_id.eq(exam_id))
+        .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::preview.eq(false))
+        .order(attempts::graded_at.desc())
+        .limit(limit)
+        .select((AttemptRow::as_select(), users::display_name, users::email))
+        .load(conn)
+}
+
+/// (exam id, graded attempts, passed attempts, open attempts) for each exam of a vendor that has attempts.
+pub fn attempt_counts_of_vendor(
+    conn: &mut DbConn,
+    vendor_id: &str,
+) -> QueryResult<Vec<(String, String, Option<bool>)>> {
+    attempts::table
+        .inner_join(exams::table)
+        .filter(exams::vendor_id.eq(vendor_id))
+        .filter(attempts::preview.eq(false))
+        .select((attempts::exam_id, attempts::status, attempts::passed))
+        .load(conn)
+}
+
+// --------------------------------------------------------------------------------------------- answers
+
+/// Saves (or replaces) one answer: `INSERT … ON CONFLICT (attempt_id, question_id) DO UPDATE`, written per
+/// dialect because diesel's upsert is backend-specific.
+/// Saves one answer in one statement, only while the attempt is this person's, open and before
+/// its deadline: an upsert fed by a select of the attempt row. Whether it saved (`false`: ask
+/// [`find_attempt`] why not). PostgreSQL takes a share lock on the attempt, so a save waits for
+/// a grading that holds it and then sees the attempt closed, as a save inside a transaction
+/// that locked the attempt would; SQLite has a single writer anyway.
+pub fn save_answer_if_open(
+    conn: &mut DbConn,
+    user_id: &str,
+    attempt_id: &str,
+    question_id: &str,
+    choices_json: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    use diesel::sql_types::{Text, Timestamp};
+    use diesel::upsert::excluded;
+    let open = attempts::table
+        .filter(attempts::id.eq(attempt_id))
+        .filter(attempts::user_id.eq(user_id))
+        .filter(attempts::status.eq(STATUS_OPEN))
+        .filter(attempts::deadline.ge(now))
+        .select((
+            attempts::id,
+            question_id.into_sql::<Text>(),
+            choices_json.into_sql::<Text>(),
+            now.into_sql::<Timestamp>(),
+        ));
+    let columns = (
+        attempt_answers::attempt_id,
+        attempt_answers::question_id,
+        attempt_answers::choices,
+        attempt_answers::saved_at,
+    );
+    let update = (
+        attempt_answers::choices.eq(excluded(attempt_answers::choices)),
+        attempt_answers::saved_at.eq(excluded(attempt_answers::saved_at)),
+    );
+    let conflict = (attempt_answers::attempt_id, attempt_answers::question_id);
+    let saved = match conn {
+        DbConn::Postgres(pg) => diesel::insert_into(attempt_answers::table)
+            .values(open.for_share())
+            .into_columns(columns)
+            .on_conflict(conflict)
+            .do_update()
+            .set(update)
+            .execute(pg)?,
+        DbConn::Sqlite(sqlite) => diesel::insert_into(attempt_answers::table)
+            .values(open)
+            .into_columns(columns)
+            .on_conflict(conflict)
+            .do_update()
+            .set(update)
+            .execute(sqlite)?,
+    };
+    Ok(saved == 1)
+}
+
+/// Saved answers of an attempt: (question id, choices as a JSON array).
+pub fn answers_of(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Vec<(String, String)>> {
+    attempt_answers::table
+        .filter(attempt_answers::attempt_id.eq(attempt_id))
+        .select((attempt_answers::question_id, attempt_answers::choices))
+        .load(conn)
+}
+
+/// Flags (or unflags) a question of an attempt for review; flagging twice keeps one row.
+pub fn set_flag(
+    conn: &mut DbConn,
+    attempt_id: &str,
+    question_id: &str,
+    flagged: bool,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let row = attempt_flags::table
+        .filter(attempt_flags::attempt_id.eq(attempt_id))
+        .filter(attempt_flags::question_id.eq(question_id));
+    if !flagged {
+        return diesel::delete(row).execute(conn).map(drop);
+    }
+    let insert = diesel::insert_into(attempt_flags::table)
+        .values((
+            attempt_flags::attempt_id.eq(attempt_id),
+            attempt_flags::question_id.eq(question_id),
+            attempt_flags::flagged_at.eq(now),
+        ))
+        .on_conflict((attempt_flags::attempt_id, attempt_flags::question_id))
+        .do_nothing();
+    match conn {
+        DbConn::Postgres(pg) => insert.execute(pg).map(drop),
+        DbConn::Sqlite(sqlite) => insert.execute(sqlite).map(drop),
+    }
+}
+
+/// The bank ids of the questions flagged for review in an attempt.
+pub fn flags_of(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Vec<String>> {
+    attempt_flags::table
+        .filter(attempt_flags::attempt_id.eq(attempt_id))
+        .select(attempt_flags::question_id)
+        .load(conn)
+}
+
+// ----------------------------------------------------------------------------------------------- items
+
+pub struct ItemOutcome<'a> {
+    pub question_id: &'a str,
+    pub position: i32,
+    pub domain_id: &'a str,
+    pub points_milli: i32,
+    pub correct: bool,
+}
+
+pub fn insert_items(
+    conn: &mut DbConn,
+    attempt_id: &str,
+    items: &[ItemOutcome<'_>],
+) -> QueryResult<()> {
+    for item in items {
+        diesel::insert_into(attempt_items::table)
+            .values((
+                attempt_items::attempt_id.eq(attempt_id),
+                attempt_items::question_id.eq(item.question_id),
+                attempt_items::position.eq(item.position),
+                attempt_items::domain_id.eq(item.domain_id),
+                attempt_items::points_milli.eq(item.points_milli),
+                attempt_items::correct.eq(item.correct),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// (attempt id, score in basis points, passed) of a graded attempt.
+pub type GradedScore = (String, Option<i32>, Option<bool>);
+
+/// Graded attempts of a version, oldest first.
+pub fn graded_attempts_of_version(
+    conn: &mut DbConn,
+    version_id: &str,
+) -> QueryResult<Vec<GradedScore>> {
+    attempts::table
+        .filter(attempts::version_id.eq(version_id))
+        .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::preview.eq(false))
+        .order(attempts::graded_at.asc())
+        .select((attempts::id, attempts::score_bp, attempts::passed))
+        .load(conn)
+}
+
+/// Item outcomes of every graded attempt of a version: (attempt id, question id, correct).
+pub fn item_outcomes_of_version(
+    conn: &mut DbConn,
+    version_id: &str,
+) -> QueryResult<Vec<(String, String, bool)>> {
+    attempt_items::table
+        .inner_join(attempts::table)
+        .filter(attempts::version_id.eq(version_id))
+        .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::preview.eq(false))
+        .select((
+            attempt_items::attempt_id,
+            attempt_items::question_id,
+            attempt_items::correct,
+        ))
+        .load(conn)
+}
