@@ -41,6 +41,26 @@ pub fn rfc3339_seconds(t: NaiveDateTime) -> String {
     t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Serializes a stored UTC time as [`rfc3339_seconds`] (`#[serde(serialize_with = …)]`), as the
+/// OpenAPI document's `date-time` promises.
+pub fn serialize_rfc3339<S: serde::Serializer>(
+    t: &NaiveDateTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&rfc3339_seconds(*t))
+}
+
+/// [`serialize_rfc3339`] for an optional time (`null` when absent).
+pub fn serialize_rfc3339_opt<S: serde::Serializer>(
+    t: &Option<NaiveDateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_rfc3339(t, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +81,14 @@ mod tests {
         let t = NaiveDateTime::parse_from_str("2026-11-23 10:11:12.345678", "%Y-%m-%d %H:%M:%S%.f")
             .unwrap();
         assert_eq!(rfc3339_seconds(t), "2026-11-23T10:11:12Z");
+        #[derive(serde::Serialize)]
+        struct Times {
+            #[serde(serialize_with = "serialize_rfc3339")]
+            at: NaiveDateTime,
+            #[serde(serialize_with = "serialize_rfc3339_opt")]
+            until: Option<NaiveDateTime>,
+        }
+        let json = serde_json::to_string(&Times { at: t, until: None }).unwrap();
+        assert_eq!(json, r#"{"at":"2026-11-23T10:11:12Z","until":null}"#);
     }
 }

@@ -92,13 +92,14 @@ impl std::fmt::Debug for User {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = vendors)]
 pub struct Vendor {
     pub id: String,
     pub slug: String,
     pub name: String,
     pub url: String,
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
     pub created_at: NaiveDateTime,
 }
 
@@ -112,7 +113,8 @@ pub struct VendorMember {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+/// A vendor API key as listed (never the key itself).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {
     pub id: String,
@@ -120,17 +122,24 @@ pub struct ApiKey {
     pub name: String,
     #[serde(skip)]
     pub key_hash: String,
+    /// The user who created it.
     pub created_by: Option<String>,
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339_opt")]
     pub last_used_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339_opt")]
     pub revoked_at: Option<NaiveDateTime>,
     /// Stored as names separated by spaces; answered as a list.
     #[serde(serialize_with = "scopes::serialize_stored")]
+    #[schema(value_type = Vec<Scope>)]
     pub scopes: String,
 }
 
 /// Staff roles within one vendor. An owner may do everything the other roles may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VendorRole {
     Owner,

@@ -9,7 +9,9 @@ use serde::Serializer;
 
 use super::VendorRole;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Answered by name (`Scope::as_str`), as the schema says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Scope {
     Credentials,
     Exams,

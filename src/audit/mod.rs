@@ -300,7 +300,8 @@ pub fn record(
 }
 
 /// One page of a trail, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditPage)]
 pub struct Page {
     pub events: Vec<EventView>,
     /// 1-based.

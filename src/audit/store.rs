@@ -55,9 +55,11 @@ pub struct EventRow {
 }
 
 /// One row as the API, the CSV export and the CLI show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 pub struct EventView {
     pub id: String,
+    #[schema(format = DateTime)]
     pub at: String,
     pub vendor_id: Option<String>,
     pub actor_kind: String,
@@ -66,6 +68,7 @@ pub struct EventView {
     pub action: String,
     pub subject_type: String,
     pub subject_id: String,
+    /// What changed, as the action records it.
     pub details: Value,
     pub client_address: Option<String>,
 }

@@ -81,7 +81,7 @@ impl IndexedForm {
 
 /// A question as the candidate's client receives it. It has no field for correctness, feedback or
 /// explanations, so answer keys cannot leak through it. Serializes as the API's `{id, type, stem, choices}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PresentedQuestion {
     /// This attempt's handle of the question (see [`Form::question_handle`]).
     pub id: String,
@@ -93,7 +93,7 @@ pub struct PresentedQuestion {
     pub choices: Vec<PresentedChoice>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PresentedChoice {
     /// This attempt's handle of the choice (see [`Form::choice_handle`]).
     pub id: String,

@@ -67,7 +67,10 @@ pub struct ImportedQuestions {
 }
 
 /// One problem found in a bank file, located so the author can fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema,
+)]
+#[schema(as = BankWarning)]
 pub struct BankError {
     pub file: String,
     /// 1-based.

@@ -92,6 +92,31 @@ fn find_control_char(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
+/// The answer to a query string that does not fit the handler's parameters (a repeated one, say):
+/// a 422 naming the parameter, like every other input problem, not actix's plain-text 400.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let message = err.to_string();
+    let field = message.split('`').nth(1).unwrap_or("query").to_string();
+    ApiError::Validation(vec![FieldError {
+        field,
+        message: message
+            .trim_start_matches("Query deserialize error: ")
+            .to_string(),
+    }])
+    .into()
+}
+
+/// A flag in a query string: absent = `default`; `true`/`1`/`yes` or `false`/`0`/`no`, else a 422
+/// naming it.
+pub fn query_flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, ApiError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(_) => Err(ApiError::validation(name, "give true or false")),
+    }
+}
+
 /// Parses JSON into `T`, naming the offending field on shape errors and on text with control
 /// characters.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod extract;
 pub mod middleware;
 pub mod multipart;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod problem;
@@ -26,6 +27,22 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 
 /// HSTS for sites served over https (one year; subdomains too).
 const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The modules whose handlers make up the OpenAPI document, one part each.
+fn documented_modules() -> [utoipa::openapi::OpenApi; 10] {
+    [
+        ops::operations(),
+        api::accounts::operations(),
+        api::audit::operations(),
+        api::badges::operations(),
+        api::billing::operations(),
+        api::credentials::operations(),
+        api::exams::operations(),
+        api::referrals::operations(),
+        api::webhooks::operations(),
+        pages::referrals::operations(),
+    ]
+}
 
 /// The application: used by `credo serve` and by the tests, so both run the same stack.
 pub fn build_app(
@@ -55,6 +72,7 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         // Bodies are read by our own extractors with per-route limits; this caps everything else.
         .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .wrap(from_fn(middleware::refuse_control_chars))
         .wrap(from_fn(middleware::csrf_cookie))
         .wrap(headers)

@@ -4,15 +4,29 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use diesel::connection::SimpleConnection;
 
 use super::auth::{client_ip, presented_token, TokenSource};
+use super::openapi::Forbidden;
 use super::problem::ApiError;
 use crate::app::AppState;
 use crate::db::DbError;
 
+/// Liveness: the process answers
+#[utoipa::path(
+    responses((status = 200, description = "Alive", content_type = "text/plain", body = String, example = "ok")),
+    security()
+)]
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
+/// Readiness: the database answers
+#[utoipa::path(
+    responses(
+        (status = 200, description = "Ready", content_type = "text/plain", body = String, example = "ready"),
+        (status = 503, description = "The database does not answer", content_type = "text/plain", body = String)
+    ),
+    security()
+)]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state
@@ -50,6 +64,17 @@ fn may_read_metrics(state: &AppState, req: &HttpRequest) -> bool {
     token_ok || address_ok
 }
 
+/// Prometheus metrics
+///
+/// Readable from the addresses in `CREDO_METRICS_ALLOW` (loopback by default), or by anyone
+/// presenting `CREDO_METRICS_TOKEN` as a bearer token.
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
+        Forbidden
+    ),
+    security((), ("bearer" = []))
+)]
 #[get("/metrics")]
 async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if !may_read_metrics(&state, &req) {
@@ -64,57 +89,19 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
         .body(state.metrics.render()))
 }
 
-/// The OpenAPI 3.1 description: a base document plus one fragment (`paths`, `schemas`) per domain,
-/// each maintained next to that domain's handlers.
-const OPENAPI_BASE: &str = include_str!("openapi/base.json");
-const OPENAPI_FRAGMENTS: &[(&str, &str)] = &[
-    ("operations", include_str!("openapi/operations.json")),
-    ("accounts", include_str!("openapi/accounts.json")),
-    ("audit", include_str!("openapi/audit.json")),
-    ("credentials", include_str!("openapi/credentials.json")),
-    ("badges", include_str!("openapi/badges.json")),
-    ("billing", include_str!("openapi/billing.json")),
-    ("exams", include_str!("openapi/exams.json")),
-    ("referrals", include_str!("openapi/referrals.json")),
-    ("webhooks", include_str!("openapi/webhooks.json")),
-];
-
-/// Merges the fragments into the base document (once; the result is cached).
-pub fn openapi_document() -> &'static str {
-    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        let mut doc: serde_json::Value = serde_json::from_str(OPENAPI_BASE).unwrap_or_default();
-        for (name, fragment) in OPENAPI_FRAGMENTS {
-            let Ok(fragment) = serde_json::from_str::<serde_json::Value>(fragment) else {
-                tracing::error!(fragment = name, "OpenAPI fragment is not JSON");
-                continue;
-            };
-            for (section, target) in [("paths", "/paths"), ("schemas", "/components/schemas")] {
-                if let (Some(from), Some(serde_json::Value::Object(to))) = (
-                    fragment.get(section).and_then(|v| v.as_object()),
-                    doc.pointer_mut(target),
-                ) {
-                    to.extend(from.clone());
-                }
-            }
-        }
-        doc.to_string()
-    })
-}
-
+/// The OpenAPI 3.1 document of every operation (generated from the handlers; see `http::openapi`).
+#[utoipa::path(
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)),
+    security()
+)]
 #[get("/api/openapi.json")]
-async fn openapi() -> HttpResponse {
+async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(openapi_document())
+        .body(super::openapi::document())
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(healthz)
-        .service(readyz)
-        .service(metrics)
-        .service(openapi);
-}
+super::openapi::routes!("operations": healthz, readyz, metrics, openapi_json);
 
 /// Fallback for unknown paths: problem+json under /api, an HTML page elsewhere.
 pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -126,30 +113,5 @@ pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiE
         )))
     } else {
         Ok(super::pages::not_found_page(&req))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_fragment_merges_into_a_valid_document() {
-        let doc: serde_json::Value = serde_json::from_str(super::openapi_document()).unwrap();
-        assert_eq!(doc["openapi"], "3.1.0");
-        for (name, fragment) in super::OPENAPI_FRAGMENTS {
-            let fragment: serde_json::Value =
-                serde_json::from_str(fragment).unwrap_or_else(|e| panic!("{name}: {e}"));
-            for path in fragment["paths"].as_object().unwrap().keys() {
-                assert!(doc["paths"].get(path).is_some(), "{name}: {path} missing");
-            }
-        }
-        // Every schema reference resolves.
-        let text = doc.to_string();
-        for reference in text.split("\"#/components/schemas/").skip(1) {
-            let name = reference.split('"').next().unwrap();
-            assert!(
-                doc["components"]["schemas"].get(name).is_some(),
-                "unresolved schema {name}"
-            );
-        }
     }
 }

@@ -57,19 +57,27 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error answer (`application/problem+json`, RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://credo.dev/problems/<slug>`: what kind of problem (`validation`, `not-found`, …).
     #[serde(rename = "type")]
     kind: String,
-    title: &'a str,
+    title: &'static str,
+    /// The HTTP status, repeated.
     status: u16,
+    /// What went wrong, for a person.
     detail: String,
+    /// 422: every field with a problem.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    errors: Option<Vec<FieldError>>,
+    /// 429 and 503: seconds to wait before trying again (also the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    /// 429 under the exam retake policy: when the next attempt is allowed (RFC 3339, UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
-    next_attempt_at: Option<&'a str>,
+    #[schema(format = DateTime)]
+    next_attempt_at: Option<String>,
 }
 
 impl ApiError {
@@ -169,13 +177,13 @@ impl ResponseError for ApiError {
         let detail = self.detail();
         let retry_after = self.retry_after_secs();
         let errors = match self {
-            ApiError::Validation(errors) => Some(errors.as_slice()),
+            ApiError::Validation(errors) => Some(errors.clone()),
             _ => None,
         };
         let next_attempt_at = match self {
             ApiError::NotYet {
                 next_attempt_at, ..
-            } => Some(next_attempt_at.as_str()),
+            } => Some(next_attempt_at.clone()),
             _ => None,
         };
         let body = Problem {

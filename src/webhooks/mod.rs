@@ -205,12 +205,16 @@ fn parse_events(events: &[String]) -> Result<Vec<EventType>, Vec<FieldError>> {
 }
 
 /// An endpoint as its owner sees it (never the secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookEndpoint)]
 pub struct EndpointView {
     pub id: String,
     pub url: String,
+    /// The event types sent; empty = every event.
     pub events: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub secret_rotated_at: String,
 }
 
@@ -227,10 +231,12 @@ impl From<&EndpointRow> for EndpointView {
 }
 
 /// An endpoint with its secret, in the one answer that shows it (creation, rotation).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookEndpointWithSecret)]
 pub struct EndpointWithSecret {
     #[serde(flatten)]
     pub endpoint: EndpointView,
+    /// `whsec_…`: the signing secret, shown this once.
     pub secret: String,
 }
 

@@ -151,7 +151,8 @@ pub fn insert_delivery(
 }
 
 /// A delivery as the console and the API list it (the payload too: it holds no secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookDelivery)]
 pub struct DeliveryView {
     /// The `webhook-id` header of every attempt.
     pub id: String,
@@ -164,8 +165,11 @@ pub struct DeliveryView {
     /// The HTTP status of the last answer; none when the last attempt got no answer.
     pub last_status: Option<i32>,
     pub last_error: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub next_attempt_at: Option<String>,
+    #[schema(format = DateTime)]
     pub delivered_at: Option<String>,
 }
 

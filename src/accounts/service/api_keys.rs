@@ -14,10 +14,11 @@ use crate::validation::FieldErrors;
 
 /// What a new API key is called and may do. Without scopes, a key gets every scope its creator
 /// may grant.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiKeyInput {
     pub name: String,
+    /// `exams`, `credentials`, `referrals`, `read`; absent = every scope the creator may grant.
     pub scopes: Option<Vec<String>>,
 }
 

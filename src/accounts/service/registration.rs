@@ -16,7 +16,7 @@ use crate::secrets::{random_token, sha256_hex};
 use crate::validation::{field_error, normalize_email, FieldErrors};
 
 /// Missing fields default to empty so that validation reports every one of them at once.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegisterInput {
     pub email: String,

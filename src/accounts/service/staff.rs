@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Actor};
 use crate::db::{is_unique_violation, DbConn};
 use crate::validation::{field_error, normalize_email, FieldErrors};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorInput {
     pub slug: String,
@@ -106,10 +106,11 @@ pub fn staff_vendor(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemberInput {
     pub email: String,
+    /// `owner`, `examiner` or `program_manager`.
     pub role: String,
 }
 
@@ -164,7 +165,7 @@ fn parse_role(text: &str) -> Result<VendorRole, AccountError> {
 }
 
 /// One person on a vendor's staff with every role they hold there.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: String,
     pub email: String,

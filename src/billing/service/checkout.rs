@@ -15,7 +15,7 @@ use crate::validation::FieldErrors;
 
 const MAX_LINK: usize = 2000;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutInput {
     /// The Stripe Payment Link (or any checkout URL taking `client_reference_id`).
@@ -24,7 +24,8 @@ pub struct CheckoutInput {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ExamCheckout)]
 pub struct CheckoutView {
     pub exam: String,
     pub payment_link: Option<String>,
@@ -118,7 +119,7 @@ pub fn set_checkout(
     checkout_view(conn, &exam)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckoutStart {
     /// Credo's order reference, sent to Stripe as `client_reference_id`.
     pub order: String,

@@ -17,7 +17,8 @@ use crate::referrals::service::{CustomerInput, EventInput};
 use crate::referrals::{EVENT_INVOICE_PAID, EVENT_REFUND};
 
 /// What Credo did with an event (the webhook's 200 answer).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = StripeEventOutcome)]
 pub struct EventOutcome {
     pub event: String,
     #[serde(rename = "type")]

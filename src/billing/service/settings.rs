@@ -19,19 +19,23 @@ fn seal_context(vendor_id: &str) -> String {
     format!("stripe:{vendor_id}")
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StripeSecretInput)]
 pub struct SecretInput {
+    /// The endpoint's signing secret from Stripe (`whsec_…`).
     pub webhook_secret: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = StripeSettings)]
 pub struct StripeView {
     pub configured: bool,
     /// `whsec_…` and the last four characters; the secret itself is never shown again.
     pub secret_hint: Option<String>,
     /// The URL to enter as the endpoint in Stripe's dashboard.
     pub endpoint_url: String,
+    #[schema(format = DateTime)]
     pub updated_at: Option<String>,
 }
 

@@ -17,13 +17,16 @@ use crate::mail::{self, templates};
 use crate::webhooks::{self, EventType};
 
 /// A credential's state as the vendor's staff and the API see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CredentialState {
     pub id: String,
     /// `valid`, `expired` or `revoked` (from storage; the full check is `POST /api/v1/verify`).
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub valid_from: String,
+    #[schema(format = DateTime)]
     pub valid_until: Option<String>,
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
     pub revocation_reason: Option<String>,
     pub superseded_by: Option<String>,

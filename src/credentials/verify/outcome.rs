@@ -3,8 +3,11 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The outcome of a verification. Fails closed: anything that cannot be checked is
+/// `could_not_check`, never `valid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = VerificationStatus)]
 pub enum Status {
     Valid,
     Expired,
@@ -14,7 +17,7 @@ pub enum Status {
     CouldNotCheck,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckName {
     Format,
@@ -34,7 +37,8 @@ pub(super) const CHECK_ORDER: [CheckName; 6] = [
     CheckName::Status,
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One check of a verification and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Check {
     pub name: CheckName,
     pub ok: bool,

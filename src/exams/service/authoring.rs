@@ -58,7 +58,8 @@ impl BankSource<'_> {
 }
 
 /// The answer of an import: `created` is false when the content equals the current version (nothing stored).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = BankImport)]
 pub struct ImportOutcome {
     pub vendor: String,
     pub exam: String,
@@ -526,7 +527,7 @@ pub enum VersionChange {
 }
 
 /// A version's state after a change (`POST …/versions/{number}/publish|unpublish|retire`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VersionState {
     pub exam: String,
     pub version: i32,

@@ -9,7 +9,8 @@ use crate::exams::store::{self, ExamRow};
 use crate::exams::ExamError;
 use crate::text::plural;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Price)]
 pub struct PriceView {
     pub amount_minor: i64,
     pub currency: String,
@@ -35,7 +36,7 @@ impl PriceView {
 }
 
 /// One exam of the public catalog (`GET /api/v1/exams`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CatalogEntry {
     pub vendor: String,
     pub slug: String,
@@ -83,7 +84,8 @@ pub fn catalog(conn: &mut DbConn) -> Result<Vec<CatalogEntry>, ExamError> {
     Ok(entries)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = RetakePolicy)]
 pub struct RetakeView {
     pub cooldown_days: i32,
     pub max_attempts_per_year: i32,
@@ -124,7 +126,8 @@ impl RetakeView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ExamDomain)]
 pub struct DomainView {
     pub id: String,
     pub title: String,
@@ -133,7 +136,7 @@ pub struct DomainView {
 }
 
 /// `GET /api/v1/exams/{vendor}/{exam}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExamDetails {
     pub vendor: String,
     pub vendor_name: String,

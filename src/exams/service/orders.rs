@@ -14,7 +14,7 @@ use crate::exams::ExamError;
 use crate::validation::{normalize_email, FieldErrors};
 
 /// `POST /api/v1/orders` (operator): a manual order (invoice, bank transfer) for a person and an exam.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManualOrderInput {
     /// `vendor/exam`, e.g. `postgresql/postgresql-administration`.
@@ -29,14 +29,16 @@ pub struct ManualOrderInput {
     pub paid: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MarkPaid)]
 pub struct MarkPaidInput {
     #[serde(default)]
     pub reference: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Order)]
 pub struct OrderView {
     pub id: String,
     pub exam: String,
@@ -48,7 +50,9 @@ pub struct OrderView {
     pub status: String,
     pub reference: Option<String>,
     pub attempt_id: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub paid_at: Option<String>,
 }
 
@@ -223,28 +227,29 @@ pub fn mark_order_paid(
     order_view(conn, order)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CurrencyTotal {
     pub currency: String,
     pub amount_minor: i64,
     pub orders: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MonthRevenue {
     /// `YYYY-MM` (UTC) of the payment.
     pub month: String,
     pub totals: Vec<CurrencyTotal>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ExamRevenue {
     pub exam: String,
     pub title: String,
     pub months: Vec<MonthRevenue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Revenue)]
 pub struct RevenueReport {
     pub vendor: String,
     pub exams: Vec<ExamRevenue>,

@@ -32,27 +32,30 @@ pub struct StoredResult {
     pub credential_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DomainResult {
     pub id: String,
     pub title: String,
     pub correct: u32,
     pub total: u32,
+    #[schema(value_type = f64)]
     pub score_percent: serde_json::Number,
     #[serde(skip)]
     pub score_bp: u32,
 }
 
 /// The score report (`POST /api/v1/attempts/{id}/submit` → 200).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AttemptResult {
     pub attempt_id: String,
+    #[schema(value_type = f64)]
     pub score_percent: serde_json::Number,
     pub passed: bool,
     pub pass_percent: u8,
     pub domains: Vec<DomainResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+    #[schema(format = DateTime)]
     pub graded_at: String,
     #[serde(skip)]
     pub score_bp: u32,
@@ -271,7 +274,7 @@ pub fn overdue_attempts(
 }
 
 /// A choice on the score report's review (after grading, when the exam allows review).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReviewChoice {
     pub id: String,
     /// Safe inline HTML.
@@ -282,7 +285,7 @@ pub struct ReviewChoice {
     pub feedback: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReviewQuestion {
     pub id: String,
     #[serde(rename = "type")]
@@ -300,13 +303,16 @@ pub struct ReviewQuestion {
 
 /// `GET /api/v1/attempts/{id}` for its owner. `questions` only while the attempt takes answers; `result`
 /// once graded; `review` (keys, explanations, feedback) only once graded and only if the exam allows review.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Attempt)]
 pub struct AttemptView {
     pub id: String,
     pub exam: ExamRef,
     /// `open` (takes answers), `overdue` (deadline passed, being graded with the saved answers) or `graded`.
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub started_at: String,
+    #[schema(format = DateTime)]
     pub deadline: String,
     /// Seconds left before the deadline (0 when passed).
     pub remaining_seconds: i64,

@@ -9,7 +9,8 @@ use crate::db::DbConn;
 use crate::exams::store::{self, ExamRow};
 use crate::exams::{item_statistics, AttemptResponses, ExamError, ItemFlag, ResponseMatrix};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ItemStatistics)]
 pub struct ItemReport {
     pub question_id: String,
     pub domain: String,
@@ -21,7 +22,8 @@ pub struct ItemReport {
 }
 
 /// `GET /api/v1/vendors/{vendor}/exams/{exam}/statistics`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Statistics)]
 pub struct StatisticsReport {
     pub exam: String,
     pub version: i32,
@@ -30,6 +32,7 @@ pub struct StatisticsReport {
     pub kr20: Option<f64>,
     pub sem: Option<f64>,
     /// Graded attempts per score band: 0–10 %, 10–20 %, …, 90–100 % (100 % is in the last band).
+    #[schema(value_type = Vec<u32>, min_items = 10, max_items = 10)]
     pub histogram: [u32; 10],
     pub items: Vec<ItemReport>,
     /// The sample-size guard (`stats_min_attempts`): below it, difficulty, discrimination, flags

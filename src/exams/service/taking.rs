@@ -18,7 +18,7 @@ use crate::exams::store::{self, AttemptRow, ExamRow};
 use crate::exams::{draw_form, validate_answer, ExamError, IndexedForm, PresentedQuestion};
 use crate::links::Links;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExamRef {
     pub vendor: String,
     pub slug: String,
@@ -26,11 +26,13 @@ pub struct ExamRef {
 }
 
 /// `POST /api/v1/exams/{vendor}/{exam}/attempts` → 201.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StartedAttempt {
     pub id: String,
     pub exam: ExamRef,
+    #[schema(format = DateTime)]
     pub started_at: String,
+    #[schema(format = DateTime)]
     pub deadline: String,
     pub duration_minutes: i32,
     pub questions: Vec<PresentedQuestion>,

@@ -93,8 +93,9 @@ pub(super) fn redeem_voucher(
     Ok(order_id)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = VoucherBatchInput)]
 pub struct VoucherInput {
     pub count: i64,
     /// `YYYY-MM-DDTHH:MM:SSZ` (any RFC 3339 time) or `YYYY-MM-DD` (valid through that day, UTC).
@@ -102,11 +103,12 @@ pub struct VoucherInput {
     pub expires_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VoucherBatch {
     pub batch_id: String,
     pub exam: String,
     pub codes: Vec<String>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 

@@ -4,6 +4,7 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::accounts::{
     self, password, AccountError, ApiKeyInput, MemberInput, Principal, RegisterInput, SessionUser,
@@ -13,35 +14,38 @@ use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
 use crate::http::auth::{client_address, user_actor, CurrentUser, SESSION_COOKIE};
 use crate::http::extract::Json;
+use crate::http::openapi::{
+    Busy, Conflict, Forbidden, JsonBody, NotFound, SignedIn, TooMany, Unauthorized,
+};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(register)
-        .service(verify_email)
-        .service(resend_verification)
-        .service(login)
-        .service(logout)
-        .service(password_reset)
-        .service(password_reset_confirm)
-        .service(me)
-        .service(create_vendor)
-        .service(add_member)
-        .service(list_members)
-        .service(set_member_role)
-        .service(remove_member)
-        .service(disable_account)
-        .service(enable_account)
-        .service(create_api_key)
-        .service(list_api_keys)
-        .service(revoke_api_key);
-}
+crate::http::openapi::routes!("accounts":
+    register,
+    verify_email,
+    resend_verification,
+    login,
+    logout,
+    password_reset,
+    password_reset_confirm,
+    me,
+    create_vendor,
+    add_member,
+    list_members,
+    set_member_role,
+    remove_member,
+    disable_account,
+    enable_account,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+);
 
 fn limit(state: &AppState, limit: Limit, key: &str) -> Result<(), ApiError> {
     state.limits.check(limit, key).map_err(ApiError::too_many)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Registered {
     id: String,
     email: String,
@@ -65,6 +69,17 @@ pub async fn register_account(
         .await?)
 }
 
+/// Create an account; mails a verification link
+///
+/// An address that already has an account gets the same answer (and a mail saying so).
+#[utoipa::path(
+    request_body = RegisterInput,
+    responses(
+        (status = 201, description = "Registered", body = Registered),
+        JsonBody, Conflict, TooMany, Busy
+    ),
+    security()
+)]
 #[post("/api/v1/auth/register")]
 async fn register(
     state: web::Data<AppState>,
@@ -78,12 +93,18 @@ async fn register(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenInput {
     token: String,
 }
 
+/// Confirm an e-mail address with the mailed token
+#[utoipa::path(
+    request_body = TokenInput,
+    responses((status = 204, description = "Verified"), JsonBody, TooMany),
+    security()
+)]
 #[post("/api/v1/auth/verify-email")]
 async fn verify_email(
     state: web::Data<AppState>,
@@ -98,12 +119,20 @@ async fn verify_email(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EmailInput {
     email: String,
 }
 
+/// Mail a new verification link
+///
+/// Accepted whether or not the address has an unverified account.
+#[utoipa::path(
+    request_body = EmailInput,
+    responses((status = 202, description = "Accepted"), JsonBody, TooMany),
+    security()
+)]
 #[post("/api/v1/auth/resend-verification")]
 async fn resend_verification(
     state: web::Data<AppState>,
@@ -120,16 +149,18 @@ async fn resend_verification(
     Ok(HttpResponse::Accepted().finish())
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct LoginInput {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LoginAnswer {
+    /// The session token, for `Authorization: Bearer`.
     token: String,
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
@@ -190,6 +221,18 @@ pub async fn login_with_limits(
         .await?)
 }
 
+/// Sign in
+///
+/// Answers the session token and sets it as the HttpOnly session cookie too. 401 for a wrong
+/// address or password, 403 for an address not verified yet or a disabled account.
+#[utoipa::path(
+    request_body = LoginInput,
+    responses(
+        (status = 200, description = "Signed in", body = LoginAnswer),
+        JsonBody, Unauthorized, Forbidden, TooMany, Busy
+    ),
+    security()
+)]
 #[post("/api/v1/auth/login")]
 async fn login(
     state: web::Data<AppState>,
@@ -216,6 +259,11 @@ pub fn cleared_session_cookie() -> Cookie<'static> {
     cookie
 }
 
+/// Revoke the current session
+#[utoipa::path(
+    responses((status = 204, description = "Signed out; the session cookie is cleared"), SignedIn),
+    extensions(("x-credo-not-audited" = json!("a person ends their own session")))
+)]
 #[post("/api/v1/auth/logout")]
 async fn logout(
     state: web::Data<AppState>,
@@ -230,6 +278,14 @@ async fn logout(
         .finish())
 }
 
+/// Mail a password reset link
+///
+/// Accepted whether or not the address has an account.
+#[utoipa::path(
+    request_body = EmailInput,
+    responses((status = 202, description = "Accepted"), JsonBody, TooMany),
+    security()
+)]
 #[post("/api/v1/auth/password-reset")]
 async fn password_reset(
     state: web::Data<AppState>,
@@ -246,13 +302,19 @@ async fn password_reset(
     Ok(HttpResponse::Accepted().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetConfirmInput {
     token: String,
     password: String,
 }
 
+/// Set a new password with the mailed token
+#[utoipa::path(
+    request_body = ResetConfirmInput,
+    responses((status = 204, description = "Changed; every session of the account ends"), JsonBody, TooMany, Busy),
+    security()
+)]
 #[post("/api/v1/auth/password-reset/confirm")]
 async fn password_reset_confirm(
     state: web::Data<AppState>,
@@ -268,14 +330,16 @@ async fn password_reset_confirm(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RoleAnswer {
+    /// `practitioner` (everyone), `operator`, or a staff role at `vendor`: `owner`, `examiner`,
+    /// `program_manager`.
     role: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     vendor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MeAnswer {
     id: String,
     email: String,
@@ -283,6 +347,8 @@ struct MeAnswer {
     roles: Vec<RoleAnswer>,
 }
 
+/// The signed-in person and their roles
+#[utoipa::path(responses((status = 200, description = "The person", body = MeAnswer), SignedIn))]
 #[get("/api/v1/me")]
 async fn me(CurrentUser(user): CurrentUser) -> HttpResponse {
     let mut roles = vec![RoleAnswer {
@@ -307,6 +373,13 @@ async fn me(CurrentUser(user): CurrentUser) -> HttpResponse {
     })
 }
 
+/// Create a vendor (operators)
+#[utoipa::path(
+    operation_id = "createVendor",
+    request_body = VendorInput,
+    responses((status = 201, description = "Created", body = accounts::Vendor), SignedIn, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors")]
 async fn create_vendor(
     state: web::Data<AppState>,
@@ -337,13 +410,22 @@ pub async fn vendor_for(
         .await?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MemberAnswer {
     vendor: String,
     user_id: String,
     role: &'static str,
 }
 
+/// Add a staff member (owners)
+///
+/// The person must have an account; a role they already hold is a 409.
+#[utoipa::path(
+    operation_id = "addStaffMember",
+    request_body = MemberInput,
+    responses((status = 201, description = "Added", body = MemberAnswer), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/members")]
 async fn add_member(
     state: web::Data<AppState>,
@@ -372,6 +454,8 @@ async fn add_member(
     }))
 }
 
+/// List the vendor's staff with their roles (owners)
+#[utoipa::path(responses((status = 200, description = "The staff", body = Vec<accounts::Member>), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/members")]
 async fn list_members(
     state: web::Data<AppState>,
@@ -391,12 +475,23 @@ async fn list_members(
     Ok(HttpResponse::Ok().json(members))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct RoleInput {
+    /// `owner`, `examiner` or `program_manager`.
     role: String,
 }
 
+/// Give a staff member exactly one role (owners)
+///
+/// The last owner cannot be demoted (409). The person's API keys for this vendor wider than the
+/// new role are revoked.
+#[utoipa::path(
+    operation_id = "setStaffMemberRole",
+    request_body = RoleInput,
+    responses((status = 200, description = "The new role", body = MemberAnswer), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[put("/api/v1/vendors/{vendor}/members/{user}")]
 async fn set_member_role(
     state: web::Data<AppState>,
@@ -421,6 +516,15 @@ async fn set_member_role(
     }))
 }
 
+/// Remove a person from the staff (owners)
+///
+/// Their sessions end and the API keys they created for this vendor are revoked at once; the last
+/// owner cannot be removed (409).
+#[utoipa::path(
+    operation_id = "removeStaffMember",
+    responses((status = 204, description = "Removed"), SignedIn, NotFound, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[delete("/api/v1/vendors/{vendor}/members/{user}")]
 async fn remove_member(
     state: web::Data<AppState>,
@@ -438,10 +542,11 @@ async fn remove_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AccountAnswer {
     id: String,
     email: String,
+    #[schema(format = DateTime)]
     disabled_at: Option<String>,
 }
 
@@ -466,7 +571,15 @@ fn operator(user: &SessionUser) -> Result<(), ApiError> {
     }
 }
 
-/// `{account}` is the account's id or e-mail address.
+/// Disable an account (operators)
+///
+/// `{account}` is its id or e-mail address. It cannot sign in, and its sessions and the API keys it
+/// created end at once.
+#[utoipa::path(
+    operation_id = "disableAccount",
+    responses((status = 200, description = "Disabled", body = AccountAnswer), SignedIn, NotFound, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/admin/accounts/{account}/disable")]
 async fn disable_account(
     state: web::Data<AppState>,
@@ -484,6 +597,14 @@ async fn disable_account(
     Ok(HttpResponse::Ok().json(AccountAnswer::from(disabled)))
 }
 
+/// Enable a disabled account again (operators)
+///
+/// `{account}` is its id or e-mail address. Revoked sessions and keys stay revoked.
+#[utoipa::path(
+    operation_id = "enableAccount",
+    responses((status = 200, description = "Enabled", body = AccountAnswer), SignedIn, NotFound, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/admin/accounts/{account}/enable")]
 async fn enable_account(
     state: web::Data<AppState>,
@@ -501,14 +622,25 @@ async fn enable_account(
     Ok(HttpResponse::Ok().json(AccountAnswer::from(enabled)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ApiKeyCreated {
     id: String,
+    /// The key itself, shown this once.
     key: String,
+    #[schema(value_type = Vec<accounts::Scope>)]
     scopes: Vec<&'static str>,
 }
 
-/// Any staff member creates keys for their vendor, with scopes their role may grant.
+/// Create an API key, shown once
+///
+/// Any staff member, with scopes within their role: owners any, examiners `exams` and
+/// `credentials`, program managers `referrals`.
+#[utoipa::path(
+    operation_id = "createApiKey",
+    request_body = ApiKeyInput,
+    responses((status = 201, description = "Created", body = ApiKeyCreated), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/api-keys")]
 async fn create_api_key(
     state: web::Data<AppState>,
@@ -533,6 +665,8 @@ async fn create_api_key(
         scopes: scopes.names(),
     }))
 }
+/// List API keys (owners)
+#[utoipa::path(responses((status = 200, description = "The vendor's keys, newest first", body = Vec<accounts::ApiKey>), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/api-keys")]
 async fn list_api_keys(
     state: web::Data<AppState>,
@@ -554,6 +688,12 @@ async fn list_api_keys(
     Ok(HttpResponse::Ok().json(keys))
 }
 
+/// Revoke an API key (owners)
+#[utoipa::path(
+    operation_id = "revokeApiKey",
+    responses((status = 204, description = "Revoked"), SignedIn, NotFound),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[delete("/api/v1/vendors/{vendor}/api-keys/{key}")]
 async fn revoke_api_key(
     state: web::Data<AppState>,

@@ -11,18 +11,19 @@ use crate::app::AppState;
 use crate::audit;
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::CurrentUser;
+use crate::http::openapi::{Invalid, NotFound, SignedIn};
 use crate::http::problem::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(vendor_trail)
-        .service(vendor_trail_csv)
-        .service(site_trail);
-}
+crate::http::openapi::routes!("audit": vendor_trail, vendor_trail_csv, site_trail);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct TrailQuery {
+    /// The page, from 1 (default 1).
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub page: Option<String>,
+    /// `json` (default) or `csv` (the whole trail).
     pub format: Option<String>,
 }
 
@@ -94,6 +95,20 @@ async fn answer(
     }
 }
 
+/// The vendor's audit trail (owners)
+///
+/// Pages of JSON, newest first, or the whole trail as CSV with `format=csv`.
+#[utoipa::path(
+    operation_id = "vendorAuditTrail",
+    params(TrailQuery),
+    responses(
+        (status = 200, description = "A page of the trail, or the CSV", content(
+            (crate::audit::Page = "application/json"),
+            (String = "text/csv")
+        )),
+        SignedIn, NotFound, Invalid
+    )
+)]
 #[get("/api/v1/vendors/{vendor}/audit")]
 async fn vendor_trail(
     state: web::Data<AppState>,
@@ -113,6 +128,14 @@ async fn vendor_trail(
     answer(&state, Some(vendor.id), filename, wanted).await
 }
 
+/// The vendor's whole audit trail as CSV (owners)
+#[utoipa::path(
+    operation_id = "vendorAuditTrailCsv",
+    responses(
+        (status = 200, description = "The trail, newest first", content_type = "text/csv", body = String),
+        SignedIn, NotFound
+    )
+)]
 #[get("/api/v1/vendors/{vendor}/audit.csv")]
 async fn vendor_trail_csv(
     state: web::Data<AppState>,
@@ -130,6 +153,18 @@ async fn vendor_trail_csv(
     answer(&state, Some(vendor.id), filename, Wanted::Csv).await
 }
 
+/// The whole site's audit trail (operators)
+#[utoipa::path(
+    operation_id = "siteAuditTrail",
+    params(TrailQuery),
+    responses(
+        (status = 200, description = "A page of the trail, or the CSV", content(
+            (crate::audit::Page = "application/json"),
+            (String = "text/csv")
+        )),
+        SignedIn, Invalid
+    )
+)]
 #[get("/api/v1/audit")]
 async fn site_trail(
     state: web::Data<AppState>,

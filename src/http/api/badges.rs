@@ -12,6 +12,7 @@ use crate::badges::{Format, MAX_IMAGE_BYTES};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, Caller};
 use crate::http::extract::read_body;
+use crate::http::openapi::{Invalid, NotFound, SignedIn, TooLarge, UnsupportedType};
 use crate::http::problem::ApiError;
 
 /// How long browsers and verifiers may cache an exam's badge (it changes only on upload).
@@ -21,12 +22,7 @@ const BAKED_MAX_AGE: u32 = 86_400;
 /// SVGs are served as documents that can do nothing: no scripts, no outside loads.
 const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(exam_badge)
-        .service(baked_badge)
-        .service(upload_badge)
-        .service(remove_badge);
-}
+crate::http::openapi::routes!("badges": exam_badge, baked_badge, upload_badge, remove_badge);
 
 /// `name.svg` / `name.png` → (name, format).
 fn split_file(file: &str) -> Result<(&str, Format), ApiError> {
@@ -48,6 +44,17 @@ fn image_response(format: Format, max_age: u32, bytes: Vec<u8>) -> HttpResponse 
     response.body(bytes)
 }
 
+/// An exam's badge image: `<exam>.svg` or `<exam>.png`
+///
+/// The vendor's upload, or a generated badge with the vendor's name, the exam title and its level
+/// (PNGs of SVG badges are rendered). The achievement's `image` in every credential points here.
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The image", content(("image/svg+xml"), ("image/png"))),
+        NotFound
+    ),
+    security()
+)]
 #[get("/badges/{vendor}/{file}")]
 async fn exam_badge(
     state: web::Data<AppState>,
@@ -66,6 +73,17 @@ async fn exam_badge(
     Ok(image_response(format, BADGE_MAX_AGE, bytes))
 }
 
+/// A credential's badge with the exact stored credential JSON baked in (Open Badges 3.0 baking)
+///
+/// `badge.png` (iTXt chunk `openbadgecredential` before IEND) or `badge.svg`
+/// (`<openbadges:credential>` with the JSON in CDATA).
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The baked image, as a download", content(("image/svg+xml"), ("image/png"))),
+        NotFound
+    ),
+    security()
+)]
 #[get("/c/{id}/{file}")]
 async fn baked_badge(
     state: web::Data<AppState>,
@@ -92,14 +110,30 @@ async fn baked_badge(
     Ok(response)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct UploadAnswer {
     exam: String,
+    /// `svg` or `png`: what was uploaded.
     format: &'static str,
+    /// Where the badge is served, as SVG and as PNG.
     svg: String,
     png: String,
 }
 
+/// Set the exam's badge image (owners)
+///
+/// SVGs are refused when they contain scripts, event handlers, foreignObject, animation, a DTD, or
+/// links and styles that leave the file; PNGs are checked (signature, chunk CRCs, at most 2048 px a
+/// side); at most 512 KiB.
+#[utoipa::path(
+    operation_id = "uploadExamBadge",
+    request_body(description = "The image", content(("image/svg+xml"), ("image/png"))),
+    responses(
+        (status = 200, description = "Set", body = UploadAnswer),
+        SignedIn, NotFound, TooLarge, UnsupportedType, Invalid
+    ),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[put("/api/v1/vendors/{vendor}/exams/{exam}/badge")]
 async fn upload_badge(
     state: web::Data<AppState>,
@@ -136,6 +170,12 @@ async fn upload_badge(
     }))
 }
 
+/// Remove the exam's own badge image (owners); the generated badge is served again
+#[utoipa::path(
+    operation_id = "removeExamBadge",
+    responses((status = 204, description = "Removed"), SignedIn, NotFound),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[delete("/api/v1/vendors/{vendor}/exams/{exam}/badge")]
 async fn remove_badge(
     state: web::Data<AppState>,

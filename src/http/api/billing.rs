@@ -11,20 +11,38 @@ use crate::billing::{stripe, BillingError};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{user_actor, CurrentUser};
 use crate::http::extract::{read_body, Json, JSON_LIMIT};
+use crate::http::openapi::{BadRequest, Conflict, Invalid, JsonBody, NotFound, SignedIn, TooLarge};
 use crate::http::problem::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(stripe_webhook)
-        .service(get_stripe)
-        .service(put_stripe)
-        .service(get_checkout)
-        .service(put_checkout)
-        .service(start_checkout);
-}
+crate::http::openapi::routes!("billing":
+    stripe_webhook,
+    get_stripe,
+    put_stripe,
+    get_checkout,
+    put_checkout,
+    start_checkout,
+);
 
-/// `POST /webhooks/stripe/{vendor}`: Stripe's deliveries, signed with the vendor's secret.
-/// 400 for a missing, wrong or stale signature or a body that is not an event; 200 for
-/// every verified event, used or not.
+/// Stripe webhook endpoint of a vendor (docs/stripe.md)
+///
+/// Header `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(signing secret, "<t>.<raw body>")>`
+/// (any v1 may match; 300 s tolerance). `checkout.session.completed` /
+/// `checkout.session.async_payment_succeeded` pay the exam order named by `client_reference_id`
+/// (held for review when amount or currency differ); `charge.refunded` refunds an exam order, else
+/// becomes a refund event of the advocate program; `customer.created` (`metadata.credo_click`) binds
+/// a customer; `invoice.paid` becomes an `invoice_paid` event. Idempotent by event id; other types
+/// are acknowledged and ignored. 400 for a missing, wrong or stale signature or a body that is not
+/// an event; 200 for every verified event, used or not.
+#[utoipa::path(
+    operation_id = "stripeWebhook",
+    params(("Stripe-Signature" = String, Header, description = "Stripe's signature of the body")),
+    request_body(description = "A Stripe event", content = Object),
+    responses(
+        (status = 200, description = "What was done with the event", body = service::EventOutcome),
+        BadRequest, NotFound, Conflict, TooLarge, Invalid
+    ),
+    security()
+)]
 #[post("/webhooks/stripe/{vendor}")]
 async fn stripe_webhook(
     state: web::Data<AppState>,
@@ -71,6 +89,13 @@ fn endpoint_url(state: &AppState, vendor: &str) -> String {
     state.links.url(&format!("/webhooks/stripe/{vendor}"))
 }
 
+/// The vendor's Stripe settings (owners)
+///
+/// Whether a signing secret is set (only its hint is shown) and the endpoint URL to enter in Stripe.
+#[utoipa::path(
+    operation_id = "getStripeSettings",
+    responses((status = 200, description = "The settings", body = service::StripeView), SignedIn, NotFound)
+)]
 #[get("/api/v1/vendors/{vendor}/stripe")]
 async fn get_stripe(
     state: web::Data<AppState>,
@@ -91,7 +116,15 @@ async fn get_stripe(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Sets the signing secret of the vendor's Stripe endpoint; the answer shows only its hint.
+/// Set the signing secret of the vendor's Stripe endpoint (owners)
+///
+/// Stored sealed, never shown again: the answer shows only its hint.
+#[utoipa::path(
+    operation_id = "setStripeSecret",
+    request_body = SecretInput,
+    responses((status = 200, description = "The settings", body = service::StripeView), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[put("/api/v1/vendors/{vendor}/stripe")]
 async fn put_stripe(
     state: web::Data<AppState>,
@@ -120,6 +153,8 @@ async fn put_stripe(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// An exam's payment link and price (owners)
+#[utoipa::path(operation_id = "getExamCheckout", responses((status = 200, description = "The checkout settings", body = service::CheckoutView), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/exams/{exam}/checkout")]
 async fn get_checkout(
     state: web::Data<AppState>,
@@ -134,7 +169,13 @@ async fn get_checkout(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Sets an exam's payment link and price.
+/// Set an exam's Stripe payment link and price (owners); every payment must match the price
+#[utoipa::path(
+    operation_id = "setExamCheckout",
+    request_body = CheckoutInput,
+    responses((status = 200, description = "The checkout settings", body = service::CheckoutView), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[put("/api/v1/vendors/{vendor}/exams/{exam}/checkout")]
 async fn put_checkout(
     state: web::Data<AppState>,
@@ -153,7 +194,15 @@ async fn put_checkout(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// A candidate starts paying: 201 with the pending order and the checkout URL to open.
+/// A candidate starts paying for an exam
+///
+/// A pending order (the last pending one is reused) and the vendor's checkout URL carrying it as
+/// `client_reference_id`.
+#[utoipa::path(
+    operation_id = "startCheckout",
+    responses((status = 201, description = "The order and where to pay", body = service::CheckoutStart), SignedIn, NotFound, Conflict),
+    extensions(("x-credo-not-audited" = json!("a candidate's own pending order (kept in orders)")))
+)]
 #[post("/api/v1/exams/{vendor}/{exam}/checkout")]
 async fn start_checkout(
     state: web::Data<AppState>,

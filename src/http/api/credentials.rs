@@ -19,6 +19,10 @@ use crate::http::auth::{
     actor, client_address, presented_token, resolve, user_actor, Caller, CurrentUser, TokenSource,
 };
 use crate::http::extract::{parse_json, read_body, Json};
+use crate::http::openapi::{
+    BadRequest, Invalid, JsonBody, NotFound, SignedIn, TooLarge, TooMany, Unauthorized,
+    UnsupportedType,
+};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
 use crate::validation::field_error;
@@ -30,18 +34,18 @@ pub const BAKED_VERIFY_LIMIT: usize = crate::badges::MAX_IMAGE_BYTES + VERIFY_LI
 /// How long verifiers may cache a DID document.
 const DID_MAX_AGE: u32 = 300;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(did_document)
-        .service(instance_did_document)
-        .service(status_list)
-        .service(credential_json)
-        .service(verify)
-        .service(revoke)
-        .service(vendor_credentials)
-        .service(get_credential_settings)
-        .service(put_credential_settings)
-        .service(my_credentials);
-}
+crate::http::openapi::routes!("credentials":
+    did_document,
+    instance_did_document,
+    status_list,
+    credential_json,
+    verify,
+    revoke,
+    vendor_credentials,
+    get_credential_settings,
+    put_credential_settings,
+    my_credentials,
+);
 
 fn public_json(content_type: &str, max_age: u32, body: String) -> HttpResponse {
     HttpResponse::Ok()
@@ -51,6 +55,16 @@ fn public_json(content_type: &str, max_age: u32, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// The vendor's issuer DID document (`did:web:<host>:issuers:<vendor>`)
+///
+/// Every key that ever signed is an `assertionMethod`.
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The DID document", content_type = "application/did+json", body = Object),
+        NotFound
+    ),
+    security()
+)]
 #[get("/issuers/{vendor}/did.json")]
 async fn did_document(
     state: web::Data<AppState>,
@@ -71,7 +85,17 @@ async fn did_document(
     ))
 }
 
-/// The instance-level issuer `did:web:<host>` (only with `instance_issuer` on).
+/// The instance-level issuer's DID document (`did:web:<host>`)
+///
+/// For operators who issue under their own name; published only with `instance_issuer` on, after
+/// `credo keys rotate --instance`.
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The DID document", content_type = "application/did+json", body = Object),
+        NotFound
+    ),
+    security()
+)]
 #[get("/.well-known/did.json")]
 async fn instance_did_document(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.config.instance_issuer {
@@ -90,6 +114,16 @@ async fn instance_did_document(state: web::Data<AppState>) -> Result<HttpRespons
     ))
 }
 
+/// A signed BitstringStatusListCredential (revocation, 131,072 entries)
+///
+/// `Cache-Control` max-age equals its ttl.
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The status list credential", body = Object),
+        NotFound
+    ),
+    security()
+)]
 #[get("/status/{vendor}/{list}")]
 async fn status_list(
     state: web::Data<AppState>,
@@ -116,12 +150,23 @@ async fn status_list(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct DownloadQuery {
+    /// Anything but empty, `0` or `false`: answer as a file download.
     download: Option<String>,
 }
 
+/// The exact signed credential JSON as issued
+#[utoipa::path(
+    params(DownloadQuery),
+    responses(
+        (status = 200, description = "The credential", body = Object),
+        NotFound, Invalid
+    ),
+    security()
+)]
 #[get("/api/v1/credentials/{id}")]
 async fn credential_json(
     state: web::Data<AppState>,
@@ -154,7 +199,8 @@ async fn credential_json(
 }
 
 /// The answer of `POST /api/v1/verify`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Verification)]
 pub struct VerifyAnswer {
     pub verified: bool,
     pub status: Status,
@@ -172,6 +218,7 @@ pub struct VerifyAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_reason: Option<String>,
@@ -193,7 +240,8 @@ pub struct VerifyAnswer {
 }
 
 /// The issuer as the credential names it, and where it is on this site.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = VerifiedIssuer)]
 pub struct IssuerAnswer {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -275,6 +323,25 @@ impl From<resolver::VerifyReport> for VerifyAnswer {
     }
 }
 
+/// Verify a credential
+///
+/// Proof, key listed in the issuer's DID document, controller, dates, revocation status. Fails
+/// closed: anything that cannot be checked is `could_not_check`, never `valid`. The body is the
+/// credential JSON, or a baked badge image (PNG or SVG) carrying one. Public; verifiers presenting
+/// their vendor API key as a bearer token get that key's larger rate limit.
+#[utoipa::path(
+    request_body(description = "The credential, or a badge image with one baked in", content(
+        (Object = "application/json"),
+        (Object = "application/vc+ld+json"),
+        ("image/png"),
+        ("image/svg+xml")
+    )),
+    responses(
+        (status = 200, description = "What was checked and found", body = VerifyAnswer),
+        BadRequest, Unauthorized, TooLarge, UnsupportedType, Invalid, TooMany
+    ),
+    security()
+)]
 #[post("/api/v1/verify")]
 async fn verify(
     state: web::Data<AppState>,
@@ -321,12 +388,21 @@ async fn verify(
     Ok(HttpResponse::Ok().json(VerifyAnswer::from(report).with_summary(summary, profile)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeInput {
     reason: String,
 }
 
+/// Revoke a credential (examiners or the vendor's API key)
+///
+/// Flips its status bit, re-signs the list, mails the holder. Revoking again keeps the first reason.
+#[utoipa::path(
+    operation_id = "revokeCredential",
+    request_body = RevokeInput,
+    responses((status = 200, description = "The credential's state", body = CredentialState), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/credentials/{id}/revoke")]
 async fn revoke(
     state: web::Data<AppState>,
@@ -347,15 +423,19 @@ async fn revoke(
     Ok(HttpResponse::Ok().json(answer))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CredentialListing)]
 struct ListedCredential {
     id: String,
     user_id: String,
     holder_name: String,
     exam: String,
     exam_title: String,
+    /// `valid`, `expired` or `revoked`.
     status: &'static str,
+    #[schema(format = DateTime)]
     valid_from: String,
+    #[schema(format = DateTime)]
     valid_until: Option<String>,
     revocation_reason: Option<String>,
     superseded_by: Option<String>,
@@ -384,6 +464,8 @@ fn listed(
         .collect()
 }
 
+/// The vendor's issued credentials, newest first (examiners or the vendor's API key)
+#[utoipa::path(responses((status = 200, description = "The credentials", body = Vec<ListedCredential>), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/credentials")]
 async fn vendor_credentials(
     state: web::Data<AppState>,
@@ -401,13 +483,15 @@ async fn vendor_credentials(
 }
 
 /// A vendor's credential settings.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CredentialSettings {
-    /// The cryptosuite of new credentials and status lists.
+    /// The cryptosuite of new credentials and status lists: `eddsa-rdfc-2022` or `eddsa-jcs-2022`.
     cryptosuite: String,
 }
 
+/// The vendor's credential settings (owners)
+#[utoipa::path(responses((status = 200, description = "The settings", body = CredentialSettings), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/credential-settings")]
 async fn get_credential_settings(
     state: web::Data<AppState>,
@@ -429,6 +513,15 @@ async fn get_credential_settings(
     }))
 }
 
+/// Set the cryptosuite of new credentials and status lists (owners)
+///
+/// Issued credentials keep their proofs.
+#[utoipa::path(
+    operation_id = "setCredentialSettings",
+    request_body = CredentialSettings,
+    responses((status = 200, description = "The settings", body = CredentialSettings), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[put("/api/v1/vendors/{vendor}/credential-settings")]
 async fn put_credential_settings(
     state: web::Data<AppState>,
@@ -454,6 +547,8 @@ async fn put_credential_settings(
     }))
 }
 
+/// The signed-in person's credentials
+#[utoipa::path(responses((status = 200, description = "The credentials", body = Vec<ListedCredential>), SignedIn))]
 #[get("/api/v1/me/credentials")]
 async fn my_credentials(
     state: web::Data<AppState>,

@@ -13,36 +13,42 @@ use crate::db;
 use crate::exams::service::{self, BankSource, ManualOrderInput, MarkPaidInput, VoucherInput};
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
-use crate::http::extract::{parse_json, read_body, refuse_control_chars, Json};
+use crate::http::extract::{parse_json, query_flag, read_body, refuse_control_chars, Json};
+use crate::http::openapi::{
+    Conflict, Invalid, JsonBody, NotFound, PaymentRequired, SignedIn, TooLarge, TooMany,
+    UnsupportedType,
+};
 use crate::http::problem::ApiError;
 
 /// Bank uploads may be this large (the shipped banks are under 100 kB).
 pub const BANK_LIMIT: usize = 4 * 1024 * 1024;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(upload_bank)
-        // Before the `{change}` pattern, which would take `preview` too.
-        .service(preview_version)
-        .service(change_version_state)
-        .service(export_qti)
-        .service(catalog)
-        .service(exam_details)
-        .service(start_attempt)
-        .service(save_answer)
-        .service(flag_question)
-        .service(submit_attempt)
-        .service(get_attempt)
-        .service(my_attempts)
-        .service(create_vouchers)
-        .service(vouchers_csv)
-        .service(statistics)
-        .service(revenue)
-        .service(create_order)
-        .service(mark_order_paid);
-}
+crate::http::openapi::routes!("exams":
+    upload_bank,
+    preview_version,
+    publish_version,
+    unpublish_version,
+    retire_version,
+    export_qti,
+    catalog,
+    exam_details,
+    start_attempt,
+    save_answer,
+    flag_question,
+    submit_attempt,
+    get_attempt,
+    my_attempts,
+    create_vouchers,
+    vouchers_csv,
+    statistics,
+    revenue,
+    create_order,
+    mark_order_paid,
+);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct BankQuery {
     /// GIFT and QTI uploads: the exam the questions belong to.
     exam: Option<String>,
@@ -50,17 +56,8 @@ struct BankQuery {
     filename: Option<String>,
     /// `false`: keep the new version as a draft (staff preview it, then publish it). The API
     /// publishes by default, as it did before versions had states.
+    #[param(value_type = Option<bool>)]
     publish: Option<String>,
-}
-
-/// A flag in a query string: absent = `default`; `true`/`1`/`yes` or `false`/`0`/`no`.
-fn query_flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, ApiError> {
-    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") => Ok(default),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some("false" | "0" | "no") => Ok(false),
-        Some(_) => Err(ApiError::validation(name, "give true or false")),
-    }
 }
 
 /// What the upload's `Content-Type` says the body is.
@@ -107,7 +104,27 @@ fn display_name(name: Option<&str>, default: &str) -> String {
     name.unwrap_or_else(|| default.to_owned())
 }
 
-/// `POST /api/v1/vendors/{vendor}/banks`: imports a bank file (examiner or the vendor's API key).
+/// Import a bank file (TOML, Moodle GIFT, or QTI 3.0/2.x/1.2)
+///
+/// A new exam, a new immutable version, or nothing when the content equals the current version
+/// (200, `created: false`). Examiners, owners, the vendor's API key. GIFT and QTI need `?exam=<slug>`.
+/// A 422 names every problem: `field` is `line:N`, the message reads `file:line: question ID: message`.
+#[utoipa::path(
+    operation_id = "publishBankVersion",
+    params(BankQuery),
+    request_body(description = "The bank file", content(
+        (String = "application/toml"),
+        (String = "text/plain; format=gift"),
+        ("application/zip"),
+        (String = "application/xml")
+    )),
+    responses(
+        (status = 201, description = "A new version", body = service::ImportOutcome),
+        (status = 200, description = "Unchanged: the content equals the current version", body = service::ImportOutcome),
+        SignedIn, NotFound, TooLarge, UnsupportedType, Invalid
+    ),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/banks")]
 async fn upload_bank(
     state: web::Data<AppState>,
@@ -207,25 +224,87 @@ async fn upload_bank(
     })
 }
 
-/// `POST /api/v1/vendors/{vendor}/exams/{exam}/versions/{n}/{publish|unpublish|retire}`: an
-/// examiner (or the vendor's API key) changes a version's state, audited.
-#[post("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/{change}")]
-async fn change_version_state(
+/// Publish a version (draft or retired)
+///
+/// It enters the catalog and candidates take it; the version published before is retired.
+/// Examiners, owners, the vendor's API key.
+#[utoipa::path(
+    operation_id = "publishExamVersion",
+    responses((status = 200, description = "The version's state", body = service::VersionState), SignedIn, NotFound, Conflict, Invalid),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
+#[post("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/publish")]
+async fn publish_version(
     state: web::Data<AppState>,
     req: HttpRequest,
-    Caller(principal): Caller,
-    path: web::Path<(String, String, String, String)>,
+    caller: Caller,
+    path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (vendor, exam, version, change) = path.into_inner();
-    let change = match change.as_str() {
-        "publish" => service::VersionChange::Publish,
-        "unpublish" => service::VersionChange::Unpublish,
-        "retire" => service::VersionChange::Retire,
-        _ => return Err(ApiError::NotFound("no such version action".into())),
-    };
+    change_version_state(
+        &state,
+        &req,
+        caller,
+        path.into_inner(),
+        service::VersionChange::Publish,
+    )
+    .await
+}
+
+/// Unpublish the published version
+///
+/// It becomes a draft and the exam leaves the catalog until a version is published.
+#[utoipa::path(
+    operation_id = "unpublishExamVersion",
+    responses((status = 200, description = "The version's state", body = service::VersionState), SignedIn, NotFound, Conflict, Invalid),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
+#[post("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/unpublish")]
+async fn unpublish_version(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let change = service::VersionChange::Unpublish;
+    change_version_state(&state, &req, caller, path.into_inner(), change).await
+}
+
+/// Retire a version
+///
+/// Kept for its attempts, offered to nobody (unpublished if it was published).
+#[utoipa::path(
+    operation_id = "retireExamVersion",
+    responses((status = 200, description = "The version's state", body = service::VersionState), SignedIn, NotFound, Conflict, Invalid),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
+#[post("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/retire")]
+async fn retire_version(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    change_version_state(
+        &state,
+        &req,
+        caller,
+        path.into_inner(),
+        service::VersionChange::Retire,
+    )
+    .await
+}
+
+/// An examiner (or the vendor's API key) changes a version's state, audited.
+async fn change_version_state(
+    state: &AppState,
+    req: &HttpRequest,
+    Caller(principal): Caller,
+    (vendor, exam, version): (String, String, String),
+    change: service::VersionChange,
+) -> Result<HttpResponse, ApiError> {
     let number = version_number(&version)?;
-    let actor = actor(&req, &principal);
-    let (vendor, exam) = vendor_exam(&state, principal, vendor, exam, VendorRole::Examiner).await?;
+    let actor = actor(req, &principal);
+    let (vendor, exam) = vendor_exam(state, principal, vendor, exam, VendorRole::Examiner).await?;
     let now = state.clock.now();
     let answer = state
         .tx(move |conn| {
@@ -241,9 +320,16 @@ fn version_number(text: &str) -> Result<i32, ApiError> {
         .ok_or_else(|| ApiError::validation("version", "give a version number such as 1 or 2"))
 }
 
-/// `POST /api/v1/vendors/{vendor}/exams/{exam}/versions/{n}/preview`: a staff member (examiner)
-/// takes the version as a candidate would; the attempt never issues a credential and never
-/// enters results or statistics.
+/// Preview a version as a candidate would
+///
+/// A staff member (examiner or owner; a person, not an API key) takes any version, drafts
+/// included: free, outside the retake policy; the attempt never issues a credential and never
+/// enters results or statistics. Answer as for starting an attempt, with `preview: true`.
+#[utoipa::path(
+    operation_id = "previewExamVersion",
+    responses((status = 201, description = "The preview attempt", body = service::StartedAttempt), SignedIn, NotFound, Conflict, Invalid),
+    extensions(("x-credo-not-audited" = json!("a staff member's own preview attempt (no credential, no statistics; kept in attempts with preview = true)")))
+)]
 #[post("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/preview")]
 async fn preview_version(
     state: web::Data<AppState>,
@@ -268,8 +354,17 @@ async fn preview_version(
     Ok(HttpResponse::Created().json(started))
 }
 
-/// `GET /api/v1/vendors/{vendor}/exams/{exam}/versions/{n|latest}/qti`: the version as a QTI 3.0 package
-/// (the vendor's owners and examiners, or its API key).
+/// A version of the exam as a QTI 3.0 package
+///
+/// `{version}` is a number or `latest`. The package (imsmanifest.xml, test.xml with one section per
+/// domain, items/<id>.xml) imports back to the identical bank. Owners, examiners, the vendor's API
+/// key.
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The package, as a download", content(("application/zip"))),
+        SignedIn, NotFound, Invalid
+    )
+)]
 #[get("/api/v1/vendors/{vendor}/exams/{exam}/versions/{version}/qti")]
 async fn export_qti(
     state: web::Data<AppState>,
@@ -297,12 +392,16 @@ async fn export_qti(
         .body(bytes))
 }
 
+/// Public exam catalog
+#[utoipa::path(responses((status = 200, description = "The published exams", body = Vec<service::CatalogEntry>)), security())]
 #[get("/api/v1/exams")]
 async fn catalog(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entries = state.db(service::catalog).await?;
     Ok(HttpResponse::Ok().json(entries))
 }
 
+/// Exam details: price, duration, domains, pass mark, retake policy
+#[utoipa::path(responses((status = 200, description = "The exam", body = service::ExamDetails), NotFound), security())]
 #[get("/api/v1/exams/{vendor}/{exam}")]
 async fn exam_details(
     state: web::Data<AppState>,
@@ -315,9 +414,11 @@ async fn exam_details(
     Ok(HttpResponse::Ok().json(details))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StartAttempt)]
 struct StartInput {
+    /// A voucher code: the entitlement for this attempt.
     #[serde(default)]
     voucher: Option<String>,
 }
@@ -374,6 +475,20 @@ pub async fn start_for(
         .await
 }
 
+/// Start an attempt (a person's session)
+///
+/// Needs an entitlement: a free exam, the voucher given, or a paid unused order (402 without). The
+/// form is drawn from the latest version's blueprint; no answer keys are sent. 409 while another
+/// attempt at the exam is open; 429 with `retry_after` and `next_attempt_at` under the retake
+/// policy. The body is optional.
+#[utoipa::path(
+    request_body(content = Option<StartInput>, description = "Optional: a voucher"),
+    responses(
+        (status = 201, description = "Started", body = service::StartedAttempt),
+        SignedIn, JsonBody, PaymentRequired, NotFound, Conflict, TooMany
+    ),
+    extensions(("x-credo-not-audited" = json!("a candidate's own attempt (kept in attempts)")))
+)]
 #[post("/api/v1/exams/{vendor}/{exam}/attempts")]
 async fn start_attempt(
     state: web::Data<AppState>,
@@ -388,12 +503,22 @@ async fn start_attempt(
     Ok(HttpResponse::Created().json(started))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Answer)]
 struct AnswerInput {
+    /// The chosen choices' ids; empty clears the answer.
     choices: Vec<String>,
 }
 
+/// Save one answer (replaces the previous one); an empty list clears it
+///
+/// 409 once the attempt is submitted or past its deadline.
+#[utoipa::path(
+    request_body = AnswerInput,
+    responses((status = 204, description = "Saved"), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-not-audited" = json!("a candidate's own answer (kept in the attempt)")))
+)]
 #[put("/api/v1/attempts/{id}/answers/{question_id}")]
 async fn save_answer(
     state: web::Data<AppState>,
@@ -419,12 +544,22 @@ async fn save_answer(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Flag)]
 struct FlagInput {
     flagged: bool,
 }
 
+/// Flag a question for review, or clear its flag
+///
+/// The candidate's note; grading never reads it.
+#[utoipa::path(
+    operation_id = "flagQuestion",
+    request_body = FlagInput,
+    responses((status = 204, description = "Saved"), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-not-audited" = json!("a candidate's own note on their attempt")))
+)]
 #[put("/api/v1/attempts/{id}/flags/{question_id}")]
 async fn flag_question(
     state: web::Data<AppState>,
@@ -448,6 +583,13 @@ async fn flag_question(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Submit and grade
+///
+/// Once: concurrent submits get the same stored result.
+#[utoipa::path(
+    responses((status = 200, description = "The score report", body = service::AttemptResult), SignedIn, NotFound, Conflict),
+    extensions(("x-credo-not-audited" = json!("a candidate's own submission (kept in the attempt)")))
+)]
 #[post("/api/v1/attempts/{id}/submit")]
 async fn submit_attempt(
     state: web::Data<AppState>,
@@ -464,6 +606,11 @@ async fn submit_attempt(
     Ok(HttpResponse::Ok().json(result))
 }
 
+/// An attempt of the caller
+///
+/// Status, deadline, saved answers, questions while open, result and (if the exam allows review)
+/// the review once graded.
+#[utoipa::path(responses((status = 200, description = "The attempt", body = service::AttemptView), SignedIn, NotFound))]
 #[get("/api/v1/attempts/{id}")]
 async fn get_attempt(
     state: web::Data<AppState>,
@@ -480,21 +627,27 @@ async fn get_attempt(
         .json(view))
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = AttemptSummary)]
 struct MyAttempt {
     id: String,
+    /// `vendor/exam`.
     exam: String,
     title: String,
     status: String,
+    #[schema(format = DateTime)]
     started_at: String,
+    #[schema(format = DateTime)]
     deadline: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     score_percent: Option<serde_json::Number>,
     #[serde(skip_serializing_if = "Option::is_none")]
     passed: Option<bool>,
 }
 
-/// `GET /api/v1/me/attempts`: the person's attempts, newest first.
+/// The caller's attempts, newest first
+#[utoipa::path(responses((status = 200, description = "The attempts", body = Vec<MyAttempt>), SignedIn))]
 #[get("/api/v1/me/attempts")]
 async fn my_attempts(
     state: web::Data<AppState>,
@@ -537,6 +690,13 @@ async fn vendor_exam(
     Ok((vendor, exam))
 }
 
+/// Create a batch of single-use vouchers for the exam (examiners)
+#[utoipa::path(
+    operation_id = "issueVouchers",
+    request_body = VoucherInput,
+    responses((status = 201, description = "The batch", body = service::VoucherBatch), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/exams/{exam}/vouchers")]
 async fn create_vouchers(
     state: web::Data<AppState>,
@@ -555,6 +715,11 @@ async fn create_vouchers(
     Ok(HttpResponse::Created().json(batch))
 }
 
+/// Every voucher of the exam as CSV (examiners)
+///
+/// Columns: code, batch_id, created_at, expires_at, status (available|redeemed|expired),
+/// redeemed_at, redeemed_by.
+#[utoipa::path(responses((status = 200, description = "The vouchers", content_type = "text/csv", body = String), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/exams/{exam}/vouchers.csv")]
 async fn vouchers_csv(
     state: web::Data<AppState>,
@@ -578,9 +743,12 @@ async fn vouchers_csv(
         .body(csv))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct VersionQuery {
+    /// The version (default: the current one).
+    #[param(value_type = Option<i32>, minimum = 1)]
     version: Option<String>,
 }
 
@@ -598,6 +766,13 @@ pub fn parse_version(text: Option<&str>) -> Result<Option<i32>, ApiError> {
     }
 }
 
+/// Item statistics of one version (examiners)
+///
+/// p, corrected point-biserial, flags, KR-20, SEM, score histogram.
+#[utoipa::path(
+    params(VersionQuery),
+    responses((status = 200, description = "The statistics", body = service::StatisticsReport), SignedIn, NotFound, Invalid)
+)]
 #[get("/api/v1/vendors/{vendor}/exams/{exam}/statistics")]
 async fn statistics(
     state: web::Data<AppState>,
@@ -615,7 +790,8 @@ async fn statistics(
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// Revenue per exam per month: the vendor's owners and examiners (owners hold every role).
+/// Paid orders per exam per month, summed per currency (owners and examiners)
+#[utoipa::path(responses((status = 200, description = "The revenue", body = service::RevenueReport), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/revenue")]
 async fn revenue(
     state: web::Data<AppState>,
@@ -639,6 +815,15 @@ fn operator_only(user: &crate::accounts::SessionUser) -> Result<(), ApiError> {
     }
 }
 
+/// Record a manual order (invoice, bank transfer) for a person and an exam (operators)
+///
+/// A paid order not yet used by an attempt is an entitlement.
+#[utoipa::path(
+    operation_id = "createManualOrder",
+    request_body = ManualOrderInput,
+    responses((status = 201, description = "The order", body = service::OrderView), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/orders")]
 async fn create_order(
     state: web::Data<AppState>,
@@ -655,6 +840,13 @@ async fn create_order(
     Ok(HttpResponse::Created().json(order))
 }
 
+/// Mark a manual order paid (operators; idempotent)
+#[utoipa::path(
+    operation_id = "markOrderPaid",
+    request_body(content = Option<MarkPaidInput>, description = "Optional: the payment's reference"),
+    responses((status = 200, description = "The order", body = service::OrderView), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/orders/{id}/paid")]
 async fn mark_order_paid(
     state: web::Data<AppState>,

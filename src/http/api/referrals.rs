@@ -12,7 +12,10 @@ use crate::app::AppState;
 use crate::audit::Actor;
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
-use crate::http::extract::{parse_json, read_body, Json, JSON_LIMIT};
+use crate::http::extract::{parse_json, query_flag, read_body, Json, JSON_LIMIT};
+use crate::http::openapi::{
+    Conflict, Invalid, JsonBody, NotFound, SignedIn, TooLarge, Unauthorized, UnsupportedType,
+};
 use crate::http::problem::ApiError;
 use crate::referrals::service::{
     self, BindOutcome, CustomerInput, EnrollInput, EventInput, ProgramInput,
@@ -20,29 +23,29 @@ use crate::referrals::service::{
 use crate::referrals::webhook::SIGNATURE_HEADER;
 use crate::referrals::{self as referrals, Program, ReferralError};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(put_program)
-        .service(get_program)
-        .service(rotate_webhook_secret)
-        .service(list_programs)
-        .service(public_program)
-        .service(public_disclosure)
-        .service(enroll)
-        .service(bind_customer)
-        .service(post_event)
-        .service(webhook)
-        .service(list_events)
-        .service(list_commissions)
-        .service(clear_hold)
-        .service(reject_commission)
-        .service(set_advocate_status)
-        .service(create_payouts)
-        .service(list_payouts)
-        .service(payouts_csv)
-        .service(mark_paid)
-        .service(funnel)
-        .service(my_referrals);
-}
+crate::http::openapi::routes!("referrals":
+    put_program,
+    get_program,
+    rotate_webhook_secret,
+    list_programs,
+    public_program,
+    public_disclosure,
+    enroll,
+    bind_customer,
+    post_event,
+    webhook,
+    list_events,
+    list_commissions,
+    clear_hold,
+    reject_commission,
+    set_advocate_status,
+    create_payouts,
+    list_payouts,
+    payouts_csv,
+    mark_paid,
+    funnel,
+    my_referrals,
+);
 
 /// The program named in a path, if `principal` may act on its vendor as `role` (unknown
 /// program → 404; another vendor's → 403).
@@ -74,6 +77,15 @@ pub async fn public_program_for(
 // ---------------------------------------------------------------------------------------------
 // Programs
 
+/// Create or update the vendor's advocate program and tiers (program managers)
+///
+/// Answers the program with its id and webhook secret.
+#[utoipa::path(
+    operation_id = "saveProgram",
+    request_body = ProgramInput,
+    responses((status = 200, description = "The program", body = service::ProgramView), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[put("/api/v1/vendors/{vendor}/program")]
 async fn put_program(
     state: web::Data<AppState>,
@@ -102,6 +114,8 @@ async fn put_program(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// The vendor's program with its webhook secret (program managers)
+#[utoipa::path(responses((status = 200, description = "The program", body = service::ProgramView), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/program")]
 async fn get_program(
     state: web::Data<AppState>,
@@ -127,14 +141,25 @@ async fn get_program(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(as = WebhookRotation)]
 struct RotateInput {
     /// RFC 3339; until when the replaced secret keeps verifying (default: 24 hours from now).
+    #[schema(format = DateTime)]
     previous_expires_at: Option<String>,
 }
 
-/// Rotates the program's webhook secret; the answer shows the new secret, this once.
+/// Rotate the program's webhook secret (program managers)
+///
+/// Answers the new secret once; the replaced secret keeps verifying until `previous_expires_at`
+/// (default 24 hours, at most 30 days; now ends it at once).
+#[utoipa::path(
+    operation_id = "rotateWebhookSecret",
+    request_body = RotateInput,
+    responses((status = 200, description = "The new secret", body = service::RotatedSecret), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/program/webhook-secret")]
 async fn rotate_webhook_secret(
     state: web::Data<AppState>,
@@ -176,6 +201,8 @@ async fn rotate_webhook_secret(
     Ok(HttpResponse::Ok().json(rotated))
 }
 
+/// Public list of advocate programs
+#[utoipa::path(responses((status = 200, description = "The programs", body = Vec<service::ProgramView>)), security())]
 #[get("/api/v1/programs")]
 async fn list_programs(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let links = state.links.clone();
@@ -191,6 +218,10 @@ async fn list_programs(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
     Ok(HttpResponse::Ok().json(views))
 }
 
+/// Public view of a program (terms, tiers, settings)
+///
+/// `{program}` is the program id or its vendor's slug.
+#[utoipa::path(responses((status = 200, description = "The program", body = service::ProgramView), NotFound), security())]
 #[get("/api/v1/programs/{program}")]
 async fn public_program(
     state: web::Data<AppState>,
@@ -205,6 +236,10 @@ async fn public_program(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Public yearly earnings disclosure
+///
+/// Per year: people enrolled, share earning nothing (bp), median and 90th percentile net earnings.
+#[utoipa::path(responses((status = 200, description = "The disclosure", body = service::DisclosureView), NotFound), security())]
 #[get("/api/v1/programs/{program}/disclosure")]
 async fn public_disclosure(
     state: web::Data<AppState>,
@@ -245,6 +280,19 @@ pub async fn enroll_user(
         .await?)
 }
 
+/// Enroll the signed-in practitioner (free, no purchase)
+///
+/// `accept_terms_version` must equal the program's current terms version. Enrolling again answers
+/// 200 with the existing enrollment.
+#[utoipa::path(
+    request_body = EnrollInput,
+    responses(
+        (status = 201, description = "Enrolled", body = service::EnrollmentView),
+        (status = 200, description = "Already enrolled", body = service::EnrollmentView),
+        SignedIn, NotFound, JsonBody, Conflict
+    ),
+    extensions(("x-credo-not-audited" = json!("a practitioner's own enrollment (kept with the accepted terms version)")))
+)]
 #[post("/api/v1/programs/{program}/enrollments")]
 async fn enroll(
     state: web::Data<AppState>,
@@ -260,12 +308,23 @@ async fn enroll(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdvocateStatusInput)]
 struct StatusInput {
+    /// `active` or `suspended`.
     status: String,
 }
 
+/// Suspend or reinstate an advocate (program managers)
+///
+/// Suspended codes answer 404 at `/r/{code}`; new commissions are held.
+#[utoipa::path(
+    operation_id = "setAdvocateStatus",
+    request_body = StatusInput,
+    responses((status = 200, description = "The enrollment", body = service::EnrollmentView), SignedIn, NotFound, JsonBody),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/programs/{program}/advocates/{enrollment}/status")]
 async fn set_advocate_status(
     state: web::Data<AppState>,
@@ -292,13 +351,37 @@ async fn set_advocate_status(
 // ---------------------------------------------------------------------------------------------
 // Customers and billing events
 
-#[derive(Serialize)]
+/// A customer not bound: the click is older than the attribution window.
+#[derive(Serialize, utoipa::ToSchema)]
 struct NotBound {
+    /// Always `false`.
     bound: bool,
     external_id: String,
     reason: String,
 }
 
+/// The 200 answer of a binding: the one made before (first binding wins), or why none was made.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum BindAnswer {
+    Existing(service::CustomerView),
+    NotBound(NotBound),
+}
+
+/// Bind a vendor's customer to the advocate of a click or a referral code
+///
+/// The vendor's API key or a program manager. First binding wins (200 with the existing one). A
+/// click older than the attribution window binds nothing: 200 `{bound: false, reason}`. Unknown
+/// click or code: 422.
+#[utoipa::path(
+    request_body = CustomerInput,
+    responses(
+        (status = 201, description = "Bound", body = service::CustomerView),
+        (status = 200, description = "Bound before, or not bound", body = inline(BindAnswer)),
+        SignedIn, NotFound, JsonBody, Conflict
+    ),
+    extensions(("x-credo-not-audited" = json!("the vendor's billing feed: bindings are kept with their time, click and code, first binding wins")))
+)]
 #[post("/api/v1/programs/{program}/customers")]
 async fn bind_customer(
     state: web::Data<AppState>,
@@ -326,15 +409,15 @@ async fn bind_customer(
         .map_err(ApiError::from)?;
     Ok(match outcome {
         BindOutcome::Bound(view) => HttpResponse::Created().json(view),
-        BindOutcome::Existing(view) => HttpResponse::Ok().json(view),
+        BindOutcome::Existing(view) => HttpResponse::Ok().json(BindAnswer::Existing(view)),
         BindOutcome::NotBound {
             external_id,
             reason,
-        } => HttpResponse::Ok().json(NotBound {
+        } => HttpResponse::Ok().json(BindAnswer::NotBound(NotBound {
             bound: false,
             external_id,
             reason,
-        }),
+        })),
     })
 }
 
@@ -373,6 +456,23 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
+/// Report a billing event (the vendor's API key or a program manager)
+///
+/// Stored first with a unique key on (`source`, `external_event_id`) and processed in the same
+/// transaction: 201 with the effect; the same event again answers 200 with the same effect and
+/// nothing new. `invoice_paid` from a bound customer within `commission_months` of binding creates
+/// a pending commission (tier and rate as of `occurred_at`); `refund` before payout reverses
+/// (partial: re-created for the remainder), after payout creates a negative clawback. Exam fees and
+/// voucher purchases are not accepted kinds.
+#[utoipa::path(
+    request_body = EventInput,
+    responses(
+        (status = 201, description = "Recorded", body = service::EventAnswer),
+        (status = 200, description = "Received before: the same effect, nothing new", body = service::EventAnswer),
+        SignedIn, NotFound, JsonBody, Conflict
+    ),
+    extensions(("x-credo-not-audited" = json!("the vendor's billing feed: every event is kept append-only in billing_events under its (source, external_event_id), and every commission change in commission_transitions")))
+)]
 #[post("/api/v1/programs/{program}/events")]
 async fn post_event(
     state: web::Data<AppState>,
@@ -393,8 +493,21 @@ async fn post_event(
     ingest(&state, program, body).await
 }
 
-/// The signed webhook: `Credo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
-/// with the program's webhook secret; 5-minute replay window.
+/// Signed billing webhook
+///
+/// Header `Credo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` with
+/// the program's webhook secret; timestamps more than 300 s from the server clock are refused.
+/// Body and answers as `POST …/events`.
+#[utoipa::path(
+    params(("Credo-Signature" = String, Header, description = "`t=<unix seconds>,v1=<hex HMAC-SHA256>`")),
+    request_body = EventInput,
+    responses(
+        (status = 201, description = "Recorded", body = service::EventAnswer),
+        (status = 200, description = "Received before: the same effect, nothing new", body = service::EventAnswer),
+        Unauthorized, NotFound, Conflict, TooLarge, UnsupportedType, JsonBody
+    ),
+    security()
+)]
 #[post("/api/v1/programs/{program}/webhook")]
 async fn webhook(
     state: web::Data<AppState>,
@@ -424,6 +537,27 @@ async fn webhook(
     ingest(&state, program, body).await
 }
 
+/// A received billing event as the program's managers list it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ListedEvent {
+    id: String,
+    source: String,
+    external_event_id: String,
+    kind: String,
+    invoice_id: String,
+    customer_external_id: String,
+    amount_minor: i64,
+    currency: String,
+    #[schema(format = DateTime)]
+    occurred_at: String,
+    #[schema(format = DateTime)]
+    received_at: String,
+    /// What the event did (as in the answer to its posting); `null` if unreadable.
+    effect: serde_json::Value,
+}
+
+/// Recent billing events with their effect (program managers)
+#[utoipa::path(responses((status = 200, description = "The latest 200 events, newest first", body = Vec<ListedEvent>), SignedIn, NotFound))]
 #[get("/api/v1/programs/{program}/events")]
 async fn list_events(
     state: web::Data<AppState>,
@@ -441,22 +575,19 @@ async fn list_events(
         .db(move |conn| {
             Ok::<_, ApiError>(
                 referrals::store::recent_events(conn, &program.id, 200)?
-                    .iter()
-                    .map(|e| {
-                        serde_json::json!({
-                            "id": e.id,
-                            "source": e.source,
-                            "external_event_id": e.external_event_id,
-                            "kind": e.kind,
-                            "invoice_id": e.invoice_id,
-                            "customer_external_id": e.customer_external_id,
-                            "amount_minor": e.amount_minor,
-                            "currency": e.currency,
-                            "occurred_at": crate::clock::rfc3339_seconds(e.occurred_at),
-                            "received_at": crate::clock::rfc3339_seconds(e.received_at),
-                            "effect": serde_json::from_str::<serde_json::Value>(&e.effect)
-                                .unwrap_or(serde_json::Value::Null),
-                        })
+                    .into_iter()
+                    .map(|e| ListedEvent {
+                        effect: serde_json::from_str(&e.effect).unwrap_or_default(),
+                        occurred_at: crate::clock::rfc3339_seconds(e.occurred_at),
+                        received_at: crate::clock::rfc3339_seconds(e.received_at),
+                        id: e.id,
+                        source: e.source,
+                        external_event_id: e.external_event_id,
+                        kind: e.kind,
+                        invoice_id: e.invoice_id,
+                        customer_external_id: e.customer_external_id,
+                        amount_minor: e.amount_minor,
+                        currency: e.currency,
                     })
                     .collect::<Vec<_>>(),
             )
@@ -468,12 +599,20 @@ async fn list_events(
 // ---------------------------------------------------------------------------------------------
 // Commissions
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct CommissionQuery {
-    held: bool,
+    /// Only the commissions held for review.
+    #[param(value_type = Option<bool>)]
+    held: Option<String>,
 }
 
+/// Commissions of the program (program managers)
+#[utoipa::path(
+    params(CommissionQuery),
+    responses((status = 200, description = "The commissions", body = Vec<service::CommissionView>), SignedIn, NotFound, Invalid)
+)]
 #[get("/api/v1/programs/{program}/commissions")]
 async fn list_commissions(
     state: web::Data<AppState>,
@@ -488,7 +627,7 @@ async fn list_commissions(
         VendorRole::ProgramManager,
     )
     .await?;
-    let held = query.held;
+    let held = query_flag("held", query.held.as_deref(), false)?;
     let list = state
         .db(move |conn| service::list_commissions(conn, &program, held))
         .await
@@ -496,13 +635,21 @@ async fn list_commissions(
     Ok(HttpResponse::Ok().json(list))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct NoteInput {
     note: Option<String>,
 }
 
-/// Clearing a review hold is a person's decision: sessions only, no API keys.
+/// Clear a review hold (self-referral or suspended advocate) after review
+///
+/// A person's decision: a session is required, API keys are refused.
+#[utoipa::path(
+    operation_id = "clearCommissionHold",
+    request_body(content = Option<NoteInput>, description = "An optional note (a body that is not one is ignored)"),
+    responses((status = 200, description = "The commission", body = service::CommissionView), SignedIn, NotFound, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/programs/{program}/commissions/{id}/clear-hold")]
 async fn clear_hold(
     state: web::Data<AppState>,
@@ -531,12 +678,19 @@ async fn clear_hold(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonInput {
     reason: String,
 }
 
+/// Reject a pending commission after review (it becomes reversed)
+#[utoipa::path(
+    operation_id = "rejectCommission",
+    request_body = ReasonInput,
+    responses((status = 200, description = "The commission", body = service::CommissionView), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/programs/{program}/commissions/{id}/reject")]
 async fn reject_commission(
     state: web::Data<AppState>,
@@ -567,6 +721,19 @@ async fn reject_commission(
 // ---------------------------------------------------------------------------------------------
 // Payouts
 
+/// Create payouts from approved balances at or above the program's minimum
+///
+/// A negative balance blocks that advocate's payout. 201 with the new payouts, 200 with an empty
+/// list when there is nothing to pay.
+#[utoipa::path(
+    operation_id = "createPayouts",
+    responses(
+        (status = 201, description = "Created", body = Vec<service::PayoutView>),
+        (status = 200, description = "Nothing to pay", body = Vec<service::PayoutView>),
+        SignedIn, NotFound, Conflict
+    ),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/programs/{program}/payouts")]
 async fn create_payouts(
     state: web::Data<AppState>,
@@ -594,12 +761,14 @@ async fn create_payouts(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PayoutsAnswer {
     payouts: Vec<service::PayoutView>,
     balances: Vec<service::Balance>,
 }
 
+/// Payouts and current balances with the reason a payout would be blocked
+#[utoipa::path(responses((status = 200, description = "Payouts and balances", body = PayoutsAnswer), SignedIn, NotFound))]
 #[get("/api/v1/programs/{program}/payouts")]
 async fn list_payouts(
     state: web::Data<AppState>,
@@ -625,6 +794,8 @@ async fn list_payouts(
     Ok(HttpResponse::Ok().json(answer))
 }
 
+/// All payouts as CSV
+#[utoipa::path(responses((status = 200, description = "The payouts", content_type = "text/csv", body = String), SignedIn, NotFound))]
 #[get("/api/v1/programs/{program}/payouts.csv")]
 async fn payouts_csv(
     state: web::Data<AppState>,
@@ -651,9 +822,10 @@ async fn payouts_csv(
         .body(csv))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaidInput {
+    /// The transfer's reference.
     pub reference: String,
 }
 
@@ -677,6 +849,16 @@ pub async fn mark_payout_paid(
         .await?)
 }
 
+/// Mark a payout paid with the transfer reference
+///
+/// Its commissions become paid and the advocate is mailed. The same reference again answers the
+/// same.
+#[utoipa::path(
+    operation_id = "markPayoutPaid",
+    request_body = PaidInput,
+    responses((status = 200, description = "The payout", body = service::PayoutView), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/payouts/{id}/paid")]
 async fn mark_paid(
     state: web::Data<AppState>,
@@ -694,6 +876,11 @@ async fn mark_paid(
 // ---------------------------------------------------------------------------------------------
 // Funnel and the practitioner's figures
 
+/// The program's funnel (program managers)
+///
+/// Clicks without bots → customers → invoices → commissions, per program and per advocate;
+/// practitioners registered → attempted → certified → enrolled → earning.
+#[utoipa::path(responses((status = 200, description = "The funnel", body = service::FunnelView), SignedIn, NotFound))]
 #[get("/api/v1/programs/{program}/funnel")]
 async fn funnel(
     state: web::Data<AppState>,
@@ -714,6 +901,11 @@ async fn funnel(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// The signed-in practitioner's enrollments
+///
+/// Link with disclosure, tier and next tier requirements, clicks, customers, invoices, commissions
+/// by status, balance, payouts.
+#[utoipa::path(responses((status = 200, description = "The enrollments", body = service::MyReferrals), SignedIn))]
 #[get("/api/v1/me/referrals")]
 async fn my_referrals(
     state: web::Data<AppState>,

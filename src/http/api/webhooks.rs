@@ -9,21 +9,24 @@ use crate::app::AppState;
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{user_actor, CurrentUser};
 use crate::http::extract::Json;
+use crate::http::openapi::{Conflict, JsonBody, NotFound, SignedIn};
 use crate::http::problem::ApiError;
 use crate::webhooks;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_endpoints)
-        .service(create_endpoint)
-        .service(rotate_secret)
-        .service(delete_endpoint)
-        .service(list_deliveries)
-        .service(resend);
-}
+crate::http::openapi::routes!("webhooks":
+    list_endpoints,
+    create_endpoint,
+    rotate_secret,
+    delete_endpoint,
+    list_deliveries,
+    resend,
+);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookEndpointInput)]
 struct EndpointInput {
+    /// An https URL.
     url: String,
     /// Event types; empty or absent = every event.
     #[serde(default)]
@@ -38,6 +41,8 @@ async fn owner_vendor(
     vendor_for(state, Principal::User(user), slug, VendorRole::Owner).await
 }
 
+/// The vendor's outbound webhook endpoints (owners; never the secrets)
+#[utoipa::path(responses((status = 200, description = "The endpoints", body = Vec<webhooks::EndpointView>), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/webhooks")]
 async fn list_endpoints(
     state: web::Data<AppState>,
@@ -51,6 +56,16 @@ async fn list_endpoints(
     Ok(HttpResponse::Ok().json(endpoints))
 }
 
+/// Register an endpoint (owners)
+///
+/// An https URL and an event filter (empty = every event); the answer shows the `whsec_` secret
+/// this once.
+#[utoipa::path(
+    operation_id = "createWebhookEndpoint",
+    request_body = EndpointInput,
+    responses((status = 201, description = "Registered", body = webhooks::EndpointWithSecret), SignedIn, NotFound, JsonBody, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/webhooks")]
 async fn create_endpoint(
     state: web::Data<AppState>,
@@ -81,6 +96,12 @@ async fn create_endpoint(
     Ok(HttpResponse::Created().json(created))
 }
 
+/// Replace the endpoint's signing secret (owners); the answer shows the new secret this once
+#[utoipa::path(
+    operation_id = "rotateWebhookEndpointSecret",
+    responses((status = 200, description = "Rotated", body = webhooks::EndpointWithSecret), SignedIn, NotFound),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/webhooks/{endpoint}/secret")]
 async fn rotate_secret(
     state: web::Data<AppState>,
@@ -99,6 +120,12 @@ async fn rotate_secret(
     Ok(HttpResponse::Ok().json(rotated))
 }
 
+/// Delete an endpoint (owners); its pending deliveries are cancelled
+#[utoipa::path(
+    operation_id = "deleteWebhookEndpoint",
+    responses((status = 204, description = "Deleted"), SignedIn, NotFound),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[delete("/api/v1/vendors/{vendor}/webhooks/{endpoint}")]
 async fn delete_endpoint(
     state: web::Data<AppState>,
@@ -116,6 +143,8 @@ async fn delete_endpoint(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The endpoint's latest 100 deliveries, newest first (owners)
+#[utoipa::path(responses((status = 200, description = "The deliveries", body = Vec<webhooks::DeliveryView>), SignedIn, NotFound))]
 #[get("/api/v1/vendors/{vendor}/webhooks/{endpoint}/deliveries")]
 async fn list_deliveries(
     state: web::Data<AppState>,
@@ -130,6 +159,14 @@ async fn list_deliveries(
     Ok(HttpResponse::Ok().json(deliveries))
 }
 
+/// Send a delivery again now (owners)
+///
+/// Same `webhook-id` and payload, a fresh 24-hour retry window.
+#[utoipa::path(
+    operation_id = "resendWebhookDelivery",
+    responses((status = 202, description = "Queued", body = webhooks::DeliveryView), SignedIn, NotFound, Conflict),
+    extensions(("x-credo-privileged" = json!(true)))
+)]
 #[post("/api/v1/vendors/{vendor}/webhook-deliveries/{delivery}/resend")]
 async fn resend(
     state: web::Data<AppState>,

@@ -16,7 +16,7 @@ use crate::referrals::{
 };
 use crate::webhooks::{self, EventType};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommissionView {
     pub id: String,
     pub kind: String,
@@ -30,9 +30,11 @@ pub struct CommissionView {
     pub tier: String,
     pub held: bool,
     pub held_reason: Option<String>,
+    #[schema(format = DateTime)]
     pub hold_until: String,
     pub payout: Option<String>,
     pub reverses: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

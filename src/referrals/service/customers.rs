@@ -10,7 +10,7 @@ use crate::referrals::store::{self, NewCustomer};
 use crate::referrals::{codes, Customer, Program, ReferralError, ENROLLMENT_ACTIVE};
 use crate::validation::{normalize_email, FieldErrors};
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CustomerInput {
     pub external_id: Option<String>,
@@ -19,7 +19,7 @@ pub struct CustomerInput {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerView {
     pub bound: bool,
     pub id: String,
@@ -27,6 +27,7 @@ pub struct CustomerView {
     pub enrollment: String,
     pub referral_code: String,
     pub click_id: Option<String>,
+    #[schema(format = DateTime)]
     pub bound_at: String,
 }
 

@@ -19,13 +19,13 @@ use crate::referrals::{
     ENROLLMENT_SUSPENDED,
 };
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnrollInput {
     pub accept_terms_version: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EnrollmentView {
     pub id: String,
     pub program: String,
@@ -44,6 +44,7 @@ pub struct EnrollmentView {
     pub terms_accepted_version: String,
     pub terms_version: String,
     pub currency: String,
+    #[schema(format = DateTime)]
     pub enrolled_at: String,
 }
 

@@ -19,7 +19,7 @@ use crate::validation::FieldErrors;
 
 /// A billing event as posted (API) or signed (webhook). Unknown fields are accepted and kept in
 /// the stored payload: billing systems add their own.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EventInput {
     pub source: Option<String>,
@@ -29,6 +29,7 @@ pub struct EventInput {
     pub customer_external_id: Option<String>,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
+    #[schema(format = DateTime)]
     pub occurred_at: Option<String>,
 }
 
@@ -173,7 +174,7 @@ fn validate_event(
 }
 
 /// What an event did, stored with the event and answered again on every replay.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventEffect {
     /// `commission_created`, `commission_reversed`, `clawback_created` or `no_commission`.
     pub outcome: String,
@@ -196,7 +197,7 @@ impl EventEffect {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventAnswer {
     pub id: String,
     pub source: String,
@@ -206,7 +207,9 @@ pub struct EventAnswer {
     pub customer_external_id: String,
     pub amount_minor: i64,
     pub currency: String,
+    #[schema(format = DateTime)]
     pub occurred_at: String,
+    #[schema(format = DateTime)]
     pub received_at: String,
     /// `true` when this event had been received before: nothing new happened.
     pub replayed: bool,

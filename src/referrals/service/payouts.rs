@@ -20,7 +20,7 @@ use crate::referrals::{
 use crate::spreadsheet::csv_cell;
 use crate::webhooks::{self, EventType};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PayoutView {
     pub id: String,
     pub program: String,
@@ -31,7 +31,9 @@ pub struct PayoutView {
     pub currency: String,
     pub status: String,
     pub reference: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub paid_at: Option<String>,
     pub commissions: usize,
 }
@@ -61,7 +63,7 @@ pub(super) fn payout_view(
 
 /// An advocate's payable balance: approved commissions not yet in a payout (sales minus
 /// approved clawbacks).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Balance {
     pub enrollment: String,
     pub referral_code: String,

@@ -16,13 +16,13 @@ use crate::referrals::{
     STATUS_PENDING, STATUS_REVERSED,
 };
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct StatusTotal {
     pub count: usize,
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MyEnrollment {
     #[serde(flatten)]
     pub enrollment: EnrollmentView,
@@ -40,7 +40,7 @@ pub struct MyEnrollment {
     pub payouts: Vec<PayoutView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MyReferrals {
     pub disclosure: &'static str,
     pub enrollments: Vec<MyEnrollment>,

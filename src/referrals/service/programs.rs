@@ -21,9 +21,8 @@ use crate::text::plural;
 use crate::validation::FieldErrors;
 
 /// `PUT /api/v1/vendors/{vendor}/program`. Every field is optional for the parser so that
-/// validation reports all missing ones at once. Unknown fields are refused: there is no upline
-/// or recruiting setting to smuggle in.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// validation reports all missing ones at once. Unknown fields are refused.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProgramInput {
     pub currency: Option<String>,
@@ -35,21 +34,23 @@ pub struct ProgramInput {
     pub terms_version: Option<String>,
     /// Optional; when absent the stored text is kept (or a default text is written).
     pub terms_text: Option<String>,
+    #[schema(default = json!(null))]
     pub tiers: Option<Vec<TierInput>>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TierInput {
     pub code: String,
     /// What people read; absent, the code in words (`"silver-plus"` → `"Silver plus"`).
+    #[schema(max_length = 80)]
     pub name: Option<String>,
     pub rank: Option<i32>,
     pub rate_bps: Option<i64>,
     pub requires_current_credentials: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TierView {
     pub code: String,
     pub name: String,
@@ -110,7 +111,7 @@ pub(super) fn titles_of(
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProgramView {
     pub id: String,
     pub vendor: String,
@@ -131,7 +132,9 @@ pub struct ProgramView {
     pub webhook_secret: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -533,10 +536,11 @@ pub const WEBHOOK_OVERLAP_DEFAULT: Duration = Duration::hours(24);
 pub const WEBHOOK_OVERLAP_MAX: Duration = Duration::days(30);
 
 /// A new webhook secret, shown once in the answer to the rotation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RotatedSecret {
     pub webhook_secret: String,
     /// Until when the replaced secret still verifies (RFC 3339).
+    #[schema(format = DateTime)]
     pub previous_expires_at: String,
 }
 

@@ -110,7 +110,7 @@ pub fn recompute_stale_tiers(
     Ok(done)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NextTierView {
     pub code: String,
     pub name: String,

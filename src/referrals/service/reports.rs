@@ -14,7 +14,7 @@ use crate::referrals::{
     STATUS_REVERSED,
 };
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PractitionerFunnel {
     pub registered: i64,
     pub attempted: i64,
@@ -23,7 +23,7 @@ pub struct PractitionerFunnel {
     pub earning: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AdvocateFunnel {
     pub enrollment: String,
     pub referral_code: String,
@@ -38,7 +38,7 @@ pub struct AdvocateFunnel {
     pub earned_minor: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FunnelView {
     pub program: String,
     pub currency: String,
@@ -109,7 +109,7 @@ pub fn funnel(conn: &mut DbConn, program: &Program) -> Result<FunnelView, Referr
 /// of advocates a median or a percentile is one person's income.
 pub const DISCLOSURE_MIN_ADVOCATES: u64 = 5;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct YearFigures {
     pub year: i32,
     pub enrolled: u64,
@@ -121,7 +121,7 @@ pub struct YearFigures {
     pub p90_minor: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DisclosureView {
     pub program: ProgramView,
     pub years: Vec<YearFigures>,

@@ -33,8 +33,10 @@ use dashboard::referrals_dashboard;
 use events::vendor_events;
 use funnel::vendor_funnel;
 use payouts::{vendor_create_payouts, vendor_mark_paid, vendor_payouts};
-use programs::{disclosure_page, enroll_submit, program_page, programs_page};
-use referral_link::redirect;
+use programs::{
+    __path_disclosure_page, disclosure_page, enroll_submit, program_page, programs_page,
+};
+use referral_link::{__path_redirect, redirect};
 use settings::{vendor_program, vendor_program_submit, vendor_rotate_webhook_secret};
 
 pub use dashboard::dashboard_section;
@@ -60,6 +62,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(vendor_mark_paid)
         .service(vendor_funnel);
 }
+
+// The two pages that are part of the public contract (API.md) are in the OpenAPI document.
+crate::http::openapi::documented!("referrals": redirect, disclosure_page);
 
 /// Links for the `/vendor` hub.
 pub fn vendor_console_links(vendor_slug: &str) -> Vec<(String, &'static str)> {

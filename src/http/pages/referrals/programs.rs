@@ -224,6 +224,14 @@ struct DisclosurePage {
     disclosure: &'static str,
 }
 
+/// Public earnings disclosure page (HTML)
+#[utoipa::path(
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 404, description = "No such program", content_type = "text/html", body = String)
+    ),
+    security()
+)]
 #[get("/programs/{program}/disclosure")]
 pub(super) async fn disclosure_page(
     state: web::Data<AppState>,

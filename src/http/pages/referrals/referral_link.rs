@@ -24,8 +24,17 @@ fn unknown_code(req: &HttpRequest) -> HttpResponse {
     )
 }
 
-/// `GET /r/<code>`: records the click and redirects to the program's landing page only; unknown
-/// or suspended codes get a 404 page and no `Location` (never an open redirect).
+/// Referral link: records the click and redirects to the program's landing URL
+///
+/// 302 to the landing URL with `credo_click=<click id>`; unknown or suspended codes get a 404 HTML
+/// page and no `Location` (never an open redirect).
+#[utoipa::path(
+    responses(
+        (status = 302, description = "To the program's landing URL", headers(("Location" = String))),
+        (status = 404, description = "Unknown or suspended code", content_type = "text/html", body = String)
+    ),
+    security()
+)]
 #[get("/r/{code}")]
 pub(super) async fn redirect(
     state: web::Data<AppState>,
