@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod badges;
 mod browser_accounts;
+mod browser_checks;
 mod browser_integrity;
 mod browser_journeys;
 mod browser_money;
