@@ -51,12 +51,19 @@ fn route_attributes(file: &Path, annotated_only: bool) -> Vec<(String, String)> 
     routes
 }
 
+/// The `.rs` files under `dir`, its subfolders included (page groups are folders).
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut files = Vec::new();
+    for path in std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
-        .collect();
+    {
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
     files.sort();
     files
 }
