@@ -5,6 +5,7 @@
 //! The few statements that differ between dialects `match` on [`DbConn`] next to their callers.
 
 pub mod schema;
+pub mod text_enum;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
