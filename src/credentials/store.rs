@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    credential_reminders, credentials, exams, issuer_keys, status_lists, users,
+    credential_reminders, credentials, exams, issuer_keys, status_list_slots, status_lists, users,
     vendor_credential_settings,
 };
 use crate::db::DbConn;
@@ -168,7 +168,6 @@ pub struct StatusListRow {
     pub number: i32,
     pub size: i32,
     pub bits: Vec<u8>,
-    pub allocated: i32,
     pub credential: String,
     pub updated_at: NaiveDateTime,
 }
@@ -179,30 +178,57 @@ impl std::fmt::Debug for StatusListRow {
             .field("id", &self.id)
             .field("vendor_id", &self.vendor_id)
             .field("number", &self.number)
-            .field("allocated", &self.allocated)
             .finish_non_exhaustive()
     }
 }
 
+/// Where a new credential's status entry goes: a list's identity and how many of its slots are
+/// taken, without its bits or signed document (issuing needs neither).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = status_lists)]
+pub struct ListSlots {
+    pub id: String,
+    pub number: i32,
+    pub size: i32,
+    #[diesel(select_expression = status_list_slots::allocated)]
+    pub allocated: i32,
+}
+
 /// The vendor's newest status list (the one new credentials go to while it has room).
-pub fn latest_list(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Option<StatusListRow>> {
+pub fn latest_list(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Option<ListSlots>> {
     status_lists::table
+        .inner_join(status_list_slots::table)
         .filter(status_lists::vendor_id.eq(vendor_id))
         .order(status_lists::number.desc())
-        .select(StatusListRow::as_select())
+        .select(ListSlots::as_select())
         .first(conn)
         .optional()
 }
 
-pub fn find_list(
+pub fn find_list_slots(
     conn: &mut DbConn,
     vendor_id: &str,
     number: i32,
-) -> QueryResult<Option<StatusListRow>> {
+) -> QueryResult<Option<ListSlots>> {
+    status_lists::table
+        .inner_join(status_list_slots::table)
+        .filter(status_lists::vendor_id.eq(vendor_id))
+        .filter(status_lists::number.eq(number))
+        .select(ListSlots::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The signed status list credential of list `number` of a vendor, exactly as served.
+pub fn list_document(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    number: i32,
+) -> QueryResult<Option<String>> {
     status_lists::table
         .filter(status_lists::vendor_id.eq(vendor_id))
         .filter(status_lists::number.eq(number))
-        .select(StatusListRow::as_select())
+        .select(status_lists::credential)
         .first(conn)
         .optional()
 }
@@ -252,9 +278,14 @@ pub fn insert_list(
             status_lists::number.eq(number),
             status_lists::size.eq(size),
             status_lists::bits.eq(bits),
-            status_lists::allocated.eq(0),
             status_lists::credential.eq(credential),
             status_lists::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(status_list_slots::table)
+        .values((
+            status_list_slots::list_id.eq(id),
+            status_list_slots::allocated.eq(0),
         ))
         .execute(conn)
         .map(|_| ())
@@ -263,11 +294,11 @@ pub fn insert_list(
 /// Takes one slot of the list if fewer than `capacity` are taken; `false` when it is full.
 pub fn claim_slot(conn: &mut DbConn, list_id: &str, capacity: i32) -> QueryResult<bool> {
     let updated = diesel::update(
-        status_lists::table
-            .filter(status_lists::id.eq(list_id))
-            .filter(status_lists::allocated.lt(capacity)),
+        status_list_slots::table
+            .filter(status_list_slots::list_id.eq(list_id))
+            .filter(status_list_slots::allocated.lt(capacity)),
     )
-    .set(status_lists::allocated.eq(status_lists::allocated + 1))
+    .set(status_list_slots::allocated.eq(status_list_slots::allocated + 1))
     .execute(conn)?;
     Ok(updated == 1)
 }
@@ -399,19 +430,29 @@ pub fn insert_credential(conn: &mut DbConn, new: &NewCredential<'_>) -> QueryRes
         .map(|_| ())
 }
 
-/// Marks the person's current credentials for `exam_ids` (other than `new_id`) as superseded by
-/// `new_id`; revoked, expired or already superseded ones are left alone. Returns how many.
+/// Marks the person's current credentials (other than `new_id`) of exam `exam_id` and of the
+/// vendor's exams that `exam_slug` renews as superseded by `new_id`; revoked, expired or already
+/// superseded ones are left alone. One statement (the renewed exams are a subquery). Returns how
+/// many.
 pub fn supersede(
     conn: &mut DbConn,
     user_id: &str,
-    exam_ids: &[String],
+    renewal: &Renewal<'_>,
     new_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let renewed_exams = exams::table
+        .filter(exams::vendor_id.eq(renewal.vendor_id))
+        .filter(exams::renewal_exam_slug.eq(renewal.exam_slug))
+        .select(exams::id);
     diesel::update(
         credentials::table
             .filter(credentials::user_id.eq(user_id))
-            .filter(credentials::exam_id.eq_any(exam_ids))
+            .filter(
+                credentials::exam_id
+                    .eq(renewal.exam_id)
+                    .or(credentials::exam_id.eq_any(renewed_exams)),
+            )
             .filter(credentials::id.ne(new_id))
             .filter(credentials::revoked_at.is_null())
             .filter(credentials::superseded_by.is_null())
@@ -423,6 +464,14 @@ pub fn supersede(
     )
     .set(credentials::superseded_by.eq(new_id))
     .execute(conn)
+}
+
+/// The exam a new credential is for: it supersedes the holder's earlier credentials of that
+/// exam and of the vendor's exams naming its slug as their renewal.
+pub struct Renewal<'a> {
+    pub vendor_id: &'a str,
+    pub exam_id: &'a str,
+    pub exam_slug: &'a str,
 }
 
 /// Records a revocation unless the credential is already revoked; `true` if this call revoked it.
@@ -542,19 +591,6 @@ pub fn current_exam_slugs(
     slugs.sort();
     slugs.dedup();
     Ok(slugs)
-}
-
-/// Ids of the vendor's exams that declare `renewal_exam_slug` as the exam that renews them.
-pub fn exams_renewed_by(
-    conn: &mut DbConn,
-    vendor_id: &str,
-    renewal_exam_slug: &str,
-) -> QueryResult<Vec<String>> {
-    exams::table
-        .filter(exams::vendor_id.eq(vendor_id))
-        .filter(exams::renewal_exam_slug.eq(renewal_exam_slug))
-        .select(exams::id)
-        .load(conn)
 }
 
 /// What an expiry reminder needs.

@@ -242,9 +242,15 @@ diesel::table! {
         number -> Integer,
         size -> Integer,
         bits -> Binary,
-        allocated -> Integer,
         credential -> Text,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_list_slots (list_id) {
+        list_id -> Text,
+        allocated -> Integer,
     }
 }
 
@@ -535,6 +541,7 @@ diesel::joinable!(attempt_items -> attempts (attempt_id));
 diesel::joinable!(issuer_keys -> vendors (vendor_id));
 diesel::joinable!(exam_badges -> exams (exam_id));
 diesel::joinable!(status_lists -> vendors (vendor_id));
+diesel::joinable!(status_list_slots -> status_lists (list_id));
 diesel::joinable!(credentials -> vendors (vendor_id));
 diesel::joinable!(credentials -> exams (exam_id));
 diesel::joinable!(credentials -> users (user_id));
@@ -577,6 +584,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exam_badges,
     issuer_keys,
     status_lists,
+    status_list_slots,
     credentials,
     credential_reminders,
     programs,

@@ -487,11 +487,10 @@ impl Resolver for StorageResolver<'_> {
                 let (slug, number) = list.ok_or(ResolveError::NotFound)?;
                 let vendor_id = self.vendor_id(slug)?;
                 let mut conn = self.conn.borrow_mut();
-                let row = store::find_list(&mut conn, &vendor_id, number)
+                let document = store::list_document(&mut conn, &vendor_id, number)
                     .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
                     .ok_or(ResolveError::NotFound)?;
-                serde_json::from_str(&row.credential)
-                    .map_err(|e| ResolveError::Malformed(e.to_string()))
+                serde_json::from_str(&document).map_err(|e| ResolveError::Malformed(e.to_string()))
             }
             None => self.remote(url),
         }

@@ -183,9 +183,12 @@ pub fn issue_for_pass(
             Err(e) => return Err(e.into()),
         }
 
-        let mut superseded_exams = store::exams_renewed_by(conn, &vendor.id, &request.exam_slug)?;
-        superseded_exams.push(request.exam_id.clone());
-        store::supersede(conn, &user.id, &superseded_exams, &id, now)?;
+        let renewal = store::Renewal {
+            vendor_id: &vendor.id,
+            exam_id: &request.exam_id,
+            exam_slug: &request.exam_slug,
+        };
+        store::supersede(conn, &user.id, &renewal, &id, now)?;
 
         let page = ctx.links.credential_page(&id);
         let until_text = valid_until.map(|t| t.date().format("%Y-%m-%d").to_string());

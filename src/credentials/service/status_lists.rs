@@ -7,7 +7,7 @@ use super::{CredentialError, IssueContext, LIST_CAPACITY, LIST_SIZE};
 use crate::accounts::Vendor;
 use crate::credentials::keys::IssuerKey;
 use crate::credentials::status_list::{self, Bitstring};
-use crate::credentials::store::{self, StatusListRow};
+use crate::credentials::store::{self, ListSlots};
 use crate::db::{self, is_unique_violation, new_id, DbConn};
 
 fn ttl_ms(ctx: &IssueContext) -> u64 {
@@ -46,7 +46,7 @@ pub(super) fn claim_list_slot(
     vendor: &Vendor,
     key: &IssuerKey,
     now: NaiveDateTime,
-) -> Result<StatusListRow, CredentialError> {
+) -> Result<ListSlots, CredentialError> {
     for _ in 0..8 {
         let latest = store::latest_list(conn, &vendor.id)?;
         let list = match latest {
@@ -73,7 +73,7 @@ pub(super) fn claim_list_slot(
                     Err(e) if is_unique_violation(&e) => continue,
                     Err(e) => return Err(e.into()),
                 }
-                match store::find_list(conn, &vendor.id, number)? {
+                match store::find_list_slots(conn, &vendor.id, number)? {
                     Some(list) => list,
                     None => continue,
                 }

@@ -138,8 +138,7 @@ async fn status_list(
     let credential = state
         .db(move |conn| {
             let vendor = service::find_vendor_by_slug(conn, &slug)?;
-            store::find_list(conn, &vendor.id, number)?
-                .map(|row| row.credential)
+            store::list_document(conn, &vendor.id, number)?
                 .ok_or(CredentialError::NotFound("status list"))
         })
         .await?;
