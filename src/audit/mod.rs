@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::db::text_enum::text_enum;
 use crate::db::{DbConn, DbError};
 use crate::spreadsheet::csv_cell;
 pub use store::EventView;
@@ -33,24 +34,14 @@ impl From<diesel::result::Error> for AuditError {
     }
 }
 
-/// What kind of caller acted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    User,
-    ApiKey,
-    OperatorCli,
-    System,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::User => "user",
-            ActorKind::ApiKey => "api_key",
-            ActorKind::OperatorCli => "operator_cli",
-            ActorKind::System => "system",
-        }
+text_enum! {
+    /// What kind of caller acted (`audit_events.actor_kind`).
+    #[derive(utoipa::ToSchema)]
+    pub enum ActorKind("audit actor kind") {
+        User = "user",
+        ApiKey = "api_key",
+        OperatorCli = "operator_cli",
+        System = "system",
     }
 }
 
@@ -361,7 +352,7 @@ pub fn csv(conn: &mut DbConn, vendor_id: Option<&str>) -> Result<String, AuditEr
             .write_record([
                 e.at,
                 e.vendor_id.unwrap_or_default(),
-                e.actor_kind,
+                e.actor_kind.to_string(),
                 e.actor_id.unwrap_or_default(),
                 csv_cell(&e.actor_display),
                 e.client_address.unwrap_or_default(),

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Action, Actor};
+use super::{Action, Actor, ActorKind};
 use crate::clock::rfc3339_seconds;
 use crate::db::schema::audit_events;
 use crate::db::{new_id, DbConn};
@@ -43,7 +43,8 @@ pub fn insert(conn: &mut DbConn, event: &NewEvent<'_>, now: NaiveDateTime) -> Qu
 pub struct EventRow {
     pub id: String,
     pub vendor_id: Option<String>,
-    pub actor_kind: String,
+    #[diesel(deserialize_as = String)]
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
     pub actor_display: String,
     pub action: String,
@@ -62,7 +63,7 @@ pub struct EventView {
     #[schema(format = DateTime)]
     pub at: String,
     pub vendor_id: Option<String>,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
     pub actor_display: String,
     pub action: String,

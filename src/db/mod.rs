@@ -233,6 +233,16 @@ impl DbConn {
     }
 }
 
+/// A migrated SQLite database in a fresh temporary directory (kept while the `TempDir` lives),
+/// for unit tests of queries.
+#[cfg(test)]
+pub fn scratch_sqlite() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let target = DatabaseTarget::Sqlite(dir.path().join("credo.db"));
+    let pool = connect(&target, 1, SqliteSync::Normal).expect("a migrated SQLite database");
+    (dir, pool)
+}
+
 /// Runs `f` in one write transaction: all of a use case commits, or none of it.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front; a

@@ -31,7 +31,10 @@ macro_rules! text_enum {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident ($kind:literal) {
-            $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)?
+            // `tt`, not `literal`: a `literal` fragment reaches derive macros wrapped in an
+            // invisible group, and utoipa's `ToSchema` then misses the `serde(rename)` (the
+            // schema would list the variant names instead of the stored texts).
+            $($(#[$variant_meta:meta])* $variant:ident = $text:tt),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -103,6 +106,7 @@ pub(crate) use text_enum;
 mod tests {
     text_enum! {
         /// A test enum.
+        #[derive(utoipa::ToSchema)]
         pub enum Colour("colour") {
             Red = "red",
             DarkBlue = "dark_blue",
@@ -130,5 +134,15 @@ mod tests {
             Colour::Red
         );
         assert!(serde_json::from_str::<Colour>("\"Red\"").is_err());
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_texts() {
+        let schema = serde_json::to_value(<Colour as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["red", "dark_blue"]),
+            "{schema}"
+        );
     }
 }

@@ -35,7 +35,8 @@ pub use markdown::{
     sanitize_html,
 };
 pub use model::{
-    Bank, Choice, Domain, ExamMeta, Price, Question, QuestionKind, RetakePolicy, TextFormat,
+    AttemptStatus, Bank, Choice, Domain, ExamMeta, ExamVersionState, OrderProvider, OrderStatus,
+    Price, Question, QuestionKind, RetakePolicy, TextFormat,
 };
 pub use qti::{export_package as export_qti_package, looks_like_qti, parse_qti};
 pub use service::{GradedBy, PassHook, PassedExam};

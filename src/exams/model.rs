@@ -1,8 +1,60 @@
 //! The normalized bank model: what a parsed bank file (TOML or GIFT) becomes, and what is stored as JSON for
-//! each imported bank version.
+//! each imported bank version; and the closed sets the exam tables' status columns hold.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::db::text_enum::text_enum;
+
+text_enum! {
+    /// `attempts.status`. An open attempt takes answers (the partial unique index
+    /// `attempts_one_open` allows one per person and exam); grading claims it by flipping it to
+    /// graded, once.
+    pub enum AttemptStatus("attempt status") {
+        Open = "open",
+        Graded = "graded",
+    }
+}
+
+text_enum! {
+    /// `exam_versions.state`. A draft is seen only by the vendor's staff (who may preview it); the
+    /// exam's one published version is what candidates take; a retired version is kept for its
+    /// attempts.
+    #[derive(utoipa::ToSchema)]
+    pub enum ExamVersionState("exam version state") {
+        Draft = "draft",
+        Published = "published",
+        Retired = "retired",
+    }
+}
+
+text_enum! {
+    /// `orders.status`. Only a paid order entitles its person to an attempt.
+    #[derive(utoipa::ToSchema)]
+    pub enum OrderStatus("order status") {
+        Pending = "pending",
+        Paid = "paid",
+        /// Paid, but not as priced (amount or currency differ): no entitlement until someone
+        /// reviews it.
+        Held = "held",
+        /// Refunded in full: no entitlement.
+        Refunded = "refunded",
+    }
+}
+
+text_enum! {
+    /// `orders.provider`: how an order is paid.
+    #[derive(utoipa::ToSchema)]
+    pub enum OrderProvider("order provider") {
+        /// Paid by redeeming a voucher; `reference` is the voucher code.
+        Voucher = "voucher",
+        /// Recorded by the vendor's staff and marked paid by them.
+        Manual = "manual",
+        /// Paid through the vendor's Stripe checkout (`billing`); `reference` is the
+        /// PaymentIntent id.
+        Stripe = "stripe",
+    }
+}
 
 /// One exam with its blueprint and questions; immutable once an attempt used it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

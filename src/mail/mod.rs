@@ -69,7 +69,7 @@ pub fn enqueue(conn: &mut DbConn, mail: &Email, now: NaiveDateTime) -> QueryResu
             outbox::subject.eq(&mail.subject),
             outbox::body_text.eq(&mail.text),
             outbox::attachments.eq(attachments),
-            outbox::status.eq(queue::STATUS_PENDING),
+            outbox::status.eq(queue::OutboxStatus::Pending.as_str()),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),

@@ -6,11 +6,19 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::outbox;
+use crate::db::text_enum::text_enum;
 use crate::db::{transaction, DbConn};
 
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_SENT: &str = "sent";
-pub const STATUS_FAILED: &str = "failed";
+text_enum! {
+    /// `outbox.status`.
+    pub enum OutboxStatus("outbox status") {
+        /// Waiting for its next attempt (`next_attempt_at`).
+        Pending = "pending",
+        Sent = "sent",
+        /// Given up after [`MAX_ATTEMPTS`]; left for an operator.
+        Failed = "failed",
+    }
+}
 
 /// What a sent (or abandoned) mail's body becomes when it held a one-time link.
 pub const SCRUBBED_BODY: &str = "(removed once sent: this mail held a one-time link)";
@@ -41,7 +49,7 @@ pub fn claim_due(
 ) -> QueryResult<Vec<QueuedMail>> {
     transaction(conn, |conn| {
         let due = outbox::table
-            .filter(outbox::status.eq(STATUS_PENDING))
+            .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
             .filter(outbox::next_attempt_at.le(now))
             .filter(
                 outbox::locked_until
@@ -110,10 +118,10 @@ fn mark_sent_row(
         outbox::table
             .find(id)
             .filter(outbox::locked_by.eq(worker))
-            .filter(outbox::status.eq(STATUS_PENDING)),
+            .filter(outbox::status.eq(OutboxStatus::Pending.as_str())),
     )
     .set((
-        outbox::status.eq(STATUS_SENT),
+        outbox::status.eq(OutboxStatus::Sent.as_str()),
         outbox::sent_at.eq(now),
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::locked_by.eq(None::<String>),
@@ -141,9 +149,9 @@ pub fn mark_failed_attempt(
 ) -> QueryResult<()> {
     let attempts = mail.attempts + 1;
     let status = if attempts >= MAX_ATTEMPTS {
-        STATUS_FAILED
+        OutboxStatus::Failed
     } else {
-        STATUS_PENDING
+        OutboxStatus::Pending
     };
     diesel::update(
         outbox::table
@@ -151,7 +159,7 @@ pub fn mark_failed_attempt(
             .filter(outbox::locked_by.eq(worker)),
     )
     .set((
-        outbox::status.eq(status),
+        outbox::status.eq(status.as_str()),
         outbox::attempts.eq(attempts),
         outbox::next_attempt_at.eq(now + backoff(retry_base, attempts)),
         outbox::last_error.eq(error.chars().take(500).collect::<String>()),
@@ -159,7 +167,7 @@ pub fn mark_failed_attempt(
         outbox::locked_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
-    if status == STATUS_FAILED {
+    if status == OutboxStatus::Failed {
         // Given up: nobody will send the link any more, so nobody should read it either.
         scrub(conn, &mail.id)?;
     }
@@ -169,7 +177,7 @@ pub fn mark_failed_attempt(
 /// Mails not yet delivered (for `/metrics`).
 pub fn pending_count(conn: &mut DbConn) -> QueryResult<i64> {
     outbox::table
-        .filter(outbox::status.eq(STATUS_PENDING))
+        .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
         .count()
         .get_result(conn)
 }

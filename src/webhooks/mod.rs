@@ -25,6 +25,7 @@ use crate::accounts::Vendor;
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::config::WebhookSettings;
+use crate::db::text_enum::text_enum;
 use crate::db::{DbConn, DbError};
 use crate::links::Links;
 use crate::net::is_public;
@@ -41,12 +42,19 @@ const SEAL_SUBKEY: &str = "outbound-webhook-secret-aead";
 pub const MAX_ENDPOINTS: i64 = 20;
 const MAX_URL_LEN: usize = 2000;
 
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_DELIVERED: &str = "delivered";
-/// Retried for the whole retry window without success; the owner may resend it.
-pub const STATUS_FAILED: &str = "failed";
-/// The endpoint was deleted before the delivery succeeded.
-pub const STATUS_CANCELLED: &str = "cancelled";
+text_enum! {
+    /// `webhook_deliveries.status`.
+    #[derive(utoipa::ToSchema)]
+    pub enum DeliveryStatus("webhook delivery status") {
+        /// Due (again) at `next_attempt_at`.
+        Pending = "pending",
+        Delivered = "delivered",
+        /// Retried for the whole retry window without success; the owner may resend it.
+        Failed = "failed",
+        /// The endpoint was deleted before the delivery succeeded.
+        Cancelled = "cancelled",
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -404,7 +412,7 @@ pub fn resend(
 ) -> Result<DeliveryView, WebhookError> {
     let delivery = store::find_delivery(conn, &vendor.id, delivery_id)?
         .ok_or(WebhookError::NotFound("webhook delivery"))?;
-    if delivery.status == STATUS_CANCELLED {
+    if delivery.status == DeliveryStatus::Cancelled {
         return Err(WebhookError::Conflict(
             "the endpoint of this delivery was deleted; nothing can be resent to it".into(),
         ));

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{EventType, STATUS_CANCELLED, STATUS_DELIVERED, STATUS_FAILED, STATUS_PENDING};
+use super::{DeliveryStatus, EventType};
 use crate::clock::rfc3339_seconds;
 use crate::db::schema::{credentials, exams, users, webhook_deliveries, webhook_endpoints};
 use crate::db::{new_id, transaction, DbConn};
@@ -107,10 +107,10 @@ pub fn delete_endpoint(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Query
     diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::endpoint_id.eq(id))
-            .filter(webhook_deliveries::status.eq(STATUS_PENDING)),
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
     )
     .set((
-        webhook_deliveries::status.eq(STATUS_CANCELLED),
+        webhook_deliveries::status.eq(DeliveryStatus::Cancelled.as_str()),
         webhook_deliveries::locked_by.eq(None::<String>),
         webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
     ))
@@ -132,7 +132,7 @@ pub fn insert_delivery(
         webhook_deliveries::event_type.eq(event.as_str()),
         webhook_deliveries::subject_id.eq(subject_id),
         webhook_deliveries::payload.eq(payload),
-        webhook_deliveries::status.eq(STATUS_PENDING),
+        webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
         webhook_deliveries::attempts.eq(0),
         webhook_deliveries::next_attempt_at.eq(now),
         webhook_deliveries::retry_from.eq(now),
@@ -159,8 +159,7 @@ pub struct DeliveryView {
     pub endpoint_id: String,
     pub event_type: String,
     pub subject_id: String,
-    /// `pending`, `delivered`, `failed` (retry window over) or `cancelled` (endpoint deleted).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     /// The HTTP status of the last answer; none when the last attempt got no answer.
     pub last_status: Option<i32>,
@@ -173,46 +172,37 @@ pub struct DeliveryView {
     pub delivered_at: Option<String>,
 }
 
-type DeliveryRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i32,
-    Option<i32>,
-    Option<String>,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
+/// The columns of `delivery_columns!`, in that order.
+#[derive(Queryable)]
+struct DeliveryRow {
+    id: String,
+    endpoint_id: String,
+    event_type: String,
+    subject_id: String,
+    #[diesel(deserialize_as = String)]
+    status: DeliveryStatus,
+    attempts: i32,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: NaiveDateTime,
+    next_attempt_at: NaiveDateTime,
+    delivered_at: Option<NaiveDateTime>,
+}
 
 fn delivery_view(row: DeliveryRow) -> DeliveryView {
-    let (
-        id,
-        endpoint_id,
-        event_type,
-        subject_id,
-        status,
-        attempts,
-        last_status,
-        last_error,
-        created,
-        next,
-        delivered,
-    ) = row;
     DeliveryView {
-        next_attempt_at: (status == STATUS_PENDING).then(|| rfc3339_seconds(next)),
-        id,
-        endpoint_id,
-        event_type,
-        subject_id,
-        status,
-        attempts,
-        last_status,
-        last_error,
-        created_at: rfc3339_seconds(created),
-        delivered_at: delivered.map(rfc3339_seconds),
+        next_attempt_at: (row.status == DeliveryStatus::Pending)
+            .then(|| rfc3339_seconds(row.next_attempt_at)),
+        id: row.id,
+        endpoint_id: row.endpoint_id,
+        event_type: row.event_type,
+        subject_id: row.subject_id,
+        status: row.status,
+        attempts: row.attempts,
+        last_status: row.last_status,
+        last_error: row.last_error,
+        created_at: rfc3339_seconds(row.created_at),
+        delivered_at: row.delivered_at.map(rfc3339_seconds),
     }
 }
 
@@ -272,7 +262,7 @@ pub fn requeue(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<b
     diesel::update(
         webhook_deliveries::table
             .find(id)
-            .filter(webhook_deliveries::status.ne(STATUS_CANCELLED))
+            .filter(webhook_deliveries::status.ne(DeliveryStatus::Cancelled.as_str()))
             .filter(
                 webhook_deliveries::locked_until
                     .is_null()
@@ -280,7 +270,7 @@ pub fn requeue(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<b
             ),
     )
     .set((
-        webhook_deliveries::status.eq(STATUS_PENDING),
+        webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
         webhook_deliveries::next_attempt_at.eq(now),
         webhook_deliveries::retry_from.eq(now),
         webhook_deliveries::locked_by.eq(None::<String>),
@@ -312,7 +302,7 @@ pub fn claim_due(
 ) -> QueryResult<Vec<ClaimedDelivery>> {
     transaction(conn, |conn| {
         let due = webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq(STATUS_PENDING))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
             .filter(webhook_deliveries::next_attempt_at.le(now))
             .filter(
                 webhook_deliveries::locked_until
@@ -364,10 +354,10 @@ pub fn mark_delivered(
         webhook_deliveries::table
             .find(id)
             .filter(webhook_deliveries::locked_by.eq(worker))
-            .filter(webhook_deliveries::status.eq(STATUS_PENDING)),
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
     )
     .set((
-        webhook_deliveries::status.eq(STATUS_DELIVERED),
+        webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()),
         webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
         webhook_deliveries::last_status.eq(Some(http_status)),
         webhook_deliveries::last_error.eq(None::<String>),
@@ -389,15 +379,15 @@ pub fn mark_attempt_failed(
     next: Option<NaiveDateTime>,
 ) -> QueryResult<bool> {
     let (status, next_attempt) = match next {
-        Some(at) => (STATUS_PENDING, Some(at)),
-        None => (STATUS_FAILED, None),
+        Some(at) => (DeliveryStatus::Pending, Some(at)),
+        None => (DeliveryStatus::Failed, None),
     };
     let target = webhook_deliveries::table
         .find(id)
         .filter(webhook_deliveries::locked_by.eq(worker))
-        .filter(webhook_deliveries::status.eq(STATUS_PENDING));
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
     let common = (
-        webhook_deliveries::status.eq(status),
+        webhook_deliveries::status.eq(status.as_str()),
         webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
         webhook_deliveries::last_status.eq(http_status),
         webhook_deliveries::last_error.eq(error.chars().take(500).collect::<String>()),
@@ -416,7 +406,7 @@ pub fn mark_attempt_failed(
 /// Deliveries not yet delivered (for `/metrics`).
 pub fn pending_count(conn: &mut DbConn) -> QueryResult<i64> {
     webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(STATUS_PENDING))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .count()
         .get_result(conn)
 }

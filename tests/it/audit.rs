@@ -127,7 +127,7 @@ impl Driver<'_> {
         let new: Vec<EventView> = trail(self.app)
             .await
             .into_iter()
-            .filter(|e| !before.contains(&e.id) && e.actor_kind != "system")
+            .filter(|e| !before.contains(&e.id) && e.actor_kind.as_str() != "system")
             .collect();
         assert_eq!(new.len(), 1, "{operation} wrote {new:#?}");
         let row = &new[0];
@@ -481,7 +481,7 @@ async fn every_privileged_operation_writes_one_audit_row() {
     assert_eq!(approvals.len(), 2, "{approvals:#?}");
     assert!(approvals
         .iter()
-        .all(|e| e.actor_kind == "system" && e.client_address.is_none()));
+        .all(|e| e.actor_kind.as_str() == "system" && e.client_address.is_none()));
 
     let owner = User {
         token: app.login(&owner.email).await,

@@ -80,7 +80,7 @@ fn two_nodes_on_one_database_deliver_every_mail_exactly_once() {
             extra_env: vec![("CREDO_REGISTRATIONS_PER_HOUR", "1000".into())],
         })
     };
-    let nodes = [node("a"), node("b")];
+    let mut nodes = [node("a"), node("b")];
     let client = reqwest::blocking::Client::new();
     let count = 40;
     for i in 0..count {
@@ -101,8 +101,30 @@ fn two_nodes_on_one_database_deliver_every_mail_exactly_once() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Both nodes keep polling; a duplicate would show up now.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Every mail is marked sent (by the node holding its lease, once the SMTP server took it);
+    // then both nodes stop (SIGTERM, waiting for them to exit), so nothing is in flight any more
+    // and what the SMTP server holds is final.
+    let target = credo::db::DatabaseTarget::parse(&database_url).unwrap();
+    let pool = credo::db::connect(&target, 1, credo::db::SqliteSync::Normal).unwrap();
+    let unsent = || {
+        use credo::db::schema::outbox;
+        outbox::table
+            .filter(outbox::status.ne("sent"))
+            .count()
+            .get_result::<i64>(&mut pool.get().unwrap())
+            .unwrap()
+    };
+    while unsent() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} mails are not marked sent",
+            unsent()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for node in &mut nodes {
+        node.terminate();
+    }
     let mails = smtp.messages();
     assert_eq!(mails.len(), count, "some mail was delivered twice");
     let mut per_address: HashMap<String, usize> = HashMap::new();

@@ -4,6 +4,7 @@
 //! other fails here on that backend's run.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use diesel::sql_types::{Bool, Text};
 use diesel::{Connection, QueryableByName, RunQueryDsl};
@@ -163,4 +164,227 @@ fn both_migration_folders_hold_the_same_migrations() {
             }
         }
     }
+    // Token by token, the two dialects say the same thing, up to the dialect tokens of
+    // `DIALECT_TOKENS`; the migrations of `DIALECT_EXCEPTIONS` are written differently on purpose.
+    let mut excepted_but_equal = Vec::new();
+    for name in &sqlite {
+        let mut differences = Vec::new();
+        for file in ["up.sql", "down.sql"] {
+            let read = |dialect: &str| {
+                let path = Path::new("migrations").join(dialect).join(name).join(file);
+                let text = std::fs::read_to_string(root.parent().unwrap().join(&path)).unwrap();
+                (path.display().to_string(), text)
+            };
+            if let Some(difference) = first_dialect_difference(read("sqlite"), read("postgres")) {
+                differences.push(difference);
+            }
+        }
+        let excepted = DIALECT_EXCEPTIONS
+            .iter()
+            .any(|(excepted, _)| excepted == name);
+        match (excepted, differences.first()) {
+            (false, Some(difference)) => panic!(
+                "the migration folders differ in more than dialect tokens (add the token pair \
+                 to DIALECT_TOKENS, or write both the same way):\n{difference}"
+            ),
+            (true, None) => excepted_but_equal.push(name.clone()),
+            _ => {}
+        }
+    }
+    assert!(
+        excepted_but_equal.is_empty(),
+        "{excepted_but_equal:?} are listed in DIALECT_EXCEPTIONS but need no exception"
+    );
+    for (name, _) in DIALECT_EXCEPTIONS {
+        assert!(
+            sqlite.iter().any(|n| n == name),
+            "DIALECT_EXCEPTIONS names {name}, which is no migration"
+        );
+    }
+}
+
+/// The same thing said in each dialect: (SQLite tokens, PostgreSQL tokens), compared as equal.
+/// Only what the migrations actually use; extend it when a migration needs another pair.
+const DIALECT_TOKENS: &[(&[&str], &[&str])] = &[
+    // Binary columns.
+    (&["BLOB"], &["BYTEA"]),
+    // Boolean defaults: SQLite's booleans are integers.
+    (
+        &["BOOLEAN", "NOT", "NULL", "DEFAULT", "0"],
+        &["BOOLEAN", "NOT", "NULL", "DEFAULT", "FALSE"],
+    ),
+    (
+        &["BOOLEAN", "NOT", "NULL", "DEFAULT", "1"],
+        &["BOOLEAN", "NOT", "NULL", "DEFAULT", "TRUE"],
+    ),
+];
+
+/// Migrations written differently in each dialect on purpose; each is compared only as a file that
+/// exists in both folders.
+const DIALECT_EXCEPTIONS: &[(&str, &str)] = &[
+    (
+        "2026-12-07-000003_badges",
+        // SQLite cannot drop NOT NULL or add a CHECK in place: it rebuilds `issuer_keys` (foreign
+        // keys off, its own transaction); PostgreSQL alters the table.
+        "SQLite table rebuild vs PostgreSQL ALTER TABLE",
+    ),
+    (
+        "2026-12-07-000007_audit_events",
+        // SQLite triggers with RAISE(ABORT) vs a PL/pgSQL trigger function (which also refuses
+        // TRUNCATE, which SQLite does not have).
+        "append-only triggers in each dialect's trigger language",
+    ),
+];
+
+/// One SQL token and the line it starts on. Comments and whitespace are not tokens.
+#[derive(Debug, Clone, PartialEq)]
+struct Token {
+    text: String,
+    line: usize,
+}
+
+/// Words (identifiers, keywords, numbers), quoted strings and identifiers (with their quotes),
+/// `$$`, and single punctuation characters; `--` and `/* */` comments are skipped.
+fn sql_tokens(sql: &str) -> Vec<Token> {
+    let chars: Vec<char> = sql.chars().collect();
+    let (mut tokens, mut line, mut i) = (Vec::new(), 1, 0);
+    while i < chars.len() {
+        let (c, start_line) = (chars[i], line);
+        let start = i;
+        if c == '\n' {
+            line += 1;
+            i += 1;
+            continue;
+        } else if c.is_whitespace() {
+            i += 1;
+            continue;
+        } else if c == '-' && chars.get(i + 1) == Some(&'-') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            i += 2;
+            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                line += usize::from(chars[i] == '\n');
+                i += 1;
+            }
+            i += 2;
+            continue;
+        } else if c == '\'' || c == '"' {
+            // A quoted string or identifier; a doubled quote is an escaped one.
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == c && chars.get(i + 1) == Some(&c) {
+                    i += 2;
+                } else if chars[i] == c {
+                    i += 1;
+                    break;
+                } else {
+                    line += usize::from(chars[i] == '\n');
+                    i += 1;
+                }
+            }
+        } else if c.is_alphanumeric() || c == '_' {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
+                i += 1;
+            }
+        } else if c == '$' && chars.get(i + 1) == Some(&'$') {
+            i += 2;
+        } else {
+            i += 1;
+        }
+        tokens.push(Token {
+            text: chars[start..i.min(chars.len())].iter().collect(),
+            line: start_line,
+        });
+    }
+    tokens
+}
+
+/// The tokens with either form of every dialect pair replaced by one neutral token (either form:
+/// a file may use the form both dialects accept, e.g. `DEFAULT FALSE` also on SQLite).
+fn normalized(tokens: &[Token]) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    'tokens: while i < tokens.len() {
+        for (index, pair) in DIALECT_TOKENS.iter().enumerate() {
+            let matching = [pair.0, pair.1].into_iter().find(|words| {
+                tokens.len() - i >= words.len()
+                    && words
+                        .iter()
+                        .zip(&tokens[i..])
+                        .all(|(word, token)| token.text.eq_ignore_ascii_case(word))
+            });
+            if let Some(words) = matching {
+                out.push(Token {
+                    text: format!(
+                        "<dialect pair {index}: {} | {}>",
+                        pair.0.join(" "),
+                        pair.1.join(" ")
+                    ),
+                    line: tokens[i].line,
+                });
+                i += words.len();
+                continue 'tokens;
+            }
+        }
+        out.push(tokens[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// The first token where the two files differ once dialect pairs are normalized, as
+/// `file:line: `token``, or `None` when they say the same.
+fn first_dialect_difference(
+    (sqlite_path, sqlite): (String, String),
+    (postgres_path, postgres): (String, String),
+) -> Option<String> {
+    let left = normalized(&sql_tokens(&sqlite));
+    let right = normalized(&sql_tokens(&postgres));
+    let at = |path: &str, tokens: &[Token], index: usize| match tokens.get(index) {
+        Some(token) => format!("{path}:{}: `{}`", token.line, token.text),
+        None => format!("{path}: (end of file)"),
+    };
+    let index = (0..left.len().max(right.len()))
+        .find(|&index| left.get(index).map(|t| &t.text) != right.get(index).map(|t| &t.text))?;
+    Some(format!(
+        "{}\n{}",
+        at(&sqlite_path, &left, index),
+        at(&postgres_path, &right, index)
+    ))
+}
+
+#[test]
+fn a_changed_token_in_one_dialect_is_reported_with_its_file_and_line() {
+    let sqlite = "-- a comment only SQLite has\nCREATE TABLE t (\n    id TEXT PRIMARY KEY,\n    data BLOB NOT NULL,\n    flag BOOLEAN NOT NULL DEFAULT 0\n);\n";
+    let postgres = "CREATE TABLE t (\n    id TEXT PRIMARY KEY,\n    data BYTEA NOT NULL,\n    flag BOOLEAN NOT NULL DEFAULT FALSE\n);\n";
+    let files = |sqlite: &str, postgres: &str| {
+        first_dialect_difference(
+            ("s/up.sql".to_string(), sqlite.to_string()),
+            ("p/up.sql".to_string(), postgres.to_string()),
+        )
+    };
+    assert_eq!(files(sqlite, postgres), None);
+    // The form both dialects accept, used on both sides.
+    assert_eq!(
+        files(&sqlite.replace("DEFAULT 0", "DEFAULT FALSE"), postgres),
+        None
+    );
+    assert_eq!(
+        files(sqlite, &postgres.replace("TEXT PRIMARY", "BIGINT PRIMARY")).as_deref(),
+        Some("s/up.sql:3: `TEXT`\np/up.sql:2: `BIGINT`")
+    );
+    assert_eq!(
+        files(sqlite, &postgres.replace("DEFAULT FALSE", "DEFAULT TRUE")).as_deref(),
+        Some("s/up.sql:5: `<dialect pair 1: BOOLEAN NOT NULL DEFAULT 0 | BOOLEAN NOT NULL DEFAULT FALSE>`\np/up.sql:4: `<dialect pair 2: BOOLEAN NOT NULL DEFAULT 1 | BOOLEAN NOT NULL DEFAULT TRUE>`")
+    );
+    assert_eq!(
+        files(&format!("{sqlite}DROP TABLE t;\n"), postgres).as_deref(),
+        Some("s/up.sql:7: `DROP`\np/up.sql: (end of file)")
+    );
+    assert!(files("SELECT 'a''b';", "SELECT 'a''c';").is_some());
 }

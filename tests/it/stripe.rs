@@ -190,7 +190,7 @@ async fn order_status(app: &TestApp, order: &str) -> (String, Option<String>) {
     app.state
         .db(move |c| {
             credo::exams::store::find_order(c, &id)
-                .map(|o| o.map(|o| (o.status, o.attempt_id)).unwrap())
+                .map(|o| o.map(|o| (o.status.to_string(), o.attempt_id)).unwrap())
                 .map_err(credo::db::DbError::from)
         })
         .await

@@ -136,6 +136,34 @@ async fn deliveries(app: &TestApp, vendor: &str, owner: &User, endpoint: &str) -
     .clone()
 }
 
+/// Waits until the endpoint's `count` deliveries are all marked delivered (each is marked after
+/// the receiver answered it, by the one sender holding its lease).
+async fn all_delivered(app: &TestApp, endpoint: &str, count: usize) {
+    eventually(
+        "every delivery marked delivered",
+        StdDuration::from_secs(60),
+        || {
+            let (state, endpoint) = (app.state.clone(), endpoint.to_string());
+            async move {
+                let statuses: Vec<String> = state
+                    .db(move |conn| {
+                        use credo::db::schema::webhook_deliveries::dsl::*;
+                        use diesel::prelude::*;
+                        webhook_deliveries
+                            .filter(endpoint_id.eq(endpoint))
+                            .select(status)
+                            .load(conn)
+                            .map_err(credo::db::DbError::from)
+                    })
+                    .await
+                    .unwrap();
+                (statuses.len() == count && statuses.iter().all(|s| s == "delivered")).then_some(())
+            }
+        },
+    )
+    .await;
+}
+
 /// One webhook job pass, driven by the test (the background loop runs too; leases keep them apart).
 async fn pass(app: &TestApp) {
     let sender = credo::webhooks::sender::Sender::new(&app.state.config.webhooks).unwrap();
@@ -438,11 +466,9 @@ async fn a_receiver_down_for_a_while_gets_every_event_once_it_returns() {
     let receiver = Receiver::start(port, &secret, &log, 0);
     app.state.clock.advance(Duration::hours(1));
     pass(&app).await;
-    eventually("every delivery", WAIT, || async {
-        (receiver.entries().len() >= 5).then_some(())
-    })
-    .await;
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    // A delivery is marked delivered after its answer; then one more pass sends nothing again.
+    all_delivered(&app, &endpoint_id, 5).await;
+    pass(&app).await;
     let got = verified_once(&receiver.entries());
     let subjects: HashSet<String> = got
         .values()
@@ -590,12 +616,20 @@ async fn two_nodes_on_one_database_deliver_each_event_exactly_once() {
     for _ in 0..count {
         grant_credential(&app, &holder, "nodes", "ops", None).await;
     }
-    eventually("every delivery", StdDuration::from_secs(60), || async {
-        (receiver.entries().len() >= count).then_some(())
+    let endpoint_id = endpoint["id"].as_str().unwrap();
+    all_delivered(&app, endpoint_id, count).await;
+    // Stop both nodes (SIGTERM, waiting for them to exit): nothing of theirs is in flight any
+    // more. Then one pass of this instance's webhook job: nothing is left to send.
+    let nodes = tokio::task::spawn_blocking(move || {
+        let mut nodes = nodes;
+        for node in &mut nodes {
+            node.terminate();
+        }
+        nodes
     })
-    .await;
-    // Both nodes keep polling; a duplicate would show up now.
-    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    .await
+    .unwrap();
+    pass(&app).await;
     let got = verified_once(&receiver.entries());
     assert_eq!(got.len(), count);
     for node in &nodes {
@@ -605,8 +639,5 @@ async fn two_nodes_on_one_database_deliver_each_event_exactly_once() {
             node.logs()
         );
     }
-    tokio::task::spawn_blocking(move || drop(nodes))
-        .await
-        .unwrap();
     app.stop().await;
 }

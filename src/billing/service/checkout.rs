@@ -10,7 +10,7 @@ use crate::billing::store;
 use crate::billing::BillingError;
 use crate::db::DbConn;
 use crate::exams::store as exam_store;
-use crate::exams::ExamError;
+use crate::exams::{ExamError, OrderProvider, OrderStatus};
 use crate::validation::FieldErrors;
 
 const MAX_LINK: usize = 2000;
@@ -158,27 +158,26 @@ pub fn start_checkout(
     let email = exam_store::user_contact(conn, user_id)?
         .map(|(_, email)| email)
         .unwrap_or_default();
-    let order =
-        match exam_store::pending_order(conn, &exam.id, user_id, exam_store::PROVIDER_STRIPE)?
-            .filter(|o| o.amount_minor == exam.price_minor && o.currency == exam.currency)
-        {
-            Some(order) => order.id,
-            None => exam_store::insert_order(
-                conn,
-                &exam_store::NewOrder {
-                    exam_id: &exam.id,
-                    user_id,
-                    amount_minor: exam.price_minor,
-                    currency: &exam.currency,
-                    provider: exam_store::PROVIDER_STRIPE,
-                    status: exam_store::ORDER_PENDING,
-                    reference: None,
-                    paid_at: None,
-                    marked_paid_by: None,
-                },
-                now,
-            )?,
-        };
+    let order = match exam_store::pending_order(conn, &exam.id, user_id, OrderProvider::Stripe)?
+        .filter(|o| o.amount_minor == exam.price_minor && o.currency == exam.currency)
+    {
+        Some(order) => order.id,
+        None => exam_store::insert_order(
+            conn,
+            &exam_store::NewOrder {
+                exam_id: &exam.id,
+                user_id,
+                amount_minor: exam.price_minor,
+                currency: &exam.currency,
+                provider: OrderProvider::Stripe,
+                status: OrderStatus::Pending,
+                reference: None,
+                paid_at: None,
+                marked_paid_by: None,
+            },
+            now,
+        )?,
+    };
     let mut url = url::Url::parse(&link).map_err(|e| BillingError::Internal(e.to_string()))?;
     url.query_pairs_mut()
         .append_pair("client_reference_id", &order)

@@ -11,7 +11,7 @@ use crate::billing::BillingError;
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::exams::store as exam_store;
-use crate::exams::ExamError;
+use crate::exams::{ExamError, OrderProvider, OrderStatus};
 use crate::money::format_amount;
 use crate::referrals::service::{CustomerInput, EventInput};
 use crate::referrals::{EVENT_INVOICE_PAID, EVENT_REFUND};
@@ -95,7 +95,7 @@ pub fn handle_event(
             refunded_now,
         } => {
             let order = match charge.payment_intent() {
-                Some(pi) => exam_store::order_by_reference(conn, exam_store::PROVIDER_STRIPE, &pi)?
+                Some(pi) => exam_store::order_by_reference(conn, OrderProvider::Stripe, &pi)?
                     .filter(|o| order_of_vendor(conn, vendor, o).unwrap_or(false)),
                 None => None,
             };
@@ -211,7 +211,7 @@ fn exam_order(
     let Some(order) = exam_store::find_order(conn, reference.trim())? else {
         return Ok(None);
     };
-    if order.provider != exam_store::PROVIDER_STRIPE || !order_of_vendor(conn, vendor, &order)? {
+    if order.provider != OrderProvider::Stripe || !order_of_vendor(conn, vendor, &order)? {
         return Ok(None);
     }
     Ok(Some(order))
@@ -258,7 +258,7 @@ fn pay_order(
     }
     let reference = session.payment_reference();
     let current = exam_store::find_order(conn, &order.id)?.ok_or(ExamError::NotFound("order"))?;
-    if current.status != exam_store::ORDER_PENDING {
+    if current.status != OrderStatus::Pending {
         return Ok((
             id,
             "duplicate_payment".into(),
@@ -274,13 +274,13 @@ fn pay_order(
     let paid = format_amount(amount, &currency);
     let (status, result, detail) = if amount == order.amount_minor && currency == order.currency {
         (
-            exam_store::ORDER_PAID,
+            OrderStatus::Paid,
             "paid",
             format!("paid {paid} ({reference}); the candidate may start the exam"),
         )
     } else {
         (
-            exam_store::ORDER_HELD,
+            OrderStatus::Held,
             "held",
             format!(
                 "paid {paid} ({reference}) but the order is for {}: held for review, no entitlement",
@@ -291,7 +291,7 @@ fn pay_order(
     if exam_store::settle_order(
         conn,
         &order.id,
-        exam_store::ORDER_PENDING,
+        OrderStatus::Pending,
         status,
         &reference,
         Some(now),
@@ -322,7 +322,7 @@ fn refund_order(
             ),
         ));
     }
-    if current.status != exam_store::ORDER_PAID && current.status != exam_store::ORDER_HELD {
+    if !matches!(current.status, OrderStatus::Paid | OrderStatus::Held) {
         return Ok((
             id,
             "ignored".into(),
@@ -333,8 +333,8 @@ fn refund_order(
     if exam_store::settle_order(
         conn,
         &current.id,
-        &current.status,
-        exam_store::ORDER_REFUNDED,
+        current.status,
+        OrderStatus::Refunded,
         &reference,
         None,
     )? != 1

@@ -14,7 +14,7 @@ use crate::db::{self, DbConn};
 use crate::exams::store::{self, ExamMetaColumns, ExamRow, NewVersion};
 use crate::exams::{
     lint_bank, parse_bank_located, parse_gift, parse_qti, Bank, BankError, BankErrors, ExamError,
-    ExamMeta, ImportedQuestions, Price, RetakePolicy,
+    ExamMeta, ExamVersionState, ImportedQuestions, Price, RetakePolicy,
 };
 use crate::validation::is_slug;
 
@@ -73,7 +73,7 @@ pub struct ImportOutcome {
     pub questions_per_form: u32,
     pub warnings: Vec<BankError>,
     /// The version's state after the import: `draft`, or `published` when the import published it.
-    pub state: String,
+    pub state: ExamVersionState,
 }
 
 /// Defaults of an exam created by a GIFT import (GIFT files carry questions only). Documented in
@@ -248,7 +248,7 @@ pub fn import_bank(
         }
     }
     let mut outcome = store_bank(conn, vendor, &bank, source, actor, warnings, now)?;
-    if publish && outcome.state != store::VERSION_PUBLISHED {
+    if publish && outcome.state != ExamVersionState::Published {
         let exam = vendor_exam(conn, &vendor.id, &outcome.exam)?;
         outcome.state = set_version_state(
             conn,
@@ -448,20 +448,19 @@ fn store_bank(
     now: NaiveDateTime,
 ) -> Result<ImportOutcome, ExamError> {
     let hash = bank.content_hash();
-    let outcome =
-        |version: &str, number: i32, label: &str, created: bool, state: &str| ImportOutcome {
-            vendor: vendor.slug.clone(),
-            exam: bank.exam.slug.clone(),
-            version_id: version.to_owned(),
-            version: number,
-            version_label: label.to_owned(),
-            created,
-            questions: bank.questions.len(),
-            domains: bank.domains.len(),
-            questions_per_form: questions_per_form(bank),
-            warnings: warnings.clone(),
-            state: state.to_owned(),
-        };
+    let outcome = |version: &str, number: i32, label: &str, created: bool, state| ImportOutcome {
+        vendor: vendor.slug.clone(),
+        exam: bank.exam.slug.clone(),
+        version_id: version.to_owned(),
+        version: number,
+        version_label: label.to_owned(),
+        created,
+        questions: bank.questions.len(),
+        domains: bank.domains.len(),
+        questions_per_form: questions_per_form(bank),
+        warnings: warnings.clone(),
+        state,
+    };
     let (exam_id, number) = match store::find_exam(conn, &vendor.id, &bank.exam.slug)? {
         Some(exam) => match store::latest_version(conn, &exam.id)? {
             Some(latest) if latest.content_hash == hash => {
@@ -470,7 +469,7 @@ fn store_bank(
                     latest.number,
                     &latest.label,
                     false,
-                    &latest.state,
+                    latest.state,
                 ));
             }
             Some(latest) => (exam.id, latest.number + 1),
@@ -510,7 +509,7 @@ fn store_bank(
         number,
         &bank.exam.version,
         true,
-        store::VERSION_DRAFT,
+        ExamVersionState::Draft,
     ))
 }
 
@@ -531,7 +530,7 @@ pub enum VersionChange {
 pub struct VersionState {
     pub exam: String,
     pub version: i32,
-    pub state: String,
+    pub state: ExamVersionState,
 }
 
 /// Changes the state of version `number` of `exam`, audited in the caller's transaction.
@@ -553,38 +552,38 @@ pub fn set_version_state(
     let mut changed_settings = serde_json::Map::new();
     let (state, action) = match change {
         VersionChange::Publish => {
-            if version.state == store::VERSION_PUBLISHED {
+            if version.state == ExamVersionState::Published {
                 return refuse(format!("version {number} is already published"));
             }
             let bank = load_bank(conn, &version.id)?;
             if let Some(current) = exam.current_version_id.as_deref() {
-                store::set_version_state(conn, current, store::VERSION_RETIRED)?;
+                store::set_version_state(conn, current, ExamVersionState::Retired)?;
             }
             let meta = meta_columns(&bank, Some(version.id.clone()), now);
             store::update_exam_meta(conn, &exam.id, &meta)?;
             if exam.current_version_id.is_some() {
                 changed_settings = settings_diff(&row_settings(exam), &column_settings(&meta));
             }
-            (store::VERSION_PUBLISHED, Action::BankVersionPublished)
+            (ExamVersionState::Published, Action::BankVersionPublished)
         }
         VersionChange::Unpublish => {
-            if version.state != store::VERSION_PUBLISHED {
+            if version.state != ExamVersionState::Published {
                 return refuse(format!(
                     "version {number} is {}; only the published version can be unpublished",
                     version.state
                 ));
             }
             store::set_current_version(conn, &exam.id, None)?;
-            (store::VERSION_DRAFT, Action::BankVersionUnpublished)
+            (ExamVersionState::Draft, Action::BankVersionUnpublished)
         }
         VersionChange::Retire => {
-            if version.state == store::VERSION_RETIRED {
+            if version.state == ExamVersionState::Retired {
                 return refuse(format!("version {number} is already retired"));
             }
-            if version.state == store::VERSION_PUBLISHED {
+            if version.state == ExamVersionState::Published {
                 store::set_current_version(conn, &exam.id, None)?;
             }
-            (store::VERSION_RETIRED, Action::BankVersionRetired)
+            (ExamVersionState::Retired, Action::BankVersionRetired)
         }
     };
     store::set_version_state(conn, &version.id, state)?;
@@ -618,6 +617,6 @@ pub fn set_version_state(
     Ok(VersionState {
         exam: exam.slug.clone(),
         version: number,
-        state: state.to_owned(),
+        state,
     })
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConn;
 use crate::exams::store::{self, ExamRow};
-use crate::exams::ExamError;
+use crate::exams::{AttemptStatus, ExamError, ExamVersionState};
 
 /// One exam on the vendor's exam list.
 #[derive(Debug, Clone)]
@@ -12,8 +12,8 @@ pub struct VendorExamSummary {
     pub exam: ExamRow,
     pub version: i32,
     pub version_label: String,
-    /// The latest version's state (`draft`, `published`, `retired`).
-    pub version_state: String,
+    /// The latest version's state; none when the exam has no version.
+    pub version_state: Option<ExamVersionState>,
     pub graded: usize,
     pub passed: usize,
     pub open: usize,
@@ -27,19 +27,19 @@ pub fn vendor_exams(
     let mut out = Vec::new();
     for exam in store::list_vendor_exams(conn, vendor_id)? {
         let latest = store::latest_version(conn, &exam.id)?;
-        let mine = counts.iter().filter(|(id, _, _)| id == &exam.id);
+        let mine = counts.iter().filter(|tally| tally.exam_id == exam.id);
         let (mut graded, mut passed, mut open) = (0, 0, 0);
-        for (_, status, pass) in mine {
-            if status == store::STATUS_GRADED {
+        for tally in mine {
+            if tally.status == AttemptStatus::Graded {
                 graded += 1;
-                passed += usize::from(*pass == Some(true));
+                passed += usize::from(tally.passed == Some(true));
             } else {
                 open += 1;
             }
         }
         out.push(VendorExamSummary {
             version: latest.as_ref().map_or(0, |v| v.number),
-            version_state: latest.as_ref().map(|v| v.state.clone()).unwrap_or_default(),
+            version_state: latest.as_ref().map(|v| v.state),
             version_label: latest.map(|v| v.label).unwrap_or_default(),
             exam,
             graded,

@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::DbConn;
 use crate::exams::store;
-use crate::exams::ExamError;
+use crate::exams::{ExamError, OrderProvider, OrderStatus};
 use crate::validation::{normalize_email, FieldErrors};
 
 /// `POST /api/v1/orders` (operator): a manual order (invoice, bank transfer) for a person and an exam.
@@ -46,8 +46,8 @@ pub struct OrderView {
     pub email: String,
     pub amount_minor: i64,
     pub currency: String,
-    pub provider: String,
-    pub status: String,
+    pub provider: OrderProvider,
+    pub status: OrderStatus,
     pub reference: Option<String>,
     pub attempt_id: Option<String>,
     #[schema(format = DateTime)]
@@ -153,11 +153,11 @@ pub fn create_manual_order(
             user_id: &user_id,
             amount_minor: input.amount_minor,
             currency: &input.currency,
-            provider: store::PROVIDER_MANUAL,
+            provider: OrderProvider::Manual,
             status: if input.paid {
-                store::ORDER_PAID
+                OrderStatus::Paid
             } else {
-                store::ORDER_PENDING
+                OrderStatus::Pending
             },
             reference,
             paid_at: input.paid.then_some(now),
@@ -194,7 +194,7 @@ pub fn mark_order_paid(
     now: NaiveDateTime,
 ) -> Result<OrderView, ExamError> {
     let order = store::find_order(conn, order_id)?.ok_or(ExamError::NotFound("order"))?;
-    if order.provider != store::PROVIDER_MANUAL {
+    if order.provider != OrderProvider::Manual {
         return Err(ExamError::Conflict(
             "only manual orders are marked paid; voucher orders are paid when redeemed".into(),
         ));
@@ -210,7 +210,7 @@ pub fn mark_order_paid(
             format!("at most {MAX_REFERENCE} characters"),
         )));
     }
-    if order.status == store::ORDER_PENDING {
+    if order.status == OrderStatus::Pending {
         store::mark_order_paid(conn, order_id, actor.user_id(), reference, now)?;
         let vendor_id = store::find_exam_by_id(conn, &order.exam_id)?.map(|e| e.vendor_id);
         audit::record(

@@ -13,8 +13,8 @@ use crate::clock::rfc3339_seconds;
 use crate::db::DbConn;
 use crate::exams::store::{self, AttemptRow};
 use crate::exams::{
-    grade, percent_json_number, render_text, render_text_inline, Bank, DomainScore, ExamError,
-    Form, PresentedQuestion, QuestionKind,
+    grade, percent_json_number, render_text, render_text_inline, AttemptStatus, Bank, DomainScore,
+    ExamError, Form, PresentedQuestion, QuestionKind,
 };
 use crate::links::Links;
 use crate::mail;
@@ -143,7 +143,7 @@ pub fn grade_attempt(
     let attempt = store::find_attempt(conn, attempt_id)?
         .filter(|attempt| owner.is_none_or(|owner| owner == attempt.user_id))
         .ok_or(ExamError::NotFound("attempt"))?;
-    if attempt.status == store::STATUS_GRADED {
+    if attempt.status == AttemptStatus::Graded {
         return stored_result(&attempt);
     }
     if store::claim_for_grading(conn, attempt_id, graded_by.as_str(), now)? == 0 {
@@ -350,7 +350,7 @@ pub fn attempt_view(
         let choices: Vec<String> = serde_json::from_str(&choices).unwrap_or_default();
         answers.insert(question_id, choices);
     }
-    let graded = attempt.status == store::STATUS_GRADED;
+    let graded = attempt.status == AttemptStatus::Graded;
     let status = if graded {
         "graded"
     } else if now > attempt.deadline {
@@ -457,7 +457,7 @@ pub struct AttemptSummary {
     pub vendor: String,
     pub exam_slug: String,
     pub exam_title: String,
-    pub status: String,
+    pub status: AttemptStatus,
     pub started_at: NaiveDateTime,
     pub deadline: NaiveDateTime,
     pub score_bp: Option<i32>,

@@ -15,7 +15,9 @@ use super::{load_bank, parse_form, GradedBy, PassHook};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::exams::store::{self, AttemptRow, ExamRow};
-use crate::exams::{draw_form, validate_answer, ExamError, IndexedForm, PresentedQuestion};
+use crate::exams::{
+    draw_form, validate_answer, AttemptStatus, ExamError, IndexedForm, PresentedQuestion,
+};
 use crate::links::Links;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -242,7 +244,7 @@ fn answerable_attempt(
     let attempt = store::lock_attempt(conn, attempt_id)?
         .filter(|attempt| attempt.user_id == user_id)
         .ok_or(ExamError::NotFound("attempt"))?;
-    if attempt.status != store::STATUS_OPEN {
+    if attempt.status != AttemptStatus::Open {
         return Err(ExamError::AttemptClosed(
             "this attempt has been submitted; answers can no longer change".into(),
         ));

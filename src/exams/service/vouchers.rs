@@ -9,7 +9,7 @@ use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::exams::store::{self, ExamRow};
-use crate::exams::ExamError;
+use crate::exams::{ExamError, OrderProvider, OrderStatus};
 use crate::spreadsheet::csv_cell;
 use crate::validation::FieldErrors;
 
@@ -79,8 +79,8 @@ pub(super) fn redeem_voucher(
             user_id,
             amount_minor: exam.price_minor,
             currency: &exam.currency,
-            provider: store::PROVIDER_VOUCHER,
-            status: store::ORDER_PAID,
+            provider: OrderProvider::Voucher,
+            status: OrderStatus::Paid,
             reference: Some(&voucher.code),
             paid_at: Some(now),
             marked_paid_by: None,

@@ -3,11 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{STATUS_GRADED, STATUS_OPEN};
 use crate::db::schema::{
     attempt_answers, attempt_flags, attempt_items, attempts, exams, users, vendors,
 };
 use crate::db::{new_id, DbConn};
+use crate::exams::AttemptStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = attempts)]
@@ -17,7 +17,8 @@ pub struct AttemptRow {
     pub version_id: String,
     pub user_id: String,
     pub order_id: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: AttemptStatus,
     pub form: String,
     pub started_at: NaiveDateTime,
     pub deadline: NaiveDateTime,
@@ -55,7 +56,7 @@ pub fn insert_attempt(
             attempts::version_id.eq(new.version_id),
             attempts::user_id.eq(new.user_id),
             attempts::order_id.eq(new.order_id),
-            attempts::status.eq(STATUS_OPEN),
+            attempts::status.eq(AttemptStatus::Open.as_str()),
             attempts::form.eq(new.form_json),
             attempts::started_at.eq(now),
             attempts::deadline.eq(new.deadline),
@@ -100,7 +101,7 @@ pub fn open_attempt_of(
     attempts::table
         .filter(attempts::exam_id.eq(exam_id))
         .filter(attempts::user_id.eq(user_id))
-        .filter(attempts::status.eq(STATUS_OPEN))
+        .filter(attempts::status.eq(AttemptStatus::Open.as_str()))
         .select(AttemptRow::as_select())
         .first(conn)
         .optional()
@@ -139,10 +140,10 @@ pub fn claim_for_grading(
     diesel::update(
         attempts::table
             .find(id)
-            .filter(attempts::status.eq(STATUS_OPEN)),
+            .filter(attempts::status.eq(AttemptStatus::Open.as_str())),
     )
     .set((
-        attempts::status.eq(STATUS_GRADED),
+        attempts::status.eq(AttemptStatus::Graded.as_str()),
         attempts::submitted_at.eq(now),
         attempts::graded_at.eq(now),
         attempts::graded_by.eq(graded_by),
@@ -174,7 +175,7 @@ pub fn overdue_attempt_ids(
     limit: i64,
 ) -> QueryResult<Vec<String>> {
     attempts::table
-        .filter(attempts::status.eq(STATUS_OPEN))
+        .filter(attempts::status.eq(AttemptStatus::Open.as_str()))
         .filter(attempts::deadline.lt(now))
         .order(attempts::deadline.asc())
         .limit(limit)
@@ -210,7 +211,7 @@ pub fn graded_attempts_of_exam(
     attempts::table
         .inner_join(users::table)
         .filter(attempts::exam_id.eq(exam_id))
-        .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::status.eq(AttemptStatus::Graded.as_str()))
         .filter(attempts::preview.eq(false))
         .order(attempts::graded_at.desc())
         .limit(limit)
@@ -218,11 +219,20 @@ pub fn graded_attempts_of_exam(
         .load(conn)
 }
 
-/// (exam id, graded attempts, passed attempts, open attempts) for each exam of a vendor that has attempts.
+/// One attempt as the vendor's exam list counts it.
+#[derive(Debug, Clone, Queryable)]
+pub struct AttemptTally {
+    pub exam_id: String,
+    #[diesel(deserialize_as = String)]
+    pub status: AttemptStatus,
+    pub passed: Option<bool>,
+}
+
+/// Every attempt (previews aside) at the vendor's exams, to count per exam.
 pub fn attempt_counts_of_vendor(
     conn: &mut DbConn,
     vendor_id: &str,
-) -> QueryResult<Vec<(String, String, Option<bool>)>> {
+) -> QueryResult<Vec<AttemptTally>> {
     attempts::table
         .inner_join(exams::table)
         .filter(exams::vendor_id.eq(vendor_id))
@@ -253,7 +263,7 @@ pub fn save_answer_if_open(
     let open = attempts::table
         .filter(attempts::id.eq(attempt_id))
         .filter(attempts::user_id.eq(user_id))
-        .filter(attempts::status.eq(STATUS_OPEN))
+        .filter(attempts::status.eq(AttemptStatus::Open.as_str()))
         .filter(attempts::deadline.ge(now))
         .select((
             attempts::id,
@@ -375,7 +385,7 @@ pub fn graded_attempts_of_version(
 ) -> QueryResult<Vec<GradedScore>> {
     attempts::table
         .filter(attempts::version_id.eq(version_id))
-        .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::status.eq(AttemptStatus::Graded.as_str()))
         .filter(attempts::preview.eq(false))
         .order(attempts::graded_at.asc())
         .select((attempts::id, attempts::score_bp, attempts::passed))
@@ -390,7 +400,7 @@ pub fn item_outcomes_of_version(
     attempt_items::table
         .inner_join(attempts::table)
         .filter(attempts::version_id.eq(version_id))
-        .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::status.eq(AttemptStatus::Graded.as_str()))
         .filter(attempts::preview.eq(false))
         .select((
             attempt_items::attempt_id,

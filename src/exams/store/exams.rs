@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{STATUS_GRADED, VERSION_DRAFT};
 use crate::db::schema::{attempts, exam_versions, exams, vendors};
 use crate::db::{new_id, DbConn};
+use crate::exams::{AttemptStatus, ExamVersionState};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = exams)]
@@ -65,7 +65,8 @@ pub struct VersionRow {
     pub source_name: String,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: ExamVersionState,
 }
 
 /// A version without its (large) bank JSON, for listings.
@@ -79,7 +80,8 @@ pub struct VersionInfo {
     pub source_format: String,
     pub source_name: String,
     pub created_at: NaiveDateTime,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: ExamVersionState,
 }
 
 pub fn find_exam(conn: &mut DbConn, vendor_id: &str, slug: &str) -> QueryResult<Option<ExamRow>> {
@@ -234,16 +236,20 @@ pub fn insert_version(
             exam_versions::source_name.eq(new.source_name),
             exam_versions::created_by.eq(new.created_by),
             exam_versions::created_at.eq(now),
-            exam_versions::state.eq(VERSION_DRAFT),
+            exam_versions::state.eq(ExamVersionState::Draft.as_str()),
         ))
         .execute(conn)?;
     Ok(id)
 }
 
-/// Sets a version's state (see `VERSION_*`); the bank and everything else stay as imported.
-pub fn set_version_state(conn: &mut DbConn, version_id: &str, state: &str) -> QueryResult<()> {
+/// Sets a version's state; the bank and everything else stay as imported.
+pub fn set_version_state(
+    conn: &mut DbConn,
+    version_id: &str,
+    state: ExamVersionState,
+) -> QueryResult<()> {
     diesel::update(exam_versions::table.find(version_id))
-        .set(exam_versions::state.eq(state))
+        .set(exam_versions::state.eq(state.as_str()))
         .execute(conn)
         .map(drop)
 }
@@ -269,7 +275,7 @@ pub fn latest_version_with_graded_attempts(
     exam_versions::table
         .inner_join(attempts::table.on(attempts::version_id.eq(exam_versions::id)))
         .filter(exam_versions::exam_id.eq(exam_id))
-        .filter(attempts::status.eq(STATUS_GRADED))
+        .filter(attempts::status.eq(AttemptStatus::Graded.as_str()))
         .filter(attempts::preview.eq(false))
         .select(diesel::dsl::max(exam_versions::number))
         .first(conn)

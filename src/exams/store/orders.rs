@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ORDER_PAID, ORDER_PENDING};
 use crate::db::schema::{exams, orders, users, vouchers};
 use crate::db::{new_id, DbConn};
+use crate::exams::{OrderProvider, OrderStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -15,8 +15,10 @@ pub struct OrderRow {
     pub user_id: String,
     pub amount_minor: i64,
     pub currency: String,
-    pub provider: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub provider: OrderProvider,
+    #[diesel(deserialize_as = String)]
+    pub status: OrderStatus,
     pub reference: Option<String>,
     pub attempt_id: Option<String>,
     pub created_at: NaiveDateTime,
@@ -44,8 +46,8 @@ pub struct NewOrder<'a> {
     pub user_id: &'a str,
     pub amount_minor: i64,
     pub currency: &'a str,
-    pub provider: &'a str,
-    pub status: &'a str,
+    pub provider: OrderProvider,
+    pub status: OrderStatus,
     pub reference: Option<&'a str>,
     pub paid_at: Option<NaiveDateTime>,
     pub marked_paid_by: Option<&'a str>,
@@ -64,8 +66,8 @@ pub fn insert_order(
             orders::user_id.eq(new.user_id),
             orders::amount_minor.eq(new.amount_minor),
             orders::currency.eq(new.currency),
-            orders::provider.eq(new.provider),
-            orders::status.eq(new.status),
+            orders::provider.eq(new.provider.as_str()),
+            orders::status.eq(new.status.as_str()),
             orders::reference.eq(new.reference),
             orders::created_at.eq(now),
             orders::paid_at.eq(new.paid_at),
@@ -93,11 +95,11 @@ pub fn mark_order_paid(
 ) -> QueryResult<usize> {
     let target = orders::table
         .find(id)
-        .filter(orders::status.eq(ORDER_PENDING));
+        .filter(orders::status.eq(OrderStatus::Pending.as_str()));
     match reference {
         Some(reference) => diesel::update(target)
             .set((
-                orders::status.eq(ORDER_PAID),
+                orders::status.eq(OrderStatus::Paid.as_str()),
                 orders::paid_at.eq(now),
                 orders::marked_paid_by.eq(by),
                 orders::reference.eq(reference),
@@ -105,7 +107,7 @@ pub fn mark_order_paid(
             .execute(conn),
         None => diesel::update(target)
             .set((
-                orders::status.eq(ORDER_PAID),
+                orders::status.eq(OrderStatus::Paid.as_str()),
                 orders::paid_at.eq(now),
                 orders::marked_paid_by.eq(by),
             ))
@@ -118,22 +120,27 @@ pub fn mark_order_paid(
 pub fn settle_order(
     conn: &mut DbConn,
     id: &str,
-    from: &str,
-    to: &str,
+    from: OrderStatus,
+    to: OrderStatus,
     reference: &str,
     paid_at: Option<NaiveDateTime>,
 ) -> QueryResult<usize> {
-    let target = orders::table.find(id).filter(orders::status.eq(from));
+    let target = orders::table
+        .find(id)
+        .filter(orders::status.eq(from.as_str()));
     match paid_at {
         Some(at) => diesel::update(target)
             .set((
-                orders::status.eq(to),
+                orders::status.eq(to.as_str()),
                 orders::reference.eq(reference),
                 orders::paid_at.eq(at),
             ))
             .execute(conn),
         None => diesel::update(target)
-            .set((orders::status.eq(to), orders::reference.eq(reference)))
+            .set((
+                orders::status.eq(to.as_str()),
+                orders::reference.eq(reference),
+            ))
             .execute(conn),
     }
 }
@@ -143,13 +150,13 @@ pub fn pending_order(
     conn: &mut DbConn,
     exam_id: &str,
     user_id: &str,
-    provider: &str,
+    provider: OrderProvider,
 ) -> QueryResult<Option<OrderRow>> {
     orders::table
         .filter(orders::exam_id.eq(exam_id))
         .filter(orders::user_id.eq(user_id))
-        .filter(orders::provider.eq(provider))
-        .filter(orders::status.eq(ORDER_PENDING))
+        .filter(orders::provider.eq(provider.as_str()))
+        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
         .order(orders::created_at.desc())
         .select(OrderRow::as_select())
         .first(conn)
@@ -159,11 +166,11 @@ pub fn pending_order(
 /// The order `provider` knows by `reference` (a Stripe PaymentIntent id).
 pub fn order_by_reference(
     conn: &mut DbConn,
-    provider: &str,
+    provider: OrderProvider,
     reference: &str,
 ) -> QueryResult<Option<OrderRow>> {
     orders::table
-        .filter(orders::provider.eq(provider))
+        .filter(orders::provider.eq(provider.as_str()))
         .filter(orders::reference.eq(reference))
         .order(orders::created_at.asc())
         .select(OrderRow::as_select())
@@ -197,7 +204,7 @@ pub fn unused_paid_order(
     orders::table
         .filter(orders::exam_id.eq(exam_id))
         .filter(orders::user_id.eq(user_id))
-        .filter(orders::status.eq(ORDER_PAID))
+        .filter(orders::status.eq(OrderStatus::Paid.as_str()))
         .filter(orders::attempt_id.is_null())
         .order(orders::created_at.asc())
         .select(OrderRow::as_select())
@@ -225,14 +232,13 @@ pub struct PaidOrder {
     pub created_at: NaiveDateTime,
     pub amount_minor: i64,
     pub currency: String,
-    pub provider: String,
 }
 
 pub fn paid_orders_of_vendor(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Vec<PaidOrder>> {
     orders::table
         .inner_join(exams::table)
         .filter(exams::vendor_id.eq(vendor_id))
-        .filter(orders::status.eq(ORDER_PAID))
+        .filter(orders::status.eq(OrderStatus::Paid.as_str()))
         .order((exams::slug.asc(), orders::paid_at.asc()))
         .select((
             exams::slug,
@@ -241,7 +247,6 @@ pub fn paid_orders_of_vendor(conn: &mut DbConn, vendor_id: &str) -> QueryResult<
             orders::created_at,
             orders::amount_minor,
             orders::currency,
-            orders::provider,
         ))
         .load(conn)
 }

@@ -662,7 +662,7 @@ async fn my_attempts(
             id: a.id,
             exam: format!("{}/{}", a.vendor, a.exam_slug),
             title: a.exam_title,
-            status: a.status,
+            status: a.status.to_string(),
             started_at: crate::clock::rfc3339_seconds(a.started_at),
             deadline: crate::clock::rfc3339_seconds(a.deadline),
             score_percent: a

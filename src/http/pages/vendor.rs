@@ -13,7 +13,7 @@ use crate::accounts::{
     self, AccountError, ApiKeyInput, Member, Scope, SessionUser, Vendor, VendorInput, VendorRole,
 };
 use crate::app::AppState;
-use crate::audit;
+use crate::audit::{self, ActorKind};
 use crate::credentials::{self, proof::Cryptosuite};
 use crate::http::api::audit::parse_page;
 use crate::http::auth::user_actor;
@@ -607,13 +607,12 @@ struct AuditRow {
     details: String,
 }
 
-fn actor_kind_label(kind: &str) -> &'static str {
+fn actor_kind_label(kind: ActorKind) -> &'static str {
     match kind {
-        "user" => "person",
-        "api_key" => "API key",
-        "operator_cli" => "operator, command line",
-        "system" => "Credo",
-        _ => "unknown",
+        ActorKind::User => "person",
+        ActorKind::ApiKey => "API key",
+        ActorKind::OperatorCli => "operator, command line",
+        ActorKind::System => "Credo",
     }
 }
 
@@ -655,7 +654,7 @@ async fn audit_trail(
         .map(|e| AuditRow {
             when: super::human_time_text(&e.at),
             who: e.actor_display.clone(),
-            kind: actor_kind_label(&e.actor_kind),
+            kind: actor_kind_label(e.actor_kind),
             address: e.client_address.clone(),
             action: e.action.clone(),
             subject_type: e.subject_type.replace('_', " "),

@@ -6,7 +6,7 @@ use super::{page_error, when};
 use crate::accounts::SessionUser;
 use crate::app::AppState;
 use crate::exams::service::{self, CatalogEntry};
-use crate::exams::{format_percent, ExamError};
+use crate::exams::{format_percent, AttemptStatus, ExamError};
 use crate::http::pages::PageError;
 
 struct DashboardAttempt {
@@ -52,7 +52,7 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
     // Exams in progress are resumed above; those the retake policy holds back say from when.
     let in_progress: Vec<(String, String)> = attempts
         .iter()
-        .filter(|a| a.status == "open")
+        .filter(|a| a.status == AttemptStatus::Open)
         .map(|a| (a.vendor.clone(), a.exam_slug.clone()))
         .collect();
     let mut available = Vec::new();
@@ -84,13 +84,13 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
                 .map(|bp| format_percent(u32::try_from(bp).unwrap_or(0)))
                 .unwrap_or_default(),
             passed: a.passed == Some(true),
-            href: if a.status == "open" {
+            href: if a.status == AttemptStatus::Open {
                 format!("/attempts/{}", a.id)
             } else {
                 format!("/attempts/{}/result", a.id)
             },
         };
-        if a.status == "open" {
+        if a.status == AttemptStatus::Open {
             open.push(item);
         } else {
             graded.push(item);

@@ -10,8 +10,8 @@ use super::{page_error, when};
 use crate::accounts::{Vendor, VendorRole};
 use crate::app::AppState;
 use crate::exams::service::{self, BankSource, VersionChange, VoucherInput};
-use crate::exams::store::{self, ExamRow};
-use crate::exams::{format_percent, BankError, ExamError};
+use crate::exams::store::ExamRow;
+use crate::exams::{format_percent, BankError, ExamError, ExamVersionState};
 use crate::http::api::exams::BANK_LIMIT;
 use crate::http::auth::{csrf_matches, user_actor};
 use crate::http::multipart::read_parts;
@@ -82,7 +82,7 @@ async fn vendor_exams_view(
                 title: s.exam.title,
                 version: s.version,
                 version_label: s.version_label,
-                version_state: s.version_state,
+                version_state: s.version_state.map(|s| s.to_string()).unwrap_or_default(),
                 pass_rate: pass_rate(s.passed, s.graded),
                 graded: s.graded,
                 open: s.open,
@@ -236,7 +236,7 @@ pub(super) async fn vendor_upload(
                             )
                         )
                     },
-                    if outcome.state == store::VERSION_PUBLISHED {
+                    if outcome.state == ExamVersionState::Published {
                         "It is published: candidates take it from now on."
                     } else {
                         "It is a draft: only staff see it. Preview it, then publish it under Versions."
@@ -404,7 +404,7 @@ async fn vendor_exam_view(
                 label: v.label,
                 source: format!("{} ({})", v.source_name, v.source_format),
                 created: when(v.created_at),
-                state: v.state,
+                state: v.state.to_string(),
             })
             .collect(),
         exam,
