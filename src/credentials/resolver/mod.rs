@@ -500,12 +500,7 @@ impl Resolver for StorageResolver<'_> {
     fn assertion_methods(&self, did: &str) -> Result<Arc<[AssertionMethod]>, ResolveError> {
         match self.local_issuer(did, false) {
             Some(issuer) => issuer.map(|issuer| issuer.methods),
-            None => {
-                let document = self.remote(did)?;
-                did::assertion_methods(did, &document)
-                    .map(Arc::from)
-                    .map_err(|e| ResolveError::Malformed(e.to_string()))
-            }
+            None => verify::decode_methods(did, &self.remote(did)?),
         }
     }
 
