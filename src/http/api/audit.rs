@@ -9,10 +9,11 @@ use serde::Deserialize;
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
 use crate::audit;
-use crate::http::api::accounts::vendor_for;
 use crate::http::auth::CurrentUser;
+use crate::http::extract::whole_number;
 use crate::http::openapi::{Invalid, NotFound, SignedIn};
 use crate::http::problem::ApiError;
+use crate::usecases::vendor_for;
 
 crate::http::openapi::routes!("audit": vendor_trail, vendor_trail_csv, site_trail);
 
@@ -40,21 +41,9 @@ impl TrailQuery {
             Some("csv") => return Ok(Wanted::Csv),
             Some(_) => return Err(ApiError::validation("format", "use json or csv")),
         }
-        parse_page(self.page.as_deref()).map(Wanted::Page)
-    }
-}
-
-/// `?page=N`: a whole number from 1 (default 1).
-pub fn parse_page(text: Option<&str>) -> Result<i64, ApiError> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(1),
-        Some(text) => match text.parse::<i64>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(ApiError::validation(
-                "page",
-                "give a page number such as 1 or 2",
-            )),
-        },
+        Ok(Wanted::Page(
+            whole_number("page", self.page.as_deref())?.unwrap_or(1),
+        ))
     }
 }
 

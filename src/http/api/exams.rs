@@ -9,19 +9,17 @@ use serde::Deserialize;
 
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
-use crate::db;
 use crate::exams::service::{self, BankSource, ManualOrderInput, MarkPaidInput, VoucherInput};
-use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
-use crate::http::extract::{parse_json, query_flag, read_body, refuse_control_chars, Json};
+use crate::http::extract::{
+    parse_json, query_flag, read_body, refuse_control_chars, whole_number, Json, BANK_LIMIT,
+};
 use crate::http::openapi::{
     Conflict, Invalid, JsonBody, NotFound, PaymentRequired, SignedIn, TooLarge, TooMany,
     UnsupportedType,
 };
 use crate::http::problem::ApiError;
-
-/// Bank uploads may be this large (the shipped banks are under 100 kB).
-pub const BANK_LIMIT: usize = 4 * 1024 * 1024;
+use crate::usecases::{start_for, vendor_for};
 
 crate::http::openapi::routes!("exams":
     upload_bank,
@@ -316,7 +314,7 @@ async fn change_version_state(
 
 /// A version number in a path.
 fn version_number(text: &str) -> Result<i32, ApiError> {
-    parse_version(Some(text))?
+    whole_number("version", Some(text))?
         .ok_or_else(|| ApiError::validation("version", "give a version number such as 1 or 2"))
 }
 
@@ -374,7 +372,7 @@ async fn export_qti(
     let (vendor, exam, version) = path.into_inner();
     let version = match version.as_str() {
         "latest" => None,
-        number => Some(parse_version(Some(number))?.ok_or_else(|| {
+        number => Some(whole_number("version", Some(number))?.ok_or_else(|| {
             ApiError::validation("version", "give a version number such as 1, or `latest`")
         })?),
     };
@@ -449,30 +447,6 @@ async fn optional_json<T: serde::de::DeserializeOwned + Default>(
         ));
     }
     parse_json(&body)
-}
-
-/// Starts an attempt for the signed-in person. An open attempt of theirs past its deadline is graded first
-/// (its own transaction), so the refusal or start that follows sees it finished.
-pub async fn start_for(
-    state: &AppState,
-    user_id: String,
-    vendor: String,
-    exam: String,
-    voucher: Option<String>,
-) -> Result<service::StartedAttempt, crate::exams::ExamError> {
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let hook = state.on_exam_passed();
-    state
-        .db(move |conn| {
-            db::transaction(conn, |c| {
-                service::close_overdue_attempt(c, &user_id, &vendor, &exam, &links, &hook, now)
-            })?;
-            db::transaction(conn, |c| {
-                service::start_attempt(c, &user_id, &vendor, &exam, voucher.as_deref(), now)
-            })
-        })
-        .await
 }
 
 /// Start an attempt (a person's session)
@@ -752,20 +726,6 @@ struct VersionQuery {
     version: Option<String>,
 }
 
-/// `?version=N`: a positive whole number.
-pub fn parse_version(text: Option<&str>) -> Result<Option<i32>, ApiError> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(text) => match text.parse::<i32>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(ApiError::validation(
-                "version",
-                "give a version number such as 1 or 2",
-            )),
-        },
-    }
-}
-
 /// Item statistics of one version (examiners)
 ///
 /// p, corrected point-biserial, flags, KR-20, SEM, score histogram.
@@ -780,7 +740,7 @@ async fn statistics(
     path: web::Path<(String, String)>,
     query: web::Query<VersionQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = parse_version(query.version.as_deref())?;
+    let version = whole_number("version", query.version.as_deref())?;
     let (vendor, exam) = path.into_inner();
     let (_, exam) = vendor_exam(&state, principal, vendor, exam, VendorRole::Examiner).await?;
     let min_attempts = state.config.stats_min_attempts;

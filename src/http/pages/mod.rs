@@ -35,7 +35,7 @@ use super::auth::{csrf_matches, presented_token, resolve, TokenSource, CSRF_FIEL
 use super::extract::{control_char_error, is_refused_char, read_body};
 use super::middleware::csrf_token;
 use super::problem::ApiError;
-use crate::accounts::{Principal, SessionUser, Vendor, VendorRole};
+use crate::accounts::{AccountError, Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 
 /// What every page's layout needs.
@@ -92,10 +92,7 @@ pub async fn vendor_with_role(
     slug: String,
     role: VendorRole,
 ) -> Result<Vendor, PageError> {
-    Ok(
-        crate::http::api::accounts::vendor_for(state, Principal::User(user.clone()), slug, role)
-            .await?,
-    )
+    Ok(crate::usecases::vendor_for(state, Principal::User(user.clone()), slug, role).await?)
 }
 
 /// Errors of page handlers, shown as HTML pages (or a redirect to sign in).
@@ -118,6 +115,13 @@ pub enum PageError {
     Refused(ApiError),
     #[error("internal error")]
     Internal(String),
+}
+
+/// Account refusals (the vendor check of every vendor page) read as the API answers them.
+impl From<AccountError> for PageError {
+    fn from(e: AccountError) -> Self {
+        ApiError::from(e).into()
+    }
 }
 
 impl From<ApiError> for PageError {

@@ -15,8 +15,8 @@ use crate::accounts::{
 use crate::app::AppState;
 use crate::audit;
 use crate::credentials::{self, proof::Cryptosuite};
-use crate::http::api::audit::parse_page;
 use crate::http::auth::user_actor;
+use crate::http::extract::whole_number;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
 
@@ -643,7 +643,7 @@ async fn audit_trail(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, PageError> {
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
-    let page = parse_page(query.page.as_deref())?;
+    let page = whole_number("page", query.page.as_deref())?.unwrap_or(1);
     let vendor_id = vendor.id.clone();
     let trail = state
         .db(move |conn| audit::read_page(conn, Some(&vendor_id), page, audit::PAGE_SIZE))
