@@ -228,6 +228,15 @@ pub fn user_actor(req: &HttpRequest, user: &SessionUser) -> Actor {
     )
 }
 
+/// Operators only: anyone else is refused (403) with "only operators {what}".
+pub fn operators_only(user: &SessionUser, what: &str) -> Result<(), ApiError> {
+    if user.is_operator {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!("only operators {what}")))
+    }
+}
+
 /// The session cookie for pages; `Secure` whenever the site is served over HTTPS.
 pub fn session_cookie(state: &AppState, token: String, max_age_hours: u32) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token)

@@ -217,6 +217,20 @@ fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
+/// An optional JSON body (at most [`JSON_LIMIT`] bytes): empty means the default value; else as
+/// [`Json`].
+pub async fn optional_json<T: DeserializeOwned + Default>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<T, ApiError> {
+    let body = read_body(payload, JSON_LIMIT).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    require_json_content_type(req)?;
+    parse_json(&body)
+}
+
 /// A JSON body of type `T` (at most [`JSON_LIMIT`] bytes).
 pub struct Json<T>(pub T);
 

@@ -12,7 +12,7 @@ use crate::accounts::{
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
 use crate::http::auth::{
-    cleared_session_cookie, client_address, session_cookie, user_actor, CurrentUser,
+    cleared_session_cookie, client_address, operators_only, session_cookie, user_actor, CurrentUser,
 };
 use crate::http::extract::Json;
 use crate::http::openapi::{
@@ -296,9 +296,7 @@ async fn create_vendor(
     CurrentUser(user): CurrentUser,
     Json(input): Json<VendorInput>,
 ) -> Result<HttpResponse, ApiError> {
-    if !user.is_operator {
-        return Err(ApiError::Forbidden("only operators create vendors".into()));
-    }
+    operators_only(&user, "create vendors")?;
     let now = state.clock.now();
     let actor = user_actor(&req, &user);
     let vendor = state
@@ -457,17 +455,6 @@ impl From<accounts::User> for AccountAnswer {
     }
 }
 
-/// Operators only.
-fn operator(user: &SessionUser) -> Result<(), ApiError> {
-    if user.is_operator {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only operators disable and enable accounts".into(),
-        ))
-    }
-}
-
 /// Disable an account (operators)
 ///
 /// `{account}` is its id or e-mail address. It cannot sign in, and its sessions and the API keys it
@@ -484,14 +471,7 @@ async fn disable_account(
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    operator(&user)?;
-    let actor = user_actor(&req, &user);
-    let now = state.clock.now();
-    let account = path.into_inner();
-    let disabled = state
-        .tx(move |conn| accounts::disable_account(conn, &actor, &account, now))
-        .await?;
-    Ok(HttpResponse::Ok().json(AccountAnswer::from(disabled)))
+    switch_account(&state, &req, &user, path.into_inner(), false).await
 }
 
 /// Enable a disabled account again (operators)
@@ -509,14 +489,30 @@ async fn enable_account(
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    operator(&user)?;
-    let actor = user_actor(&req, &user);
+    switch_account(&state, &req, &user, path.into_inner(), true).await
+}
+
+/// An operator disables or enables `account` (its id or e-mail address), audited.
+async fn switch_account(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &SessionUser,
+    account: String,
+    enable: bool,
+) -> Result<HttpResponse, ApiError> {
+    operators_only(user, "disable and enable accounts")?;
+    let actor = user_actor(req, user);
     let now = state.clock.now();
-    let account = path.into_inner();
-    let enabled = state
-        .tx(move |conn| accounts::enable_account(conn, &actor, &account, now))
+    let switched = state
+        .tx(move |conn| {
+            if enable {
+                accounts::enable_account(conn, &actor, &account, now)
+            } else {
+                accounts::disable_account(conn, &actor, &account, now)
+            }
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(AccountAnswer::from(enabled)))
+    Ok(HttpResponse::Ok().json(AccountAnswer::from(switched)))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
 use crate::audit;
-use crate::http::auth::CurrentUser;
+use crate::http::auth::{operators_only, CurrentUser};
+use crate::http::download;
 use crate::http::extract::whole_number;
 use crate::http::openapi::{Invalid, NotFound, SignedIn};
 use crate::http::problem::ApiError;
@@ -47,17 +48,6 @@ impl TrailQuery {
     }
 }
 
-fn csv_answer(filename: &str, body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
-}
-
 async fn answer(
     state: &AppState,
     vendor_id: Option<String>,
@@ -69,7 +59,7 @@ async fn answer(
             let body = state
                 .db(move |conn| audit::csv(conn, vendor_id.as_deref()))
                 .await?;
-            Ok(csv_answer(&filename, body))
+            Ok(download("text/csv; charset=utf-8", &filename, body))
         }
         Wanted::Page(page) => {
             let page = state
@@ -160,11 +150,10 @@ async fn site_trail(
     CurrentUser(user): CurrentUser,
     query: web::Query<TrailQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !user.is_operator {
-        return Err(ApiError::Forbidden(
-            "only operators read the whole site's audit trail; vendor owners read theirs at /api/v1/vendors/{vendor}/audit".into(),
-        ));
-    }
+    operators_only(
+        &user,
+        "read the whole site's audit trail; vendor owners read theirs at /api/v1/vendors/{vendor}/audit",
+    )?;
     let wanted = query.wanted()?;
     answer(&state, None, "credo-audit.csv".into(), wanted).await
 }

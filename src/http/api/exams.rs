@@ -2,7 +2,6 @@
 //! submit, read) and item statistics. Handlers parse, authorize, run one `exams::service` use case in a
 //! transaction and answer its result.
 
-use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -10,9 +9,10 @@ use serde::Deserialize;
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
 use crate::exams::service::{self, BankSource, ManualOrderInput, MarkPaidInput, VoucherInput};
-use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
+use crate::http::auth::{actor, operators_only, user_actor, Caller, CurrentUser};
+use crate::http::download;
 use crate::http::extract::{
-    parse_json, query_flag, read_body, refuse_control_chars, whole_number, Json, BANK_LIMIT,
+    optional_json, query_flag, read_body, refuse_control_chars, whole_number, Json, BANK_LIMIT,
 };
 use crate::http::openapi::{
     Conflict, Invalid, JsonBody, NotFound, PaymentRequired, SignedIn, TooLarge, TooMany,
@@ -380,14 +380,7 @@ async fn export_qti(
     let (file_name, bytes) = state
         .db(move |conn| service::export_qti(conn, &exam, version))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/zip")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+    Ok(download("application/zip", &file_name, bytes))
 }
 
 /// Public exam catalog
@@ -419,34 +412,6 @@ struct StartInput {
     /// A voucher code: the entitlement for this attempt.
     #[serde(default)]
     voucher: Option<String>,
-}
-
-/// An optional JSON body: empty means the default value.
-async fn optional_json<T: serde::de::DeserializeOwned + Default>(
-    req: &HttpRequest,
-    payload: &mut Payload,
-) -> Result<T, ApiError> {
-    let body = read_body(payload, crate::http::extract::JSON_LIMIT).await?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .eq_ignore_ascii_case("application/json")
-    {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the body as JSON with `Content-Type: application/json`".into(),
-        ));
-    }
-    parse_json(&body)
 }
 
 /// Start an attempt (a person's session)
@@ -707,14 +672,7 @@ async fn vouchers_csv(
     let csv = state
         .db(move |conn| service::vouchers_csv(conn, &exam, now))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(csv))
+    Ok(download("text/csv; charset=utf-8", &filename, csv))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -765,16 +723,6 @@ async fn revenue(
     Ok(HttpResponse::Ok().json(report))
 }
 
-fn operator_only(user: &crate::accounts::SessionUser) -> Result<(), ApiError> {
-    if user.is_operator {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only operators record manual orders".into(),
-        ))
-    }
-}
-
 /// Record a manual order (invoice, bank transfer) for a person and an exam (operators)
 ///
 /// A paid order not yet used by an attempt is an entitlement.
@@ -791,7 +739,7 @@ async fn create_order(
     CurrentUser(user): CurrentUser,
     Json(input): Json<ManualOrderInput>,
 ) -> Result<HttpResponse, ApiError> {
-    operator_only(&user)?;
+    operators_only(&user, "record manual orders")?;
     let now = state.clock.now();
     let actor = user_actor(&req, &user);
     let order = state
@@ -815,7 +763,7 @@ async fn mark_order_paid(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    operator_only(&user)?;
+    operators_only(&user, "record manual orders")?;
     let input: MarkPaidInput = optional_json(&req, &mut payload.into_inner()).await?;
     let order_id = path.into_inner();
     let now = state.clock.now();
