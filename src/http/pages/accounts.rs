@@ -6,8 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    message_page, render, render_with_status, see_other, Form, MaybeUser, PageContext, PageError,
-    PageUser,
+    message_page, render, render_with_status, see_other, Empty, Form, MaybeUser, PageContext,
+    PageError, PageUser,
 };
 use crate::accounts::{self, password, RegisterInput};
 use crate::app::AppState;
@@ -235,9 +235,6 @@ async fn login_submit(
         Err(other) => Err(other.into()),
     }
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 #[post("/logout")]
 async fn logout(

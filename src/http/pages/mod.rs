@@ -348,6 +348,11 @@ pub fn form_field_with_control_char(encoded: &[u8]) -> Option<String> {
     })
 }
 
+/// The body of a form with no fields of its own (a button: only the CSRF token, which [`Form`]
+/// checks).
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
 /// An `application/x-www-form-urlencoded` form whose CSRF token matched the browser's cookie and
 /// whose fields hold no control characters.
 pub struct Form<T>(pub T);

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    render_with_status, see_other, vendor_with_role, Form, PageContext, PageError, PageUser,
+    render_with_status, see_other, vendor_with_role, Empty, Form, PageContext, PageError, PageUser,
 };
 use crate::accounts::{
     self, AccountError, ApiKeyInput, Member, Scope, SessionUser, Vendor, VendorInput, VendorRole,
@@ -572,9 +572,6 @@ async fn create_key(
     };
     hub_page(&state, &req, user, vendor, extras).await
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 #[post("/vendor/{vendor}/api-keys/{key}/revoke")]
 async fn revoke_key(
