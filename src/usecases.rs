@@ -9,12 +9,15 @@
 //! is called by both. Errors are the domains' own (`AccountError`, `ExamError`); each door maps
 //! them in its one place.
 
+use chrono::NaiveDateTime;
+
 use crate::accounts::{self, password, AccountError, Principal, RegisterInput, Vendor, VendorRole};
 use crate::app::AppState;
-use crate::db;
+use crate::db::{self, DbConn};
 use crate::exams::service::{self as exams, StartedAttempt};
 use crate::exams::ExamError;
-use crate::ratelimit::Limit;
+use crate::links::Links;
+use crate::ratelimit::{Limit, RateLimits};
 
 /// Authorizes `principal` for `role` on the vendor named `slug` (in a path).
 pub async fn vendor_for(
@@ -53,13 +56,7 @@ pub async fn resend_verification(
     client: &str,
     email: String,
 ) -> Result<(), AccountError> {
-    limit(state, Limit::PublicWork, client)?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let limits = state.limits.clone();
-    state
-        .tx(move |conn| accounts::resend_verification(conn, &email, &links, &limits, now))
-        .await
+    mail_link(state, client, email, accounts::resend_verification).await
 }
 
 /// Mails a password reset link to `email` when it has an account, after the rate limit for
@@ -69,12 +66,22 @@ pub async fn request_password_reset(
     client: &str,
     email: String,
 ) -> Result<(), AccountError> {
+    mail_link(state, client, email, accounts::request_password_reset).await
+}
+
+/// The account mails anyone may ask for: a public-work rate limit, then `mail` in a transaction.
+async fn mail_link(
+    state: &AppState,
+    client: &str,
+    email: String,
+    mail: fn(&mut DbConn, &str, &Links, &RateLimits, NaiveDateTime) -> Result<(), AccountError>,
+) -> Result<(), AccountError> {
     limit(state, Limit::PublicWork, client)?;
     let now = state.clock.now();
     let links = state.links.clone();
     let limits = state.limits.clone();
     state
-        .tx(move |conn| accounts::request_password_reset(conn, &email, &links, &limits, now))
+        .tx(move |conn| mail(conn, &email, &links, &limits, now))
         .await
 }
 
