@@ -27,6 +27,7 @@ pub mod secrets;
 pub mod server;
 pub mod spreadsheet;
 pub mod text;
+pub mod usecases;
 pub mod validation;
 pub mod webhooks;
 

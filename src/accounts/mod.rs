@@ -39,6 +39,9 @@ pub enum AccountError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A rate limit refused the attempt: allowed again after this long.
+    #[error("too many attempts")]
+    TooMany(std::time::Duration),
     #[error("{0}")]
     Conflict(String),
     #[error("internal error: {0}")]

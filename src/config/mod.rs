@@ -37,48 +37,73 @@ pub enum ConfigError {
     },
 }
 
-/// Raw settings as written by people: every field optional, unknown fields refused.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    bind: Option<String>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    base_url: Option<String>,
-    smtp_url: Option<String>,
-    mail_from: Option<String>,
-    master_key: Option<String>,
-    log_format: Option<LogFormat>,
-    pool_size: Option<u32>,
-    sqlite_synchronous: Option<SqliteSync>,
-    session_hours: Option<u32>,
-    session_cache_ms: Option<u64>,
-    login_attempts_per_minute: Option<u32>,
-    registrations_per_hour: Option<u32>,
-    reminder_days: Option<Vec<u32>>,
-    resolve_remote_dids: Option<bool>,
-    instance_issuer: Option<bool>,
-    job_interval_ms: Option<u64>,
-    mail_retry_base_ms: Option<u64>,
-    webhook_retry_base_ms: Option<u64>,
-    webhook_retry_hours: Option<u32>,
-    webhook_allow_http: Option<bool>,
-    webhook_allow_private: Option<bool>,
-    status_list_ttl_seconds: Option<u32>,
-    stats_min_attempts: Option<u32>,
-    verify_proof_cache_entries: Option<u32>,
-    click_flush_ms: Option<u64>,
-    rate_limit_login_per_minute: Option<u32>,
-    rate_limit_login_account_per_minute: Option<u32>,
-    rate_limit_register_per_hour: Option<u32>,
-    rate_limit_public_work_per_minute: Option<u32>,
-    rate_limit_verify_per_minute: Option<u32>,
-    rate_limit_verify_api_key_per_minute: Option<u32>,
-    rate_limit_redirect_per_minute: Option<u32>,
-    rate_limit_mail_recipient_per_hour: Option<u32>,
-    trusted_proxies: Option<CidrList>,
-    metrics_allow: Option<CidrList>,
-    metrics_token: Option<String>,
+/// Declares the raw `Settings` (as written by people: every field optional, unknown fields
+/// refused) and `SETTINGS`, the names the environment is read for, from one list: a new setting is
+/// one line here (and its use in [`Config::validate`]). `Text` values are taken from the
+/// environment as they are; `Value` ones are read as TOML (numbers, booleans, arrays).
+macro_rules! settings {
+    ($($name:ident: $type:ty = $kind:ident,)*) => {
+        /// Raw settings as written by people: every field optional, unknown fields refused.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Settings {
+            $($name: Option<$type>,)*
+        }
+
+        /// Names of the settings, as used in the TOML file and (upper-cased, `CREDO_` prefix) in
+        /// the environment, with how an environment value is read.
+        const SETTINGS: &[(&str, EnvKind)] = &[$((stringify!($name), EnvKind::$kind),)*];
+    };
+}
+
+/// How a `CREDO_*` environment value is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EnvKind {
+    /// As the text it is.
+    Text,
+    /// As a TOML value, so that `CREDO_POOL_SIZE=4` and `CREDO_REMINDER_DAYS=[30,7]` work.
+    Value,
+}
+
+settings! {
+    bind: String = Text,
+    data_dir: PathBuf = Text,
+    database_url: String = Text,
+    base_url: String = Text,
+    smtp_url: String = Text,
+    mail_from: String = Text,
+    master_key: String = Text,
+    log_format: LogFormat = Text,
+    pool_size: u32 = Value,
+    sqlite_synchronous: SqliteSync = Text,
+    session_hours: u32 = Value,
+    session_cache_ms: u64 = Value,
+    login_attempts_per_minute: u32 = Value,
+    registrations_per_hour: u32 = Value,
+    reminder_days: Vec<u32> = Value,
+    resolve_remote_dids: bool = Value,
+    instance_issuer: bool = Value,
+    job_interval_ms: u64 = Value,
+    mail_retry_base_ms: u64 = Value,
+    webhook_retry_base_ms: u64 = Value,
+    webhook_retry_hours: u32 = Value,
+    webhook_allow_http: bool = Value,
+    webhook_allow_private: bool = Value,
+    status_list_ttl_seconds: u32 = Value,
+    stats_min_attempts: u32 = Value,
+    verify_proof_cache_entries: u32 = Value,
+    click_flush_ms: u64 = Value,
+    rate_limit_login_per_minute: u32 = Value,
+    rate_limit_login_account_per_minute: u32 = Value,
+    rate_limit_register_per_hour: u32 = Value,
+    rate_limit_public_work_per_minute: u32 = Value,
+    rate_limit_verify_per_minute: u32 = Value,
+    rate_limit_verify_api_key_per_minute: u32 = Value,
+    rate_limit_redirect_per_minute: u32 = Value,
+    rate_limit_mail_recipient_per_hour: u32 = Value,
+    trusted_proxies: CidrList = Text,
+    metrics_allow: CidrList = Text,
+    metrics_token: String = Text,
 }
 
 /// A CIDR list as one string (`"10.0.0.0/8, ::1"`, as in the environment) or a TOML array.
@@ -97,48 +122,6 @@ impl CidrList {
         }
     }
 }
-
-/// Names of the settings, as used in the TOML file and (upper-cased, `CREDO_` prefix) in the env.
-const SETTING_NAMES: &[&str] = &[
-    "bind",
-    "data_dir",
-    "database_url",
-    "base_url",
-    "smtp_url",
-    "mail_from",
-    "master_key",
-    "log_format",
-    "pool_size",
-    "sqlite_synchronous",
-    "session_hours",
-    "session_cache_ms",
-    "login_attempts_per_minute",
-    "registrations_per_hour",
-    "reminder_days",
-    "resolve_remote_dids",
-    "instance_issuer",
-    "job_interval_ms",
-    "mail_retry_base_ms",
-    "webhook_retry_base_ms",
-    "webhook_retry_hours",
-    "webhook_allow_http",
-    "webhook_allow_private",
-    "status_list_ttl_seconds",
-    "stats_min_attempts",
-    "verify_proof_cache_entries",
-    "click_flush_ms",
-    "rate_limit_login_per_minute",
-    "rate_limit_login_account_per_minute",
-    "rate_limit_register_per_hour",
-    "rate_limit_public_work_per_minute",
-    "rate_limit_verify_per_minute",
-    "rate_limit_verify_api_key_per_minute",
-    "rate_limit_redirect_per_minute",
-    "rate_limit_mail_recipient_per_hour",
-    "trusted_proxies",
-    "metrics_allow",
-    "metrics_token",
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -264,12 +247,12 @@ impl Config {
             }
         }
 
-        for name in SETTING_NAMES {
+        for &(name, kind) in SETTINGS {
             let var = format!("CREDO_{}", name.to_uppercase());
             // The last definition wins, as when a shell exports a variable twice.
             if let Some((_, raw)) = env.iter().rev().find(|(k, _)| *k == var) {
-                table.insert((*name).to_string(), env_value(name, raw));
-                origins.insert((*name).to_string(), format!("environment {var}"));
+                table.insert(name.to_string(), env_value(kind, raw));
+                origins.insert(name.to_string(), format!("environment {var}"));
             }
         }
 
@@ -506,38 +489,10 @@ impl Config {
     }
 }
 
-/// Environment values are strings; numbers, booleans and arrays are read as TOML values so that
-/// `CREDO_POOL_SIZE=4` and `CREDO_REMINDER_DAYS=[30,7]` work.
-fn env_value(name: &str, raw: &str) -> toml::Value {
-    const TYPED: &[&str] = &[
-        "pool_size",
-        "session_hours",
-        "session_cache_ms",
-        "login_attempts_per_minute",
-        "registrations_per_hour",
-        "reminder_days",
-        "resolve_remote_dids",
-        "instance_issuer",
-        "job_interval_ms",
-        "mail_retry_base_ms",
-        "webhook_retry_base_ms",
-        "webhook_retry_hours",
-        "webhook_allow_http",
-        "webhook_allow_private",
-        "status_list_ttl_seconds",
-        "stats_min_attempts",
-        "verify_proof_cache_entries",
-        "click_flush_ms",
-        "rate_limit_login_per_minute",
-        "rate_limit_login_account_per_minute",
-        "rate_limit_register_per_hour",
-        "rate_limit_public_work_per_minute",
-        "rate_limit_verify_per_minute",
-        "rate_limit_verify_api_key_per_minute",
-        "rate_limit_redirect_per_minute",
-        "rate_limit_mail_recipient_per_hour",
-    ];
-    if TYPED.contains(&name) {
+/// An environment value as `kind` reads it; a `Value` that is not valid TOML stays text (and the
+/// setting's type check names it).
+fn env_value(kind: EnvKind, raw: &str) -> toml::Value {
+    if kind == EnvKind::Value {
         if let Ok(table) = format!("v = {raw}").parse::<toml::Table>() {
             if let Some(value) = table.get("v") {
                 return value.clone();

@@ -2,6 +2,7 @@
 //! login page. Requests authenticated by cookie with an unsafe method must also carry the CSRF
 //! token in `X-CSRF-Token` (pages' scripts do); bearer tokens are not sent by browsers on their own.
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
@@ -225,6 +226,35 @@ pub fn user_actor(req: &HttpRequest, user: &SessionUser) -> Actor {
         &user.email,
         Some(client_address(req)),
     )
+}
+
+/// Operators only: anyone else is refused (403) with "only operators {what}".
+pub fn operators_only(user: &SessionUser, what: &str) -> Result<(), ApiError> {
+    if user.is_operator {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!("only operators {what}")))
+    }
+}
+
+/// The session cookie for pages; `Secure` whenever the site is served over HTTPS.
+pub fn session_cookie(state: &AppState, token: String, max_age_hours: u32) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(state.config.base_url.scheme() == "https")
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::hours(
+            max_age_hours.into(),
+        ))
+        .finish()
+}
+
+/// A cookie that makes the browser forget the session.
+pub fn cleared_session_cookie() -> Cookie<'static> {
+    let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    cookie.make_removal();
+    cookie
 }
 
 #[cfg(test)]

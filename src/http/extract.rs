@@ -16,6 +16,12 @@ use crate::validation::FieldError;
 
 /// Default limit for JSON bodies; routes that take larger documents read with their own limit.
 pub const JSON_LIMIT: usize = 256 * 1024;
+/// Bank uploads may be this large (the shipped banks are under 100 kB).
+pub const BANK_LIMIT: usize = 4 * 1024 * 1024;
+/// Largest credential the verify doors read (ours are ~3 KB).
+pub const VERIFY_LIMIT: usize = 256 * 1024;
+/// Largest baked badge image (PNG or SVG with a credential inside) the verify doors read.
+pub const BAKED_VERIFY_LIMIT: usize = crate::badges::MAX_IMAGE_BYTES + VERIFY_LIMIT;
 
 /// Reads the whole body, refusing it as soon as it passes `limit` bytes.
 pub async fn read_body(payload: &mut Payload, limit: usize) -> Result<web::Bytes, ApiError> {
@@ -117,6 +123,24 @@ pub fn query_flag(name: &str, value: Option<&str>, default: bool) -> Result<bool
     }
 }
 
+/// A whole number from 1 in the query or path parameter `name`: absent or blank = `None`, anything
+/// else a 422 naming it (`?page=N`, `?version=N`).
+pub fn whole_number<T>(name: &str, text: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => match text.parse::<T>() {
+            Ok(n) if n >= T::from(1) => Ok(Some(n)),
+            _ => Err(ApiError::validation(
+                name,
+                format!("give a {name} number such as 1 or 2"),
+            )),
+        },
+    }
+}
+
 /// Parses JSON into `T`, naming the offending field on shape errors and on text with control
 /// characters.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -191,6 +215,20 @@ fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
             "send the body as JSON with `Content-Type: application/json`".into(),
         ))
     }
+}
+
+/// An optional JSON body (at most [`JSON_LIMIT`] bytes): empty means the default value; else as
+/// [`Json`].
+pub async fn optional_json<T: DeserializeOwned + Default>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<T, ApiError> {
+    let body = read_body(payload, JSON_LIMIT).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    require_json_content_type(req)?;
+    parse_json(&body)
 }
 
 /// A JSON body of type `T` (at most [`JSON_LIMIT`] bytes).

@@ -17,7 +17,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
-use actix_web::{web, App};
+use actix_web::{web, App, HttpResponse};
 
 use crate::app::AppState;
 
@@ -27,6 +27,23 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 
 /// HSTS for sites served over https (one year; subdomains too).
 const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// A file for the browser to save as `filename` (`Content-Disposition: attachment`), never cached;
+/// every download of both doors answers with this.
+pub fn download(
+    content_type: &str,
+    filename: &str,
+    body: impl MessageBody + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
 
 /// The modules whose handlers make up the OpenAPI document, one part each.
 fn documented_modules() -> [utoipa::openapi::OpenApi; 10] {

@@ -257,6 +257,7 @@ impl From<AccountError> for ApiError {
             }
             AccountError::Forbidden(m) => ApiError::Forbidden(m.to_string()),
             AccountError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            AccountError::TooMany(wait) => ApiError::too_many(wait),
             AccountError::Conflict(m) => ApiError::Conflict(m),
             AccountError::Internal(m) => ApiError::Internal(m),
             AccountError::Password(e) => e.into(),

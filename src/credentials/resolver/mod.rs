@@ -23,6 +23,7 @@ use super::remote::RemoteFetcher;
 use super::service::{self, CredentialError};
 use super::status_list::{self, Bitstring, REVOCATION};
 use super::store;
+use super::summary::Summary;
 use super::verify::{self, ResolveError, Resolver, StatusListCredentialError};
 use crate::db::DbConn;
 use crate::links::Links;
@@ -249,6 +250,12 @@ impl LocalNames {
             rest.strip_prefix("issuers:")
                 .filter(|slug| crate::validation::is_slug(slug)),
         )
+    }
+
+    /// The issuer's profile page on this site, when the summary's issuer is one of its vendors.
+    pub fn issuer_profile(&self, links: &Links, summary: &Summary) -> Option<String> {
+        let slug = self.vendor_of_did(summary.issuer.id.as_deref()?)??;
+        Some(links.issuer_profile(slug))
     }
 
     /// `Some((vendor slug, list number) or None)` when `url` is on this instance.
@@ -499,12 +506,7 @@ impl Resolver for StorageResolver<'_> {
     fn assertion_methods(&self, did: &str) -> Result<Arc<[AssertionMethod]>, ResolveError> {
         match self.local_issuer(did, false) {
             Some(issuer) => issuer.map(|issuer| issuer.methods),
-            None => {
-                let document = self.remote(did)?;
-                did::assertion_methods(did, &document)
-                    .map(Arc::from)
-                    .map_err(|e| ResolveError::Malformed(e.to_string()))
-            }
+            None => verify::decode_methods(did, &self.remote(did)?),
         }
     }
 

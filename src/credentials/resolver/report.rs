@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::clock::rfc3339_seconds;
 use crate::credentials::service::{self, CredentialError};
 use crate::credentials::store;
+use crate::credentials::summary::{self, Summary};
 use crate::credentials::verify::{verify_credential, CheckName, Verification};
 use crate::db::DbConn;
 use crate::links::Links;
@@ -112,6 +113,17 @@ pub struct VerifyReport {
     /// The issuer is this instance or one of its vendors (else: another issuer, checked with
     /// its did:key, or its did:web over HTTPS when that is enabled).
     pub issuer_hosted_here: bool,
+}
+
+impl VerifyReport {
+    /// What `credential` states, when its signature verified (else `None`), for the verify
+    /// answers and pages.
+    pub fn verified_summary(&self, credential: &Value) -> Option<Summary> {
+        self.verification
+            .check(CheckName::Proof)
+            .is_some_and(|check| check.ok)
+            .then(|| summary::summarize(credential))
+    }
 }
 
 /// Verifies `credential` at `now` with the storage resolver (remote documents in `fetched`).

@@ -37,7 +37,7 @@ use status::check_status;
 use validity::check_validity;
 
 pub use outcome::{Check, CheckName, Status, Verification};
-pub use resolve::{keys_of, ResolveError, Resolver, StaticResolver};
+pub use resolve::{decode_methods, keys_of, ResolveError, Resolver, StaticResolver};
 pub use status::{verify_status_list_credential, StatusListCredentialError};
 
 const VC_V1_CONTEXT: &str = "https://www.w3.org/2018/credentials/v1";

@@ -32,10 +32,7 @@ pub trait Resolver {
     /// The decoded assertion methods of `did`. Decoding keys costs time: a server resolver
     /// should override this with a cache.
     fn assertion_methods(&self, did: &str) -> Result<Arc<[AssertionMethod]>, ResolveError> {
-        let document = self.did_document(did)?;
-        did::assertion_methods(did, &document)
-            .map(Arc::from)
-            .map_err(|e| ResolveError::Malformed(e.to_string()))
+        decode_methods(did, &self.did_document(did)?)
     }
 
     /// The assertion methods of `did` read again from their source, when the answer of
@@ -73,11 +70,17 @@ pub fn keys_of(resolver: &dyn Resolver, did: &str) -> Result<Arc<[AssertionMetho
     if did.starts_with("did:key:") {
         let document =
             did::did_key_document(did).map_err(|e| ResolveError::Malformed(e.to_string()))?;
-        return did::assertion_methods(did, &document)
-            .map(Arc::from)
-            .map_err(|e| ResolveError::Malformed(e.to_string()));
+        return decode_methods(did, &document);
     }
     resolver.assertion_methods(did)
+}
+
+/// The assertion methods of `did` decoded from its DID `document`; a document that does not
+/// parse is `Malformed`. Every resolver decodes with this (the trait default, caches, did:key).
+pub fn decode_methods(did: &str, document: &Value) -> Result<Arc<[AssertionMethod]>, ResolveError> {
+    did::assertion_methods(did, document)
+        .map(Arc::from)
+        .map_err(|e| ResolveError::Malformed(e.to_string()))
 }
 
 /// A resolver over documents held in memory: tests and the offline `credo verify` CLI.
@@ -100,9 +103,8 @@ impl StaticResolver {
             .and_then(Value::as_str)
             .ok_or_else(|| ResolveError::Malformed("the DID document has no id".into()))?
             .to_owned();
-        let keys = did::assertion_methods(&did, &document)
-            .map_err(|e| ResolveError::Malformed(e.to_string()))?;
-        self.dids.insert(did, (document, Arc::from(keys)));
+        let keys = decode_methods(&did, &document)?;
+        self.dids.insert(did, (document, keys));
         Ok(())
     }
 

@@ -1,7 +1,6 @@
 //! Accounts API: registration, e-mail verification, login/logout, password reset, `me`, vendors,
 //! staff and API keys.
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,13 +11,16 @@ use crate::accounts::{
 };
 use crate::app::AppState;
 use crate::clock::rfc3339_seconds;
-use crate::http::auth::{client_address, user_actor, CurrentUser, SESSION_COOKIE};
+use crate::http::auth::{
+    cleared_session_cookie, client_address, operators_only, session_cookie, user_actor, CurrentUser,
+};
 use crate::http::extract::Json;
 use crate::http::openapi::{
     Busy, Conflict, Forbidden, JsonBody, NotFound, SignedIn, TooMany, Unauthorized,
 };
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
+use crate::usecases::{self, login_with_limits, register_account, vendor_for};
 
 crate::http::openapi::routes!("accounts":
     register,
@@ -51,24 +53,6 @@ struct Registered {
     email: String,
 }
 
-/// Registers after the rate limit allows it, hashing the password before the transaction; shared
-/// by the API and the registration page. An address with an account gets the same answer.
-pub async fn register_account(
-    state: &AppState,
-    req: &HttpRequest,
-    input: RegisterInput,
-) -> Result<accounts::Registered, ApiError> {
-    limit(state, Limit::Register, &client_address(req))?;
-    accounts::check_registration(&input)?;
-    let hash = password::hash_new(&input.password).await?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let limits = state.limits.clone();
-    Ok(state
-        .tx(move |conn| accounts::register(conn, &input, &hash, &links, &limits, now))
-        .await?)
-}
-
 /// Create an account; mails a verification link
 ///
 /// An address that already has an account gets the same answer (and a mail saying so).
@@ -86,7 +70,7 @@ async fn register(
     req: HttpRequest,
     Json(input): Json<RegisterInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let registered = register_account(&state, &req, input).await?;
+    let registered = register_account(&state, &client_address(&req), input).await?;
     Ok(HttpResponse::Created().json(Registered {
         id: registered.id,
         email: registered.email,
@@ -139,13 +123,7 @@ async fn resend_verification(
     req: HttpRequest,
     Json(input): Json<EmailInput>,
 ) -> Result<HttpResponse, ApiError> {
-    limit(&state, Limit::PublicWork, &client_address(&req))?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let limits = state.limits.clone();
-    state
-        .tx(move |conn| accounts::resend_verification(conn, &input.email, &links, &limits, now))
-        .await?;
+    usecases::resend_verification(&state, &client_address(&req), input.email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -162,63 +140,6 @@ struct LoginAnswer {
     token: String,
     #[schema(format = DateTime)]
     expires_at: String,
-}
-
-/// The session cookie for pages; `Secure` whenever the site is served over HTTPS.
-pub fn session_cookie(state: &AppState, token: String, max_age_hours: u32) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token)
-        .path("/")
-        .http_only(true)
-        .secure(state.config.base_url.scheme() == "https")
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::hours(
-            max_age_hours.into(),
-        ))
-        .finish()
-}
-
-/// Logs in after the rate limits allow it (an address over its failure limit is refused before
-/// any lookup or hashing); shared by the API and the login page. Only failed passwords count
-/// against the limits. The password is checked between two short database visits, never inside
-/// a transaction.
-pub async fn login_with_limits(
-    state: &AppState,
-    req: &HttpRequest,
-    email: String,
-    password: String,
-) -> Result<accounts::LoginOutcome, ApiError> {
-    let charge = state
-        .limits
-        .login_attempt(&client_address(req), &email.trim().to_lowercase())
-        .map_err(ApiError::too_many)?;
-    // Fields first (a 422 never waits), then a turn at the password checks, and only then the
-    // account lookup: a flood of logins queues for the turn, not for the database pool.
-    let checked = async {
-        accounts::check_sign_in(&email, &password)?;
-        let turn = password::sign_in_turn().await?;
-        let (user_id, stored) = state
-            .db(move |conn| accounts::sign_in_candidate(conn, &email))
-            .await?
-            .unzip();
-        Ok::<_, ApiError>((user_id, turn.verify(&password, stored).await?))
-    };
-    let user_id = match checked.await {
-        Ok((Some(user_id), true)) => {
-            charge.release();
-            user_id
-        }
-        Ok(_) => return Err(ApiError::Unauthorized),
-        Err(e) => {
-            charge.release();
-            return Err(e);
-        }
-    };
-    let now = state.clock.now();
-    let keys = state.session_keys.clone();
-    let hours = state.config.session_hours;
-    Ok(state
-        .tx(move |conn| accounts::start_session(conn, &keys, &user_id, hours, now))
-        .await?)
 }
 
 /// Sign in
@@ -239,7 +160,8 @@ async fn login(
     req: HttpRequest,
     Json(input): Json<LoginInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = login_with_limits(&state, &req, input.email, input.password).await?;
+    let outcome =
+        login_with_limits(&state, &client_address(&req), input.email, input.password).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(
             &state,
@@ -250,13 +172,6 @@ async fn login(
             token: outcome.token,
             expires_at: rfc3339_seconds(outcome.expires_at),
         }))
-}
-
-/// A cookie that makes the browser forget the session.
-pub fn cleared_session_cookie() -> Cookie<'static> {
-    let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
-    cookie.make_removal();
-    cookie
 }
 
 /// Revoke the current session
@@ -292,13 +207,7 @@ async fn password_reset(
     req: HttpRequest,
     Json(input): Json<EmailInput>,
 ) -> Result<HttpResponse, ApiError> {
-    limit(&state, Limit::PublicWork, &client_address(&req))?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let limits = state.limits.clone();
-    state
-        .tx(move |conn| accounts::request_password_reset(conn, &input.email, &links, &limits, now))
-        .await?;
+    usecases::request_password_reset(&state, &client_address(&req), input.email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -387,27 +296,13 @@ async fn create_vendor(
     CurrentUser(user): CurrentUser,
     Json(input): Json<VendorInput>,
 ) -> Result<HttpResponse, ApiError> {
-    if !user.is_operator {
-        return Err(ApiError::Forbidden("only operators create vendors".into()));
-    }
+    operators_only(&user, "create vendors")?;
     let now = state.clock.now();
     let actor = user_actor(&req, &user);
     let vendor = state
         .tx(move |conn| accounts::create_vendor(conn, &input, &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(vendor))
-}
-
-/// Authorizes `principal` for `role` on the vendor named in the path.
-pub async fn vendor_for(
-    state: &AppState,
-    principal: Principal,
-    slug: String,
-    role: VendorRole,
-) -> Result<accounts::Vendor, ApiError> {
-    Ok(state
-        .db(move |conn| accounts::authorize_vendor(conn, &principal, &slug, role))
-        .await?)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -560,17 +455,6 @@ impl From<accounts::User> for AccountAnswer {
     }
 }
 
-/// Operators only.
-fn operator(user: &SessionUser) -> Result<(), ApiError> {
-    if user.is_operator {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only operators disable and enable accounts".into(),
-        ))
-    }
-}
-
 /// Disable an account (operators)
 ///
 /// `{account}` is its id or e-mail address. It cannot sign in, and its sessions and the API keys it
@@ -587,14 +471,7 @@ async fn disable_account(
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    operator(&user)?;
-    let actor = user_actor(&req, &user);
-    let now = state.clock.now();
-    let account = path.into_inner();
-    let disabled = state
-        .tx(move |conn| accounts::disable_account(conn, &actor, &account, now))
-        .await?;
-    Ok(HttpResponse::Ok().json(AccountAnswer::from(disabled)))
+    switch_account(&state, &req, &user, path.into_inner(), false).await
 }
 
 /// Enable a disabled account again (operators)
@@ -612,14 +489,30 @@ async fn enable_account(
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    operator(&user)?;
-    let actor = user_actor(&req, &user);
+    switch_account(&state, &req, &user, path.into_inner(), true).await
+}
+
+/// An operator disables or enables `account` (its id or e-mail address), audited.
+async fn switch_account(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &SessionUser,
+    account: String,
+    enable: bool,
+) -> Result<HttpResponse, ApiError> {
+    operators_only(user, "disable and enable accounts")?;
+    let actor = user_actor(req, user);
     let now = state.clock.now();
-    let account = path.into_inner();
-    let enabled = state
-        .tx(move |conn| accounts::enable_account(conn, &actor, &account, now))
+    let switched = state
+        .tx(move |conn| {
+            if enable {
+                accounts::enable_account(conn, &actor, &account, now)
+            } else {
+                accounts::disable_account(conn, &actor, &account, now)
+            }
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(AccountAnswer::from(enabled)))
+    Ok(HttpResponse::Ok().json(AccountAnswer::from(switched)))
 }
 
 #[derive(Serialize, ToSchema)]

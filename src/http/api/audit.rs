@@ -9,10 +9,12 @@ use serde::Deserialize;
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
 use crate::audit;
-use crate::http::api::accounts::vendor_for;
-use crate::http::auth::CurrentUser;
+use crate::http::auth::{operators_only, CurrentUser};
+use crate::http::download;
+use crate::http::extract::whole_number;
 use crate::http::openapi::{Invalid, NotFound, SignedIn};
 use crate::http::problem::ApiError;
+use crate::usecases::vendor_for;
 
 crate::http::openapi::routes!("audit": vendor_trail, vendor_trail_csv, site_trail);
 
@@ -40,33 +42,10 @@ impl TrailQuery {
             Some("csv") => return Ok(Wanted::Csv),
             Some(_) => return Err(ApiError::validation("format", "use json or csv")),
         }
-        parse_page(self.page.as_deref()).map(Wanted::Page)
-    }
-}
-
-/// `?page=N`: a whole number from 1 (default 1).
-pub fn parse_page(text: Option<&str>) -> Result<i64, ApiError> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(1),
-        Some(text) => match text.parse::<i64>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(ApiError::validation(
-                "page",
-                "give a page number such as 1 or 2",
-            )),
-        },
-    }
-}
-
-fn csv_answer(filename: &str, body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
+        Ok(Wanted::Page(
+            whole_number("page", self.page.as_deref())?.unwrap_or(1),
         ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
+    }
 }
 
 async fn answer(
@@ -80,7 +59,7 @@ async fn answer(
             let body = state
                 .db(move |conn| audit::csv(conn, vendor_id.as_deref()))
                 .await?;
-            Ok(csv_answer(&filename, body))
+            Ok(download("text/csv; charset=utf-8", &filename, body))
         }
         Wanted::Page(page) => {
             let page = state
@@ -171,11 +150,10 @@ async fn site_trail(
     CurrentUser(user): CurrentUser,
     query: web::Query<TrailQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !user.is_operator {
-        return Err(ApiError::Forbidden(
-            "only operators read the whole site's audit trail; vendor owners read theirs at /api/v1/vendors/{vendor}/audit".into(),
-        ));
-    }
+    operators_only(
+        &user,
+        "read the whole site's audit trail; vendor owners read theirs at /api/v1/vendors/{vendor}/audit",
+    )?;
     let wanted = query.wanted()?;
     answer(&state, None, "credo-audit.csv".into(), wanted).await
 }

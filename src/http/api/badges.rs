@@ -9,11 +9,11 @@ use crate::accounts::VendorRole;
 use crate::app::AppState;
 use crate::badges::service::{self, BadgesError};
 use crate::badges::{Format, MAX_IMAGE_BYTES};
-use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, Caller};
 use crate::http::extract::read_body;
 use crate::http::openapi::{Invalid, NotFound, SignedIn, TooLarge, UnsupportedType};
 use crate::http::problem::ApiError;
+use crate::usecases::vendor_for;
 
 /// How long browsers and verifiers may cache an exam's badge (it changes only on upload).
 const BADGE_MAX_AGE: u32 = 3600;

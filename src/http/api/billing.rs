@@ -8,11 +8,11 @@ use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
 use crate::billing::service::{self, CheckoutInput, SecretInput};
 use crate::billing::{stripe, BillingError};
-use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{user_actor, CurrentUser};
 use crate::http::extract::{read_body, Json, JSON_LIMIT};
 use crate::http::openapi::{BadRequest, Conflict, Invalid, JsonBody, NotFound, SignedIn, TooLarge};
 use crate::http::problem::ApiError;
+use crate::usecases::vendor_for;
 
 crate::http::openapi::routes!("billing":
     stripe_webhook,

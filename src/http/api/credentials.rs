@@ -12,25 +12,21 @@ use crate::clock::rfc3339_seconds;
 use crate::credentials::resolver::{self, StoredFacts};
 use crate::credentials::service::{self, CredentialError, CredentialState};
 use crate::credentials::store;
-use crate::credentials::summary::{self, Summary};
+use crate::credentials::summary::Summary;
 use crate::credentials::verify::{Check, CheckName, Status};
-use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{
     actor, client_address, presented_token, resolve, user_actor, Caller, CurrentUser, TokenSource,
 };
-use crate::http::extract::{parse_json, read_body, Json};
+use crate::http::extract::{parse_json, read_body, Json, BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
 use crate::http::openapi::{
     BadRequest, Invalid, JsonBody, NotFound, SignedIn, TooLarge, TooMany, Unauthorized,
     UnsupportedType,
 };
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
+use crate::usecases::vendor_for;
 use crate::validation::field_error;
 
-/// Largest credential `POST /api/v1/verify` reads (ours are ~3 KB).
-pub const VERIFY_LIMIT: usize = 256 * 1024;
-/// Largest baked badge image (PNG or SVG with a credential inside) the verify doors read.
-pub const BAKED_VERIFY_LIMIT: usize = crate::badges::MAX_IMAGE_BYTES + VERIFY_LIMIT;
 /// How long verifiers may cache a DID document.
 const DID_MAX_AGE: u32 = 300;
 
@@ -252,25 +248,6 @@ pub struct IssuerAnswer {
     pub profile: Option<String>,
 }
 
-/// The summary of a credential whose signature verified (else `None`), for the verify answers.
-pub fn verified_summary(
-    report: &resolver::VerifyReport,
-    credential: &serde_json::Value,
-) -> Option<Summary> {
-    report
-        .verification
-        .check(CheckName::Proof)
-        .is_some_and(|check| check.ok)
-        .then(|| summary::summarize(credential))
-}
-
-/// The issuer's profile page on this site, when the issuer is one of its vendors.
-pub fn issuer_profile(state: &AppState, summary: &Summary) -> Option<String> {
-    let did = summary.issuer.id.as_deref()?;
-    let slug = state.verifier.local.vendor_of_did(did)??;
-    Some(state.links.issuer_profile(slug))
-}
-
 impl VerifyAnswer {
     /// The answer with what the credential states, when its signature verified.
     fn with_summary(mut self, summary: Option<Summary>, profile: Option<String>) -> Self {
@@ -382,8 +359,10 @@ async fn verify(
             .map_or_else(String::new, |c| c.detail.clone());
         return Err(ApiError::Validation(field_error("proof", detail)));
     }
-    let summary = verified_summary(&report, &credential);
-    let profile = summary.as_ref().and_then(|s| issuer_profile(&state, s));
+    let summary = report.verified_summary(&credential);
+    let profile = summary
+        .as_ref()
+        .and_then(|s| state.verifier.local.issuer_profile(&state.links, s));
     Ok(HttpResponse::Ok().json(VerifyAnswer::from(report).with_summary(summary, profile)))
 }
 

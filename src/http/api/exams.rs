@@ -2,26 +2,24 @@
 //! submit, read) and item statistics. Handlers parse, authorize, run one `exams::service` use case in a
 //! transaction and answer its result.
 
-use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
-use crate::db;
 use crate::exams::service::{self, BankSource, ManualOrderInput, MarkPaidInput, VoucherInput};
-use crate::http::api::accounts::vendor_for;
-use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
-use crate::http::extract::{parse_json, query_flag, read_body, refuse_control_chars, Json};
+use crate::http::auth::{actor, operators_only, user_actor, Caller, CurrentUser};
+use crate::http::download;
+use crate::http::extract::{
+    optional_json, query_flag, read_body, refuse_control_chars, whole_number, Json, BANK_LIMIT,
+};
 use crate::http::openapi::{
     Conflict, Invalid, JsonBody, NotFound, PaymentRequired, SignedIn, TooLarge, TooMany,
     UnsupportedType,
 };
 use crate::http::problem::ApiError;
-
-/// Bank uploads may be this large (the shipped banks are under 100 kB).
-pub const BANK_LIMIT: usize = 4 * 1024 * 1024;
+use crate::usecases::{start_for, vendor_for};
 
 crate::http::openapi::routes!("exams":
     upload_bank,
@@ -316,7 +314,7 @@ async fn change_version_state(
 
 /// A version number in a path.
 fn version_number(text: &str) -> Result<i32, ApiError> {
-    parse_version(Some(text))?
+    whole_number("version", Some(text))?
         .ok_or_else(|| ApiError::validation("version", "give a version number such as 1 or 2"))
 }
 
@@ -374,7 +372,7 @@ async fn export_qti(
     let (vendor, exam, version) = path.into_inner();
     let version = match version.as_str() {
         "latest" => None,
-        number => Some(parse_version(Some(number))?.ok_or_else(|| {
+        number => Some(whole_number("version", Some(number))?.ok_or_else(|| {
             ApiError::validation("version", "give a version number such as 1, or `latest`")
         })?),
     };
@@ -382,14 +380,7 @@ async fn export_qti(
     let (file_name, bytes) = state
         .db(move |conn| service::export_qti(conn, &exam, version))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/zip")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+    Ok(download("application/zip", &file_name, bytes))
 }
 
 /// Public exam catalog
@@ -421,58 +412,6 @@ struct StartInput {
     /// A voucher code: the entitlement for this attempt.
     #[serde(default)]
     voucher: Option<String>,
-}
-
-/// An optional JSON body: empty means the default value.
-async fn optional_json<T: serde::de::DeserializeOwned + Default>(
-    req: &HttpRequest,
-    payload: &mut Payload,
-) -> Result<T, ApiError> {
-    let body = read_body(payload, crate::http::extract::JSON_LIMIT).await?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .eq_ignore_ascii_case("application/json")
-    {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the body as JSON with `Content-Type: application/json`".into(),
-        ));
-    }
-    parse_json(&body)
-}
-
-/// Starts an attempt for the signed-in person. An open attempt of theirs past its deadline is graded first
-/// (its own transaction), so the refusal or start that follows sees it finished.
-pub async fn start_for(
-    state: &AppState,
-    user_id: String,
-    vendor: String,
-    exam: String,
-    voucher: Option<String>,
-) -> Result<service::StartedAttempt, crate::exams::ExamError> {
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let hook = state.on_exam_passed();
-    state
-        .db(move |conn| {
-            db::transaction(conn, |c| {
-                service::close_overdue_attempt(c, &user_id, &vendor, &exam, &links, &hook, now)
-            })?;
-            db::transaction(conn, |c| {
-                service::start_attempt(c, &user_id, &vendor, &exam, voucher.as_deref(), now)
-            })
-        })
-        .await
 }
 
 /// Start an attempt (a person's session)
@@ -733,14 +672,7 @@ async fn vouchers_csv(
     let csv = state
         .db(move |conn| service::vouchers_csv(conn, &exam, now))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(csv))
+    Ok(download("text/csv; charset=utf-8", &filename, csv))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -750,20 +682,6 @@ struct VersionQuery {
     /// The version (default: the current one).
     #[param(value_type = Option<i32>, minimum = 1)]
     version: Option<String>,
-}
-
-/// `?version=N`: a positive whole number.
-pub fn parse_version(text: Option<&str>) -> Result<Option<i32>, ApiError> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(text) => match text.parse::<i32>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(ApiError::validation(
-                "version",
-                "give a version number such as 1 or 2",
-            )),
-        },
-    }
 }
 
 /// Item statistics of one version (examiners)
@@ -780,7 +698,7 @@ async fn statistics(
     path: web::Path<(String, String)>,
     query: web::Query<VersionQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = parse_version(query.version.as_deref())?;
+    let version = whole_number("version", query.version.as_deref())?;
     let (vendor, exam) = path.into_inner();
     let (_, exam) = vendor_exam(&state, principal, vendor, exam, VendorRole::Examiner).await?;
     let min_attempts = state.config.stats_min_attempts;
@@ -805,16 +723,6 @@ async fn revenue(
     Ok(HttpResponse::Ok().json(report))
 }
 
-fn operator_only(user: &crate::accounts::SessionUser) -> Result<(), ApiError> {
-    if user.is_operator {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only operators record manual orders".into(),
-        ))
-    }
-}
-
 /// Record a manual order (invoice, bank transfer) for a person and an exam (operators)
 ///
 /// A paid order not yet used by an attempt is an entitlement.
@@ -831,7 +739,7 @@ async fn create_order(
     CurrentUser(user): CurrentUser,
     Json(input): Json<ManualOrderInput>,
 ) -> Result<HttpResponse, ApiError> {
-    operator_only(&user)?;
+    operators_only(&user, "record manual orders")?;
     let now = state.clock.now();
     let actor = user_actor(&req, &user);
     let order = state
@@ -855,7 +763,7 @@ async fn mark_order_paid(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    operator_only(&user)?;
+    operators_only(&user, "record manual orders")?;
     let input: MarkPaidInput = optional_json(&req, &mut payload.into_inner()).await?;
     let order_id = path.into_inner();
     let now = state.clock.now();

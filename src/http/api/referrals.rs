@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 use crate::audit::Actor;
-use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
 use crate::http::extract::{parse_json, query_flag, read_body, Json, JSON_LIMIT};
 use crate::http::openapi::{
@@ -22,6 +21,7 @@ use crate::referrals::service::{
 };
 use crate::referrals::webhook::SIGNATURE_HEADER;
 use crate::referrals::{self as referrals, Program, ReferralError};
+use crate::usecases::vendor_for;
 
 crate::http::openapi::routes!("referrals":
     put_program,

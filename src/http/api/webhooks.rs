@@ -6,11 +6,11 @@ use serde::Deserialize;
 
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
-use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{user_actor, CurrentUser};
 use crate::http::extract::Json;
 use crate::http::openapi::{Conflict, JsonBody, NotFound, SignedIn};
 use crate::http::problem::ApiError;
+use crate::usecases::vendor_for;
 use crate::webhooks;
 
 crate::http::openapi::routes!("webhooks":
@@ -38,7 +38,7 @@ async fn owner_vendor(
     user: crate::accounts::SessionUser,
     slug: String,
 ) -> Result<crate::accounts::Vendor, ApiError> {
-    vendor_for(state, Principal::User(user), slug, VendorRole::Owner).await
+    Ok(vendor_for(state, Principal::User(user), slug, VendorRole::Owner).await?)
 }
 
 /// The vendor's outbound webhook endpoints (owners; never the secrets)

@@ -6,17 +6,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    message_page, render, render_with_status, see_other, Form, MaybeUser, PageContext, PageError,
-    PageUser,
+    message_page, render, render_with_status, see_other, Empty, Form, MaybeUser, PageContext,
+    PageError, PageUser,
 };
 use crate::accounts::{self, password, RegisterInput};
 use crate::app::AppState;
-use crate::http::api::accounts::{
-    cleared_session_cookie, login_with_limits, register_account, session_cookie,
-};
-use crate::http::auth::client_address;
+use crate::http::auth::{cleared_session_cookie, client_address, session_cookie};
 use crate::http::problem::ApiError;
-use crate::ratelimit::Limit;
+use crate::usecases::{self, login_with_limits, register_account};
 use crate::validation::{FieldError, FieldErrors};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -106,7 +103,8 @@ async fn register_submit(
         display_name: form.display_name.clone(),
     };
     // An address with an account gets the same page (and a mail saying so).
-    match register_account(&state, &req, input).await {
+    let registered = register_account(&state, &client_address(&req), input).await;
+    match registered.map_err(ApiError::from) {
         Ok(registered) => Ok(message_page(
             PageContext::new(&req, None),
             StatusCode::OK,
@@ -196,7 +194,9 @@ async fn login_submit(
             },
         )
     };
-    match login_with_limits(&state, &req, form.email.clone(), form.password.clone()).await {
+    let client = client_address(&req);
+    let signed_in = login_with_limits(&state, &client, form.email.clone(), form.password.clone());
+    match signed_in.await.map_err(ApiError::from) {
         Ok(outcome) => {
             let mut response = see_other(&next);
             response
@@ -235,9 +235,6 @@ async fn login_submit(
         Err(other) => Err(other.into()),
     }
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 #[post("/logout")]
 async fn logout(
@@ -311,17 +308,11 @@ async fn resend_verification(
     req: HttpRequest,
     Form(form): Form<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
-    state
-        .limits
-        .check(Limit::PublicWork, &client_address(&req))
-        .map_err(|w| PageError::from(ApiError::too_many(w)))?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let limits = state.limits.clone();
     // Invalid addresses get the same answer: this form must not reveal who has an account.
-    let _ = state
-        .tx(move |conn| accounts::resend_verification(conn, &form.email, &links, &limits, now))
-        .await;
+    let sent = usecases::resend_verification(&state, &client_address(&req), form.email).await;
+    if let Err(refused @ accounts::AccountError::TooMany(_)) = sent {
+        return Err(ApiError::from(refused).into());
+    }
     Ok(message_page(
         PageContext::new(&req, None),
         StatusCode::OK,
@@ -354,18 +345,8 @@ async fn reset_submit(
     req: HttpRequest,
     Form(form): Form<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
-    state
-        .limits
-        .check(Limit::PublicWork, &client_address(&req))
-        .map_err(|w| PageError::from(ApiError::too_many(w)))?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let limits = state.limits.clone();
     let email = form.email.clone();
-    match state
-        .tx(move |conn| accounts::request_password_reset(conn, &email, &links, &limits, now))
-        .await
-    {
+    match usecases::request_password_reset(&state, &client_address(&req), email).await {
         Ok(()) => Ok(message_page(
             PageContext::new(&req, None),
             StatusCode::OK,

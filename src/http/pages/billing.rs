@@ -7,7 +7,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    render, render_with_status, see_other, vendor_with_role, Form, PageContext, PageError, PageUser,
+    render, render_with_status, see_other, vendor_with_role, Empty, Form, PageContext, PageError,
+    PageUser,
 };
 use crate::accounts::{Vendor, VendorRole};
 use crate::app::AppState;
@@ -37,7 +38,7 @@ async fn checkout(
     state: web::Data<AppState>,
     PageUser(user): PageUser,
     path: web::Path<(String, String)>,
-    Form(_): Form<EmptyForm>,
+    Form(_): Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
     let (vendor, exam) = path.into_inner();
     let now = state.clock.now();
@@ -47,9 +48,6 @@ async fn checkout(
         .map_err(ApiError::from)?;
     Ok(see_other(&started.checkout_url))
 }
-
-#[derive(Deserialize, Default)]
-struct EmptyForm {}
 
 #[derive(Template)]
 #[template(path = "vendor/stripe.html")]

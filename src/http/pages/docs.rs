@@ -2,7 +2,6 @@
 //! text's Markdown renderer, so the product and the repository show one source; and the sample banks
 //! (`docs/samples/`) to download and upload unchanged.
 
-use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -138,13 +137,7 @@ async fn docs_sample(path: web::Path<String>) -> Result<HttpResponse, PageError>
         .iter()
         .find(|(name, _, _)| *name == file)
         .ok_or_else(|| PageError::NotFound("there is no such sample file".into()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, *content_type))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(*text))
+    Ok(crate::http::download(content_type, name, *text))
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use super::auth::{csrf_matches, presented_token, resolve, TokenSource, CSRF_FIEL
 use super::extract::{control_char_error, is_refused_char, read_body};
 use super::middleware::csrf_token;
 use super::problem::ApiError;
-use crate::accounts::{Principal, SessionUser, Vendor, VendorRole};
+use crate::accounts::{AccountError, Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 
 /// What every page's layout needs.
@@ -92,10 +92,7 @@ pub async fn vendor_with_role(
     slug: String,
     role: VendorRole,
 ) -> Result<Vendor, PageError> {
-    Ok(
-        crate::http::api::accounts::vendor_for(state, Principal::User(user.clone()), slug, role)
-            .await?,
-    )
+    Ok(crate::usecases::vendor_for(state, Principal::User(user.clone()), slug, role).await?)
 }
 
 /// Errors of page handlers, shown as HTML pages (or a redirect to sign in).
@@ -118,6 +115,13 @@ pub enum PageError {
     Refused(ApiError),
     #[error("internal error")]
     Internal(String),
+}
+
+/// Account refusals (the vendor check of every vendor page) read as the API answers them.
+impl From<AccountError> for PageError {
+    fn from(e: AccountError) -> Self {
+        ApiError::from(e).into()
+    }
 }
 
 impl From<ApiError> for PageError {
@@ -343,6 +347,11 @@ pub fn form_field_with_control_char(encoded: &[u8]) -> Option<String> {
             .then(|| name.chars().filter(|c| !c.is_control()).collect())
     })
 }
+
+/// The body of a form with no fields of its own (a button: only the CSRF token, which [`Form`]
+/// checks).
+#[derive(serde::Deserialize)]
+pub struct Empty {}
 
 /// An `application/x-www-form-urlencoded` form whose CSRF token matched the browser's cookie and
 /// whose fields hold no control characters.

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    render_with_status, see_other, vendor_with_role, Form, PageContext, PageError, PageUser,
+    render_with_status, see_other, vendor_with_role, Empty, Form, PageContext, PageError, PageUser,
 };
 use crate::accounts::{
     self, AccountError, ApiKeyInput, Member, Scope, SessionUser, Vendor, VendorInput, VendorRole,
@@ -15,8 +15,8 @@ use crate::accounts::{
 use crate::app::AppState;
 use crate::audit::{self, ActorKind};
 use crate::credentials::{self, proof::Cryptosuite};
-use crate::http::api::audit::parse_page;
 use crate::http::auth::user_actor;
+use crate::http::extract::whole_number;
 use crate::http::problem::ApiError;
 use crate::validation::FieldErrors;
 
@@ -573,9 +573,6 @@ async fn create_key(
     hub_page(&state, &req, user, vendor, extras).await
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 #[post("/vendor/{vendor}/api-keys/{key}/revoke")]
 async fn revoke_key(
     state: web::Data<AppState>,
@@ -642,7 +639,7 @@ async fn audit_trail(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, PageError> {
     let vendor = vendor_with_role(&state, &user, path.into_inner(), VendorRole::Owner).await?;
-    let page = parse_page(query.page.as_deref())?;
+    let page = whole_number("page", query.page.as_deref())?.unwrap_or(1);
     let vendor_id = vendor.id.clone();
     let trail = state
         .db(move |conn| audit::read_page(conn, Some(&vendor_id), page, audit::PAGE_SIZE))

@@ -8,8 +8,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    human_time_text, render_with_status, see_other, vendor_with_role, Form, PageContext, PageError,
-    PageUser,
+    human_time_text, render_with_status, see_other, vendor_with_role, Empty, Form, PageContext,
+    PageError, PageUser,
 };
 use crate::accounts::{SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
@@ -166,9 +166,6 @@ async fn create(
         Err(other) => Err(ApiError::from(other).into()),
     }
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 #[post("/vendor/{vendor}/webhooks/{endpoint}/secret")]
 async fn rotate(

@@ -11,7 +11,6 @@ use crate::app::AppState;
 use crate::credentials::service::CredentialError;
 use crate::credentials::store;
 use crate::credentials::summary::holder_name;
-use crate::http::api::credentials::{issuer_profile, verified_summary};
 use crate::http::pages::{render, MaybeUser, PageContext, PageError};
 
 /// What the certificate page shows, read from the stored signed JSON.
@@ -191,7 +190,9 @@ pub(super) async fn credential_page(
         &page_url,
     );
     let json_url = format!("/api/v1/credentials/{id}");
-    let issuer_profile = verified_summary(&report, &vc).and_then(|s| issuer_profile(&state, &s));
+    let issuer_profile = report
+        .verified_summary(&vc)
+        .and_then(|s| state.verifier.local.issuer_profile(&state.links, &s));
     let share_mail = share_mail_link(&shown.holder, &shown.achievement, &page_url);
     let embed_html = embed_snippet(
         &page_url,

@@ -7,7 +7,6 @@ use super::certificate::long_date;
 use crate::app::AppState;
 use crate::credentials::resolver::{StoredFacts, VerifyReport};
 use crate::credentials::verify::{CheckName, Status};
-use crate::http::api::credentials::{issuer_profile, verified_summary};
 
 pub struct CheckView {
     pub label: &'static str,
@@ -33,14 +32,14 @@ pub struct FactsView {
 impl FactsView {
     /// The facts of a credential whose signature verified; `None` otherwise.
     pub(super) fn of(state: &AppState, report: &VerifyReport, vc: &Value) -> Option<Self> {
-        let summary = verified_summary(report, vc)?;
+        let summary = report.verified_summary(vc)?;
         let date = |text: &Option<String>| {
             text.as_deref()
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| long_date(&t))
         };
         Some(Self {
-            issuer_profile: issuer_profile(state, &summary),
+            issuer_profile: state.verifier.local.issuer_profile(&state.links, &summary),
             holder: summary
                 .holder
                 .unwrap_or_else(|| "(name not disclosed)".into()),

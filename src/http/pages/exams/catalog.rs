@@ -10,10 +10,10 @@ use crate::accounts::SessionUser;
 use crate::app::AppState;
 use crate::exams::service::{self, CatalogEntry, ExamDetails};
 use crate::exams::{render_markdown, ExamError};
-use crate::http::api::exams::start_for;
 use crate::http::pages::{
     render, render_with_status, see_other, Form, MaybeUser, PageContext, PageError, PageUser,
 };
+use crate::usecases::start_for;
 use crate::validation::FieldErrors;
 
 #[derive(Template)]

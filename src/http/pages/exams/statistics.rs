@@ -12,6 +12,7 @@ use crate::charts::{bar_chart, Bar, ChartOptions};
 use crate::exams::service::{self, StatisticsReport};
 use crate::exams::store::ExamRow;
 use crate::exams::ExamError;
+use crate::http::extract::whole_number;
 use crate::http::pages::{render, vendor_with_role, PageContext, PageError, PageUser};
 
 struct ItemRow {
@@ -79,8 +80,7 @@ pub(super) async fn vendor_statistics_page(
     let (vendor, exam_slug) = path.into_inner();
     let query: BTreeMap<String, String> =
         serde_html_form::from_str(req.query_string()).unwrap_or_default();
-    let version = crate::http::api::exams::parse_version(query.get("version").map(String::as_str))
-        .map_err(PageError::from)?;
+    let version = whole_number("version", query.get("version").map(String::as_str))?;
     let vendor = vendor_with_role(&state, &user, vendor, VendorRole::Examiner).await?;
     let vendor_id = vendor.id.clone();
     let min_attempts = state.config.stats_min_attempts;
