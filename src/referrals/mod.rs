@@ -28,6 +28,7 @@ pub use service::on_credentials_changed;
 pub use tiers::{next_tier, select_tier, validate_tiers, TierRule};
 pub use webhook::{sign, verify_signature, WebhookError};
 
+use crate::accounts::AccountError;
 use crate::db::schema::{
     billing_events, clicks as clicks_table, commissions, customers, enrollments, payouts, programs,
 };
@@ -85,6 +86,20 @@ pub enum ReferralError {
 impl From<diesel::result::Error> for ReferralError {
     fn from(e: diesel::result::Error) -> Self {
         ReferralError::Db(DbError::Query(e))
+    }
+}
+
+/// Authorization answers of the accounts domain (checked inside a referral use case).
+impl From<AccountError> for ReferralError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Validation(errors) => ReferralError::Validation(errors),
+            AccountError::Forbidden(message) => ReferralError::Forbidden(message.to_string()),
+            AccountError::NotFound(_) => ReferralError::NotFound(e.to_string()),
+            AccountError::Conflict(message) => ReferralError::Conflict(message),
+            AccountError::Db(e) => ReferralError::Db(e),
+            other => ReferralError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -7,9 +7,8 @@ use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
+use crate::accounts::{self, Principal, Vendor, VendorRole};
 use crate::app::AppState;
-use crate::audit::Actor;
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
 use crate::http::extract::{parse_json, query_flag, read_body, Json, JSON_LIMIT};
@@ -61,16 +60,6 @@ pub async fn program_for(
             accounts::authorize_vendor(conn, &principal, &vendor.slug, role)?;
             Ok::<_, ApiError>((program, vendor))
         })
-        .await
-}
-
-/// A program anyone may see.
-pub async fn public_program_for(
-    state: &AppState,
-    reference: String,
-) -> Result<(Program, Vendor), ApiError> {
-    state
-        .db(move |conn| Ok::<_, ApiError>(service::find_program(conn, &reference)?))
         .await
 }
 
@@ -207,12 +196,7 @@ async fn rotate_webhook_secret(
 async fn list_programs(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let links = state.links.clone();
     let views = state
-        .db(move |conn| {
-            referrals::store::list_programs(conn)?
-                .iter()
-                .map(|(program, vendor)| service::program_view(conn, program, vendor, None, &links))
-                .collect::<Result<Vec<_>, ReferralError>>()
-        })
+        .db(move |conn| service::public_programs(conn, &links))
         .await
         .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(views))
@@ -227,10 +211,10 @@ async fn public_program(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (program, vendor) = public_program_for(&state, path.into_inner()).await?;
+    let reference = path.into_inner();
     let links = state.links.clone();
     let view = state
-        .db(move |conn| service::program_view(conn, &program, &vendor, None, &links))
+        .db(move |conn| service::public_program(conn, &reference, &links))
         .await
         .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(view))
@@ -245,11 +229,11 @@ async fn public_disclosure(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (program, vendor) = public_program_for(&state, path.into_inner()).await?;
+    let reference = path.into_inner();
     let links = state.links.clone();
     let now = state.clock.now();
     let view = state
-        .db(move |conn| service::disclosure(conn, &program, &vendor, &links, now))
+        .db(move |conn| service::disclosure(conn, &reference, &links, now))
         .await
         .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(view))
@@ -257,28 +241,6 @@ async fn public_disclosure(
 
 // ---------------------------------------------------------------------------------------------
 // Enrollment
-
-/// Enrolls the signed-in person; shared with the program page's form.
-pub async fn enroll_user(
-    state: &AppState,
-    user: &SessionUser,
-    reference: String,
-    input: EnrollInput,
-) -> Result<(service::EnrollmentView, bool), ApiError> {
-    let (program, vendor) = public_program_for(state, reference).await?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let (user_id, name) = (user.id.clone(), user.display_name.clone());
-    Ok(state
-        .tx(move |conn| {
-            let person = service::Enrollee {
-                user_id: &user_id,
-                display_name: &name,
-            };
-            service::enroll(conn, &program, &vendor, person, &input, &links, now)
-        })
-        .await?)
-}
 
 /// Enroll the signed-in practitioner (free, no purchase)
 ///
@@ -300,7 +262,15 @@ async fn enroll(
     path: web::Path<String>,
     Json(input): Json<EnrollInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (view, created) = enroll_user(&state, &user, path.into_inner(), input).await?;
+    let reference = path.into_inner();
+    let now = state.clock.now();
+    let links = state.links.clone();
+    let (view, created) = state
+        .tx(move |conn| {
+            service::enroll_by_reference(conn, &reference, (&user).into(), &input, &links, now)
+        })
+        .await
+        .map_err(ApiError::from)?;
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {
@@ -515,7 +485,11 @@ async fn webhook(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (program, _) = public_program_for(&state, path.into_inner()).await?;
+    let reference = path.into_inner();
+    let (program, _) = state
+        .db(move |conn| service::find_program(conn, &reference))
+        .await
+        .map_err(ApiError::from)?;
     let body = read_body(&mut payload.into_inner(), JSON_LIMIT).await?;
     let Some(signature) = req
         .headers()
@@ -824,29 +798,9 @@ async fn payouts_csv(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PaidInput {
+struct PaidInput {
     /// The transfer's reference.
-    pub reference: String,
-}
-
-/// Marks a payout paid after authorizing the caller on its program; shared with the pages.
-pub async fn mark_payout_paid(
-    state: &AppState,
-    principal: Principal,
-    actor: Actor,
-    payout_id: String,
     reference: String,
-) -> Result<service::PayoutView, ApiError> {
-    let (payout, _program, vendor) = state
-        .db(move |conn| service::payout_with_program(conn, &payout_id))
-        .await
-        .map_err(ApiError::from)?;
-    vendor_for(state, principal, vendor.slug, VendorRole::ProgramManager).await?;
-    let now = state.clock.now();
-    let links = state.links.clone();
-    Ok(state
-        .tx(move |conn| service::mark_payout_paid(conn, &payout, &reference, &actor, &links, now))
-        .await?)
 }
 
 /// Mark a payout paid with the transfer reference
@@ -868,8 +822,23 @@ async fn mark_paid(
     Json(input): Json<PaidInput>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = actor(&req, &principal);
-    let view =
-        mark_payout_paid(&state, principal, actor, path.into_inner(), input.reference).await?;
+    let payout_id = path.into_inner();
+    let now = state.clock.now();
+    let links = state.links.clone();
+    let view = state
+        .tx(move |conn| {
+            service::mark_payout_paid_as(
+                conn,
+                &principal,
+                &payout_id,
+                &input.reference,
+                &actor,
+                &links,
+                now,
+            )
+        })
+        .await
+        .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -5,10 +5,10 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::programs::exam_titles;
+use super::programs::{exam_titles, find_program};
 use super::recompute::{held_exam_slugs, next_tier_view, NextTierView};
 use super::CODE_ATTEMPTS;
-use crate::accounts::Vendor;
+use crate::accounts::{SessionUser, Vendor};
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
@@ -89,6 +89,28 @@ pub(super) fn enrollment_view(
 pub struct Enrollee<'a> {
     pub user_id: &'a str,
     pub display_name: &'a str,
+}
+
+impl<'a> From<&'a SessionUser> for Enrollee<'a> {
+    fn from(user: &'a SessionUser) -> Self {
+        Enrollee {
+            user_id: &user.id,
+            display_name: &user.display_name,
+        }
+    }
+}
+
+/// [`enroll`] in the program named by `reference` (its id or its vendor's slug).
+pub fn enroll_by_reference(
+    conn: &mut DbConn,
+    reference: &str,
+    person: Enrollee<'_>,
+    input: &EnrollInput,
+    links: &Links,
+    now: NaiveDateTime,
+) -> Result<(EnrollmentView, bool), ReferralError> {
+    let (program, vendor) = find_program(conn, reference)?;
+    enroll(conn, &program, &vendor, person, input, links, now)
 }
 
 /// Enrolls the person (free, no purchase). Accepting terms other than the program's current

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{text_ok, MAX_ID_LEN};
-use crate::accounts::Vendor;
+use crate::accounts::{self, Principal, Vendor, VendorRole};
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
@@ -201,6 +201,22 @@ pub fn payout_with_program(
     let (program, vendor) =
         store::find_program_by_ref(conn, &payout.program_id)?.ok_or_else(not_found)?;
     Ok((payout, program, vendor))
+}
+
+/// [`mark_payout_paid`] on behalf of `principal`, who must be a program manager of the payout's
+/// vendor (unknown payout → not found; another vendor's → forbidden).
+pub fn mark_payout_paid_as(
+    conn: &mut DbConn,
+    principal: &Principal,
+    payout_id: &str,
+    reference: &str,
+    actor: &Actor,
+    links: &Links,
+    now: NaiveDateTime,
+) -> Result<PayoutView, ReferralError> {
+    let (payout, _program, vendor) = payout_with_program(conn, payout_id)?;
+    accounts::authorize_vendor(conn, principal, &vendor.slug, VendorRole::ProgramManager)?;
+    mark_payout_paid(conn, &payout, reference, actor, links, now)
 }
 
 /// Records that a payout was sent: the payout and its commissions become `paid` and the

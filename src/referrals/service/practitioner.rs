@@ -8,11 +8,11 @@ use serde::Serialize;
 use super::commissions::CommissionView;
 use super::enrollment::{enrollment_view, EnrollmentView};
 use super::payouts::{payout_view, PayoutView};
-use crate::accounts::Vendor;
+use super::programs::{find_program, program_view, ProgramView};
 use crate::db::DbConn;
 use crate::links::Links;
 use crate::referrals::{
-    store, Commission, Program, ReferralError, DISCLOSURE, KIND_SALE, STATUS_APPROVED, STATUS_PAID,
+    store, Commission, ReferralError, DISCLOSURE, KIND_SALE, STATUS_APPROVED, STATUS_PAID,
     STATUS_PENDING, STATUS_REVERSED,
 };
 
@@ -121,19 +121,23 @@ pub fn my_referrals(
     })
 }
 
-/// The person's enrollment in a program, if any (the program page shows it).
-pub fn my_enrollment(
+/// A program as a visitor sees it (`reference`: its id or its vendor's slug), with the
+/// visitor's enrollment in it when they are signed in (`user_id`) and enrolled.
+pub fn program_for_visitor(
     conn: &mut DbConn,
-    program: &Program,
-    vendor: &Vendor,
-    user_id: &str,
+    reference: &str,
+    user_id: Option<&str>,
     links: &Links,
     now: NaiveDateTime,
-) -> Result<Option<EnrollmentView>, ReferralError> {
-    match store::find_enrollment_of_user(conn, &program.id, user_id)? {
-        Some(e) => Ok(Some(enrollment_view(
-            conn, &e, program, vendor, links, now,
-        )?)),
-        None => Ok(None),
-    }
+) -> Result<(ProgramView, Option<EnrollmentView>), ReferralError> {
+    let (program, vendor) = find_program(conn, reference)?;
+    let view = program_view(conn, &program, &vendor, None, links)?;
+    let enrollment = match user_id {
+        Some(user_id) => store::find_enrollment_of_user(conn, &program.id, user_id)?,
+        None => None,
+    };
+    let enrollment = enrollment
+        .map(|e| enrollment_view(conn, &e, &program, &vendor, links, now))
+        .transpose()?;
+    Ok((view, enrollment))
 }

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use super::programs::{program_view, ProgramView};
-use crate::accounts::Vendor;
+use super::programs::{find_program, program_view, ProgramView};
 use crate::db::DbConn;
 use crate::links::Links;
 use crate::referrals::{
@@ -130,14 +129,15 @@ pub struct DisclosureView {
 /// The public yearly earnings disclosure: per calendar year, the people enrolled at any time in
 /// it and, over them, the share earning nothing, the median and the 90th percentile of their
 /// net earnings (approved and paid commissions created that year, clawbacks subtracted).
+/// `reference` is the program's id or its vendor's slug.
 pub fn disclosure(
     conn: &mut DbConn,
-    program: &Program,
-    vendor: &Vendor,
+    reference: &str,
     links: &Links,
     now: NaiveDateTime,
 ) -> Result<DisclosureView, ReferralError> {
-    let view = program_view(conn, program, vendor, None, links)?;
+    let (program, vendor) = find_program(conn, reference)?;
+    let view = program_view(conn, &program, &vendor, None, links)?;
     let enrollments = store::enrollment_dates(conn, &program.id)?;
     let mut earnings: HashMap<(String, i32), i64> = HashMap::new();
     for fact in store::commission_facts(conn, &program.id)? {

@@ -9,10 +9,8 @@ use super::dashboard::rfc3339_seconds_text;
 use super::{api_error, vendor_program_required};
 use crate::accounts::{Principal, SessionUser, Vendor};
 use crate::app::AppState;
-use crate::http::api::referrals::mark_payout_paid;
 use crate::http::auth::user_actor;
 use crate::http::pages::{render_with_status, see_other, Form, PageContext, PageError, PageUser};
-use crate::http::problem::ApiError;
 use crate::money::format_amount;
 use crate::referrals::{service, ReferralError};
 
@@ -157,17 +155,25 @@ pub(super) async fn vendor_mark_paid(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let actor = user_actor(&req, &user);
-    match mark_payout_paid(
-        &state,
-        Principal::User(user.clone()),
-        actor,
-        id,
-        form.reference,
-    )
-    .await
-    {
+    let principal = Principal::User(user.clone());
+    let now = state.clock.now();
+    let links = state.links.clone();
+    let paid = state
+        .tx(move |conn| {
+            service::mark_payout_paid_as(
+                conn,
+                &principal,
+                &id,
+                &form.reference,
+                &actor,
+                &links,
+                now,
+            )
+        })
+        .await;
+    match paid {
         Ok(_) => Ok(see_other(&format!("/vendor/{slug}/program/payouts"))),
-        Err(ApiError::Validation(errors)) => {
+        Err(ReferralError::Validation(errors)) => {
             let message = errors
                 .first()
                 .map(|e| e.message.clone())
@@ -182,7 +188,7 @@ pub(super) async fn vendor_mark_paid(
             )
             .await
         }
-        Err(ApiError::Conflict(message)) => {
+        Err(ReferralError::Conflict(message)) => {
             show_payouts(
                 &state,
                 &req,
@@ -193,6 +199,6 @@ pub(super) async fn vendor_mark_paid(
             )
             .await
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(api_error(other)),
     }
 }
