@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, Principal, Vendor, VendorRole};
+use crate::accounts::{self, Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
 use crate::http::api::accounts::vendor_for;
 use crate::http::auth::{actor, user_actor, Caller, CurrentUser};
@@ -632,20 +632,32 @@ async fn clear_hold(
     path: web::Path<(String, String)>,
     body: Option<Json<NoteInput>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (reference, commission_id) = path.into_inner();
-    let actor = user_actor(&req, &user);
+    let note = body.and_then(|Json(b)| b.note);
+    let decision = service::Review::ClearHold { note };
+    review(&state, &req, user, path.into_inner(), decision).await
+}
+
+/// A program manager's review decision on a commission of the program (a person's decision: a
+/// session is required, API keys are refused).
+async fn review(
+    state: &AppState,
+    req: &HttpRequest,
+    user: SessionUser,
+    (reference, commission_id): (String, String),
+    decision: service::Review,
+) -> Result<HttpResponse, ApiError> {
+    let actor = user_actor(req, &user);
     let (program, _) = program_for(
-        &state,
+        state,
         Principal::User(user),
         reference,
         VendorRole::ProgramManager,
     )
     .await?;
-    let note = body.and_then(|Json(b)| b.note);
     let now = state.clock.now();
     let view = state
         .tx(move |conn| {
-            service::clear_hold(conn, &program, &commission_id, &actor, note.as_deref(), now)
+            service::review_commission(conn, &program, &commission_id, &decision, &actor, now)
         })
         .await
         .map_err(ApiError::from)?;
@@ -673,23 +685,10 @@ async fn reject_commission(
     path: web::Path<(String, String)>,
     Json(input): Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (reference, commission_id) = path.into_inner();
-    let actor = user_actor(&req, &user);
-    let (program, _) = program_for(
-        &state,
-        Principal::User(user),
-        reference,
-        VendorRole::ProgramManager,
-    )
-    .await?;
-    let now = state.clock.now();
-    let view = state
-        .tx(move |conn| {
-            service::reject_commission(conn, &program, &commission_id, &actor, &input.reason, now)
-        })
-        .await
-        .map_err(ApiError::from)?;
-    Ok(HttpResponse::Ok().json(view))
+    let decision = service::Review::Reject {
+        reason: input.reason,
+    };
+    review(&state, &req, user, path.into_inner(), decision).await
 }
 
 // ---------------------------------------------------------------------------------------------

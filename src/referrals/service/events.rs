@@ -12,8 +12,9 @@ use crate::db::{self, DbConn};
 use crate::money::{commission_amount, format_amount, parse_currency};
 use crate::referrals::store::{self, NewCommission, NewEvent};
 use crate::referrals::{
-    selfref, tiers, BillingEvent, Program, ReferralError, ENROLLMENT_ACTIVE, EVENT_INVOICE_PAID,
-    EVENT_REFUND, KIND_CLAWBACK, KIND_SALE, STATUS_APPROVED, STATUS_PENDING, STATUS_REVERSED,
+    selfref, tiers, BillingEvent, Commission, Program, ReferralError, ENROLLMENT_ACTIVE,
+    EVENT_INVOICE_PAID, EVENT_REFUND, KIND_CLAWBACK, KIND_SALE, STATUS_APPROVED, STATUS_PENDING,
+    STATUS_REVERSED,
 };
 use crate::validation::FieldErrors;
 
@@ -390,7 +391,11 @@ fn apply_invoice(
     };
     let commission_id = db::new_id();
     let rate_bps = i32::try_from(tier.rate_bps).unwrap_or(0);
-    store::insert_commission(
+    let reason = match &hold_reason {
+        Some(why) => format!("invoice {} paid; held for review: {why}", event.invoice_id),
+        None => format!("invoice {} paid", event.invoice_id),
+    };
+    let commission = create_commission(
         conn,
         &NewCommission {
             id: &commission_id,
@@ -415,22 +420,8 @@ fn apply_invoice(
             created_at: now,
             updated_at: now,
         },
-    )?;
-    let reason = match &hold_reason {
-        Some(why) => format!("invoice {} paid; held for review: {why}", event.invoice_id),
-        None => format!("invoice {} paid", event.invoice_id),
-    };
-    store::insert_transition(
-        conn,
-        &commission_id,
-        None,
-        STATUS_PENDING,
         &reason,
-        None,
-        now,
     )?;
-    let commission = store::find_commission(conn, &commission_id)?
-        .ok_or_else(|| ReferralError::Internal("commission vanished".into()))?;
     Ok(EventEffect {
         outcome: "commission_created".into(),
         reason: None,
@@ -494,7 +485,7 @@ fn apply_refund(
         if remainder > 0 {
             let id = db::new_id();
             let key = format!("remainder:{event_id}");
-            store::insert_commission(
+            let remainder = create_commission(
                 conn,
                 &NewCommission {
                     id: &id,
@@ -519,22 +510,12 @@ fn apply_refund(
                     created_at: now,
                     updated_at: now,
                 },
-            )?;
-            store::insert_transition(
-                conn,
-                &id,
-                None,
-                STATUS_PENDING,
                 &format!(
                     "remainder of invoice {} after a partial refund (replaces {})",
                     live.invoice_id, live.id
                 ),
-                None,
-                now,
             )?;
-            if let Some(c) = store::find_commission(conn, &id)? {
-                created.push(CommissionView::from(&c));
-            }
+            created.push(CommissionView::from(&remainder));
         }
         return Ok(EventEffect {
             outcome: "commission_reversed".into(),
@@ -546,7 +527,7 @@ fn apply_refund(
     // Paid (or promised in a payout): paid rows are never edited; a negative row claws back.
     let id = db::new_id();
     let key = format!("clawback:{event_id}");
-    store::insert_commission(
+    let clawback = create_commission(
         conn,
         &NewCommission {
             id: &id,
@@ -572,27 +553,30 @@ fn apply_refund(
             created_at: now,
             updated_at: now,
         },
-    )?;
-    store::insert_transition(
-        conn,
-        &id,
-        None,
-        STATUS_APPROVED,
         &format!(
             "refund of {} on invoice {} after payout of commission {}",
             format_amount(refund, &program.currency),
             live.invoice_id,
             live.id
         ),
-        None,
-        now,
     )?;
-    let clawback = store::find_commission(conn, &id)?
-        .ok_or_else(|| ReferralError::Internal("clawback vanished".into()))?;
     Ok(EventEffect {
         outcome: "clawback_created".into(),
         reason: None,
         commissions: vec![CommissionView::from(&clawback)],
         reversed: Vec::new(),
     })
+}
+
+/// The one way a commission comes into being (sale, remainder after a partial refund,
+/// clawback): the row, its first transition saying why, and the row as stored.
+fn create_commission(
+    conn: &mut DbConn,
+    new: &NewCommission<'_>,
+    reason: &str,
+) -> Result<Commission, ReferralError> {
+    store::insert_commission(conn, new)?;
+    store::insert_transition(conn, new.id, None, new.status, reason, None, new.created_at)?;
+    store::find_commission(conn, new.id)?
+        .ok_or_else(|| ReferralError::Internal("commission vanished".into()))
 }

@@ -19,9 +19,7 @@ mod tests;
 
 use chrono::Duration;
 
-pub use commissions::{
-    approve_due, clear_hold, list_commissions, reject_commission, CommissionView,
-};
+pub use commissions::{approve_due, list_commissions, review_commission, CommissionView, Review};
 pub use customers::{
     bind_customer, bind_customer_with_retry, BindOutcome, CustomerInput, CustomerView,
 };

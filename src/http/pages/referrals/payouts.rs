@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::dashboard::rfc3339_seconds_text;
-use super::{api_error, vendor_program_required};
+use super::{api_error, program_change, vendor_program_required};
 use crate::accounts::{Principal, SessionUser, Vendor};
 use crate::app::AppState;
 use crate::http::auth::user_actor;
@@ -126,17 +126,15 @@ pub(super) async fn vendor_create_payouts(
     path: web::Path<String>,
     Form(_): Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = user_actor(&req, &user);
-    let (vendor, program) = vendor_program_required(&state, &user, path.into_inner()).await?;
-    let now = state.clock.now();
-    state
-        .tx(move |conn| service::create_payouts(conn, &program, &actor, now))
-        .await
-        .map_err(api_error)?;
-    Ok(see_other(&format!(
-        "/vendor/{}/program/payouts",
-        vendor.slug
-    )))
+    program_change(
+        &state,
+        &req,
+        &user,
+        path.into_inner(),
+        "payouts",
+        |conn, program, actor, now| service::create_payouts(conn, program, actor, now),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
