@@ -15,7 +15,7 @@ use crate::http::pages::{
 };
 use crate::money::{format_amount, format_percent};
 use crate::referrals::service::{self, EnrollInput, EnrollmentView, ProgramView};
-use crate::referrals::{ReferralError, DISCLOSURE};
+use crate::referrals::ReferralError;
 
 #[derive(Template)]
 #[template(path = "referrals/programs.html")]
@@ -88,7 +88,6 @@ struct ProgramPage {
     min_payout: String,
     enrollment: Option<EnrollmentView>,
     share_text: String,
-    disclosure: &'static str,
     error: Option<String>,
     show_form: bool,
 }
@@ -122,7 +121,6 @@ async fn show_program(
                 .is_none_or(|e| e.terms_accepted_version != e.terms_version),
             program: view,
             enrollment,
-            disclosure: DISCLOSURE,
             error,
         },
     ))
@@ -216,7 +214,6 @@ struct DisclosurePage {
     tiers: Vec<TierLine>,
     min_payout: String,
     years: Vec<YearLine>,
-    disclosure: &'static str,
 }
 
 /// Public earnings disclosure page (HTML)
@@ -269,6 +266,5 @@ pub(super) async fn disclosure_page(
         min_payout: format_amount(view.program.min_payout_minor, &currency),
         program: view.program,
         years,
-        disclosure: DISCLOSURE,
     }))
 }
