@@ -11,9 +11,7 @@ use crate::db::DbConn;
 use crate::links::Links;
 use crate::mail;
 use crate::money::format_amount;
-use crate::referrals::{
-    store, Commission, Program, ReferralError, STATUS_APPROVED, STATUS_PENDING, STATUS_REVERSED,
-};
+use crate::referrals::{store, Commission, CommissionStatus, Program, ReferralError};
 use crate::webhooks::{self, EventType};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -42,8 +40,8 @@ impl From<&Commission> for CommissionView {
     fn from(c: &Commission) -> Self {
         CommissionView {
             id: c.id.clone(),
-            kind: c.kind.clone(),
-            status: c.status.clone(),
+            kind: c.kind.to_string(),
+            status: c.status.to_string(),
             enrollment: c.enrollment_id.clone(),
             invoice_id: c.invoice_id.clone(),
             base_minor: c.base_minor,
@@ -72,14 +70,20 @@ pub fn approve_due(
 ) -> Result<usize, ReferralError> {
     let mut approved = 0;
     for commission in store::due_for_approval(conn, now, limit)? {
-        if !store::change_status(conn, &commission.id, STATUS_PENDING, STATUS_APPROVED, now)? {
+        if !store::change_status(
+            conn,
+            &commission.id,
+            CommissionStatus::Pending,
+            CommissionStatus::Approved,
+            now,
+        )? {
             continue;
         }
         store::insert_transition(
             conn,
             &commission.id,
-            Some(STATUS_PENDING),
-            STATUS_APPROVED,
+            Some(CommissionStatus::Pending),
+            CommissionStatus::Approved,
             "hold period ended",
             None,
             now,
@@ -189,7 +193,7 @@ pub fn review_commission(
     let commission = program_commission(conn, program, commission_id)?;
     let (to, transition, action, mut details) = match review {
         Review::ClearHold { note } => {
-            if !commission.held || commission.status != STATUS_PENDING {
+            if !commission.held || commission.status != CommissionStatus::Pending {
                 return Err(ReferralError::Conflict(format!(
                     "commission {} is not held for review (status {})",
                     commission.id, commission.status
@@ -207,7 +211,7 @@ pub fn review_commission(
             };
             let details = json!({"note": note});
             (
-                STATUS_PENDING,
+                CommissionStatus::Pending,
                 transition,
                 Action::CommissionHoldCleared,
                 details,
@@ -215,12 +219,12 @@ pub fn review_commission(
         }
         Review::Reject { reason } => {
             let reason = reason.trim();
-            if commission.status != STATUS_PENDING
+            if commission.status != CommissionStatus::Pending
                 || !store::change_status(
                     conn,
                     &commission.id,
-                    STATUS_PENDING,
-                    STATUS_REVERSED,
+                    CommissionStatus::Pending,
+                    CommissionStatus::Reversed,
                     now,
                 )?
             {
@@ -232,7 +236,7 @@ pub fn review_commission(
             let transition = format!("rejected after review: {reason}");
             let details = json!({"reason": reason});
             (
-                STATUS_REVERSED,
+                CommissionStatus::Reversed,
                 transition,
                 Action::CommissionRejected,
                 details,
@@ -242,7 +246,7 @@ pub fn review_commission(
     store::insert_transition(
         conn,
         &commission.id,
-        Some(STATUS_PENDING),
+        Some(CommissionStatus::Pending),
         to,
         &transition,
         actor.user_id(),

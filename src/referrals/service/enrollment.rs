@@ -15,8 +15,7 @@ use crate::db::{self, DbConn};
 use crate::links::Links;
 use crate::referrals::store::{self, NewEnrollment};
 use crate::referrals::{
-    codes, tiers, Enrollment, Program, ReferralError, DISCLOSURE, ENROLLMENT_ACTIVE,
-    ENROLLMENT_SUSPENDED,
+    codes, tiers, Enrollment, EnrollmentStatus, Program, ReferralError, DISCLOSURE,
 };
 
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
@@ -72,7 +71,7 @@ pub(super) fn enrollment_view(
         referral_code: enrollment.referral_code.clone(),
         link: links.referral(&enrollment.referral_code),
         disclosure: DISCLOSURE,
-        status: enrollment.status.clone(),
+        status: enrollment.status.to_string(),
         tier: enrollment.tier_code.clone(),
         tier_name,
         rate_bps,
@@ -219,9 +218,9 @@ pub fn set_advocate_status(
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Enrollment, ReferralError> {
-    if status != ENROLLMENT_ACTIVE && status != ENROLLMENT_SUSPENDED {
+    let Some(status) = EnrollmentStatus::parse(status) else {
         return Err(ReferralError::field("status", "use active or suspended"));
-    }
+    };
     let enrollment = store::find_enrollment(conn, enrollment_id)?
         .filter(|e| e.program_id == program.id)
         .ok_or_else(|| ReferralError::NotFound("advocate not found in this program".into()))?;

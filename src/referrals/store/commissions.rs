@@ -5,9 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{commission_transitions, commissions};
 use crate::db::{new_id, DbConn};
-use crate::referrals::{
-    Commission, KIND_CLAWBACK, KIND_SALE, STATUS_APPROVED, STATUS_PAID, STATUS_PENDING,
-};
+use crate::referrals::{Commission, CommissionKind, CommissionStatus};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = commissions)]
@@ -18,12 +16,14 @@ pub struct NewCommission<'a> {
     pub customer_id: &'a str,
     pub billing_event_id: &'a str,
     pub invoice_id: &'a str,
-    pub kind: &'a str,
+    #[diesel(serialize_as = String)]
+    pub kind: CommissionKind,
     pub base_minor: i64,
     pub rate_bps: i32,
     pub amount_minor: i64,
     pub currency: &'a str,
-    pub status: &'a str,
+    #[diesel(serialize_as = String)]
+    pub status: CommissionStatus,
     pub held: bool,
     pub held_reason: Option<&'a str>,
     pub hold_until: NaiveDateTime,
@@ -37,7 +37,7 @@ pub struct NewCommission<'a> {
 
 pub fn insert_commission(conn: &mut DbConn, new: &NewCommission<'_>) -> QueryResult<()> {
     diesel::insert_into(commissions::table)
-        .values(new)
+        .values(new.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -62,8 +62,8 @@ pub fn find_commission_by_key(conn: &mut DbConn, key: &str) -> QueryResult<Optio
 pub fn insert_transition(
     conn: &mut DbConn,
     commission_id: &str,
-    from: Option<&str>,
-    to: &str,
+    from: Option<CommissionStatus>,
+    to: CommissionStatus,
     reason: &str,
     actor: Option<&str>,
     now: NaiveDateTime,
@@ -72,8 +72,8 @@ pub fn insert_transition(
         .values((
             commission_transitions::id.eq(new_id()),
             commission_transitions::commission_id.eq(commission_id),
-            commission_transitions::from_status.eq(from),
-            commission_transitions::to_status.eq(to),
+            commission_transitions::from_status.eq(from.map(CommissionStatus::as_str)),
+            commission_transitions::to_status.eq(to.as_str()),
             commission_transitions::reason.eq(reason),
             commission_transitions::actor.eq(actor),
             commission_transitions::at.eq(now),
@@ -114,21 +114,29 @@ pub fn transitions_of(conn: &mut DbConn, commission_id: &str) -> QueryResult<Vec
 pub fn change_status(
     conn: &mut DbConn,
     commission_id: &str,
-    from: &str,
-    to: &str,
+    from: CommissionStatus,
+    to: CommissionStatus,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    debug_assert_ne!(from, STATUS_PAID, "paid commissions are never edited");
+    debug_assert_ne!(
+        from,
+        CommissionStatus::Paid,
+        "paid commissions are never edited"
+    );
     let target = commissions::table
         .filter(commissions::id.eq(commission_id))
-        .filter(commissions::status.eq(from));
-    let n = if to == STATUS_APPROVED {
+        .filter(commissions::status.eq(from.as_str()));
+    let set = (
+        commissions::status.eq(to.as_str()),
+        commissions::updated_at.eq(now),
+    );
+    let n = if to == CommissionStatus::Approved {
         diesel::update(target.filter(commissions::held.eq(false)))
-            .set((commissions::status.eq(to), commissions::updated_at.eq(now)))
+            .set(set)
             .execute(conn)?
     } else {
         diesel::update(target.filter(commissions::payout_id.is_null()))
-            .set((commissions::status.eq(to), commissions::updated_at.eq(now)))
+            .set(set)
             .execute(conn)?
     };
     Ok(n == 1)
@@ -145,10 +153,10 @@ pub fn mark_commission_paid(
         commissions::table
             .filter(commissions::id.eq(commission_id))
             .filter(commissions::payout_id.eq(payout_id))
-            .filter(commissions::status.eq(STATUS_APPROVED)),
+            .filter(commissions::status.eq(CommissionStatus::Approved.as_str())),
     )
     .set((
-        commissions::status.eq(STATUS_PAID),
+        commissions::status.eq(CommissionStatus::Paid.as_str()),
         commissions::updated_at.eq(now),
     ))
     .execute(conn)?;
@@ -165,7 +173,7 @@ pub fn set_hold(
     let n = diesel::update(
         commissions::table
             .filter(commissions::id.eq(commission_id))
-            .filter(commissions::status.eq(STATUS_PENDING))
+            .filter(commissions::status.eq(CommissionStatus::Pending.as_str()))
             .filter(commissions::held.eq(!held)),
     )
     .set((
@@ -186,7 +194,7 @@ pub fn sales_of_invoice(
     commissions::table
         .filter(commissions::program_id.eq(program_id))
         .filter(commissions::invoice_id.eq(invoice_id))
-        .filter(commissions::kind.eq(KIND_SALE))
+        .filter(commissions::kind.eq(CommissionKind::Sale.as_str()))
         .order((commissions::created_at.asc(), commissions::id.asc()))
         .select(Commission::as_select())
         .load(conn)
@@ -196,7 +204,7 @@ pub fn sales_of_invoice(
 pub fn clawed_back_base(conn: &mut DbConn, sale_id: &str) -> QueryResult<i64> {
     let bases: Vec<i64> = commissions::table
         .filter(commissions::reverses_id.eq(sale_id))
-        .filter(commissions::kind.eq(KIND_CLAWBACK))
+        .filter(commissions::kind.eq(CommissionKind::Clawback.as_str()))
         .select(commissions::base_minor)
         .load(conn)?;
     Ok(bases.into_iter().fold(0i64, i64::saturating_add))
@@ -209,7 +217,7 @@ pub fn due_for_approval(
     limit: i64,
 ) -> QueryResult<Vec<Commission>> {
     commissions::table
-        .filter(commissions::status.eq(STATUS_PENDING))
+        .filter(commissions::status.eq(CommissionStatus::Pending.as_str()))
         .filter(commissions::held.eq(false))
         .filter(commissions::hold_until.le(now))
         .order(commissions::hold_until.asc())
@@ -230,7 +238,7 @@ pub fn commissions_of_program(
     if held_only {
         query = query
             .filter(commissions::held.eq(true))
-            .filter(commissions::status.eq(STATUS_PENDING));
+            .filter(commissions::status.eq(CommissionStatus::Pending.as_str()));
     }
     query
         .order((commissions::created_at.desc(), commissions::id.desc()))
@@ -254,8 +262,10 @@ pub fn commissions_of_enrollment(
 #[derive(Debug, Clone, Queryable)]
 pub struct CommissionFact {
     pub enrollment_id: String,
-    pub kind: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: CommissionKind,
+    #[diesel(deserialize_as = String)]
+    pub status: CommissionStatus,
     pub amount_minor: i64,
     pub created_at: NaiveDateTime,
 }
@@ -278,7 +288,7 @@ pub fn commission_facts(conn: &mut DbConn, program_id: &str) -> QueryResult<Vec<
 pub fn payable_commissions(conn: &mut DbConn, program_id: &str) -> QueryResult<Vec<Commission>> {
     commissions::table
         .filter(commissions::program_id.eq(program_id))
-        .filter(commissions::status.eq(STATUS_APPROVED))
+        .filter(commissions::status.eq(CommissionStatus::Approved.as_str()))
         .filter(commissions::payout_id.is_null())
         .order((commissions::enrollment_id.asc(), commissions::id.asc()))
         .select(Commission::as_select())
@@ -291,7 +301,7 @@ pub fn attach_to_payout(conn: &mut DbConn, ids: &[String], payout_id: &str) -> Q
         commissions::table
             .filter(commissions::id.eq_any(ids))
             .filter(commissions::payout_id.is_null())
-            .filter(commissions::status.eq(STATUS_APPROVED)),
+            .filter(commissions::status.eq(CommissionStatus::Approved.as_str())),
     )
     .set(commissions::payout_id.eq(payout_id))
     .execute(conn)

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::accounts::Vendor;
 use crate::db::schema::{credentials, enrollments, programs, tier_changes, users, vendors};
 use crate::db::{new_id, DbConn};
-use crate::referrals::{Enrollment, Program, ENROLLMENT_ACTIVE};
+use crate::referrals::{Enrollment, EnrollmentStatus, Program};
 
 pub fn find_enrollment(conn: &mut DbConn, id: &str) -> QueryResult<Option<Enrollment>> {
     enrollments::table
@@ -67,7 +67,7 @@ pub fn insert_enrollment(
             enrollments::referral_code.eq(new.referral_code),
             enrollments::tier_code.eq(new.tier_code),
             enrollments::terms_accepted_version.eq(new.terms_accepted_version),
-            enrollments::status.eq(ENROLLMENT_ACTIVE),
+            enrollments::status.eq(EnrollmentStatus::Active.as_str()),
             enrollments::enrolled_at.eq(now),
             enrollments::updated_at.eq(now),
             enrollments::tier_checked_at.eq(now),
@@ -94,12 +94,12 @@ pub fn set_terms_accepted(
 pub fn set_enrollment_status(
     conn: &mut DbConn,
     enrollment_id: &str,
-    status: &str,
+    status: EnrollmentStatus,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(enrollments::table.find(enrollment_id))
         .set((
-            enrollments::status.eq(status),
+            enrollments::status.eq(status.as_str()),
             enrollments::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -309,7 +309,7 @@ pub fn code_target(conn: &mut DbConn, code: &str) -> QueryResult<Option<CodeTarg
             enrollment_id,
             program_id,
             landing_url,
-            active: status == ENROLLMENT_ACTIVE,
+            active: status == EnrollmentStatus::Active.as_str(),
         },
     ))
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{billing_events, customers};
 use crate::db::DbConn;
-use crate::referrals::BillingEvent;
+use crate::referrals::{BillingEvent, BillingEventKind};
 
 pub fn find_event(
     conn: &mut DbConn,
@@ -31,7 +31,8 @@ pub struct NewEvent<'a> {
     pub program_id: &'a str,
     pub source: &'a str,
     pub external_event_id: &'a str,
-    pub kind: &'a str,
+    #[diesel(serialize_as = String)]
+    pub kind: BillingEventKind,
     pub invoice_id: &'a str,
     pub customer_external_id: &'a str,
     pub amount_minor: i64,
@@ -47,11 +48,11 @@ pub struct NewEvent<'a> {
 pub fn insert_event_if_absent(conn: &mut DbConn, new: &NewEvent<'_>) -> QueryResult<bool> {
     let inserted = match conn {
         DbConn::Sqlite(c) => diesel::insert_into(billing_events::table)
-            .values(new)
+            .values(new.clone())
             .on_conflict_do_nothing()
             .execute(c)?,
         DbConn::Postgres(c) => diesel::insert_into(billing_events::table)
-            .values(new)
+            .values(new.clone())
             .on_conflict_do_nothing()
             .execute(c)?,
     };
@@ -93,7 +94,7 @@ pub fn invoices_by_enrollment(
                 .and(customers::external_id.eq(billing_events::customer_external_id))),
         )
         .filter(billing_events::program_id.eq(program_id))
-        .filter(billing_events::kind.eq(crate::referrals::EVENT_INVOICE_PAID))
+        .filter(billing_events::kind.eq(BillingEventKind::InvoicePaid.as_str()))
         .select((customers::enrollment_id, billing_events::invoice_id))
         .distinct()
         .load(conn)?;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{enrollments, payouts, users};
 use crate::db::DbConn;
-use crate::referrals::{Payout, Program, PAYOUT_PAID, PAYOUT_PENDING};
+use crate::referrals::{Payout, PayoutStatus, Program};
 
 pub fn insert_payout(
     conn: &mut DbConn,
@@ -23,7 +23,7 @@ pub fn insert_payout(
             payouts::enrollment_id.eq(enrollment_id),
             payouts::amount_minor.eq(amount_minor),
             payouts::currency.eq(&program.currency),
-            payouts::status.eq(PAYOUT_PENDING),
+            payouts::status.eq(PayoutStatus::Pending.as_str()),
             payouts::created_by.eq(created_by),
             payouts::created_at.eq(now),
         ))
@@ -49,10 +49,10 @@ pub fn mark_payout_paid(
     let n = diesel::update(
         payouts::table
             .filter(payouts::id.eq(id))
-            .filter(payouts::status.eq(PAYOUT_PENDING)),
+            .filter(payouts::status.eq(PayoutStatus::Pending.as_str())),
     )
     .set((
-        payouts::status.eq(PAYOUT_PAID),
+        payouts::status.eq(PayoutStatus::Paid.as_str()),
         payouts::reference.eq(reference),
         payouts::paid_at.eq(now),
     ))

@@ -254,7 +254,7 @@ pub(super) async fn list_events(
                         id: e.id,
                         source: e.source,
                         external_event_id: e.external_event_id,
-                        kind: e.kind,
+                        kind: e.kind.to_string(),
                         invoice_id: e.invoice_id,
                         customer_external_id: e.customer_external_id,
                         amount_minor: e.amount_minor,

@@ -66,7 +66,7 @@ pub(super) async fn vendor_advocates(
                 email: a.email,
                 code: a.enrollment.referral_code,
                 tier: tier_name(&tier_names, &a.enrollment.tier_code),
-                status: a.enrollment.status,
+                status: a.enrollment.status.to_string(),
                 enrolled: super::super::human_date(a.enrollment.enrolled_at),
                 clicks: f.map_or(0, |f| f.clicks),
                 customers: f.map_or(0, |f| f.customers),

@@ -10,7 +10,7 @@ use crate::accounts::{SessionUser, Vendor};
 use crate::app::AppState;
 use crate::http::pages::{render, Form, PageContext, PageError, PageUser};
 use crate::referrals::service::{self, CommissionView, Review};
-use crate::referrals::ReferralError;
+use crate::referrals::{CommissionStatus, ReferralError};
 
 struct ReviewLine {
     id: String,
@@ -48,7 +48,7 @@ pub(super) async fn vendor_commissions(
     };
     let held = list
         .iter()
-        .filter(|c| c.held && c.status == "pending")
+        .filter(|c| c.held && c.status == CommissionStatus::Pending.as_str())
         .map(line)
         .collect();
     let all = list.iter().map(line).collect();
