@@ -90,7 +90,7 @@ pub enum Followed {
     /// write it with [`ClickRecorder::write_one`] before answering.
     Redirect {
         location: String,
-        write_now: Option<NewClick>,
+        write_now: Option<Box<NewClick>>,
     },
 }
 
@@ -174,7 +174,7 @@ impl ClickRecorder {
         let click = self.new_click(target, &visit(), now);
         Followed::Redirect {
             location: click.landing.clone(),
-            write_now: self.enqueue(click),
+            write_now: self.enqueue(click).map(Box::new),
         }
     }
 

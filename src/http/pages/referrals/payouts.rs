@@ -132,7 +132,7 @@ pub(super) async fn vendor_create_payouts(
         &user,
         path.into_inner(),
         "payouts",
-        |conn, program, actor, now| service::create_payouts(conn, program, actor, now),
+        service::create_payouts,
     )
     .await
 }
