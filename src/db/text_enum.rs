@@ -115,11 +115,20 @@ mod tests {
             assert_eq!(colour.as_str().parse::<Colour>(), Ok(*colour));
             assert_eq!(String::from(*colour), colour.to_string());
         }
-        assert_eq!(Colour::try_from("dark_blue".to_owned()), Ok(Colour::DarkBlue));
+        assert_eq!(
+            Colour::try_from("dark_blue".to_owned()),
+            Ok(Colour::DarkBlue)
+        );
         let error = "green".parse::<Colour>().unwrap_err();
         assert_eq!(error.to_string(), "`green` is not a known colour");
-        assert_eq!(serde_json::to_string(&Colour::DarkBlue).unwrap(), "\"dark_blue\"");
-        assert_eq!(serde_json::from_str::<Colour>("\"red\"").unwrap(), Colour::Red);
+        assert_eq!(
+            serde_json::to_string(&Colour::DarkBlue).unwrap(),
+            "\"dark_blue\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Colour>("\"red\"").unwrap(),
+            Colour::Red
+        );
         assert!(serde_json::from_str::<Colour>("\"Red\"").is_err());
     }
 }
