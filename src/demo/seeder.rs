@@ -25,8 +25,7 @@ use crate::referrals::service::{
     TierInput,
 };
 use crate::referrals::{
-    Program, ReferralError, EVENT_INVOICE_PAID, EVENT_REFUND, KIND_CLAWBACK, STATUS_APPROVED,
-    STATUS_PAID, STATUS_PENDING, STATUS_REVERSED,
+    BillingEventKind, CommissionKind, CommissionStatus, Program, ReferralError,
 };
 
 // ------------------------------------------------------------------------------ seeding
@@ -500,7 +499,7 @@ impl Seeder<'_> {
         let event = (sale.event, sale, sale.amount_minor);
         self.billing_event(
             program,
-            EVENT_INVOICE_PAID,
+            BillingEventKind::InvoicePaid.as_str(),
             event,
             days,
             "commission_created",
@@ -517,7 +516,13 @@ impl Seeder<'_> {
         expected: &str,
     ) -> Result<(), DemoError> {
         let event = (event_id, sale, amount_minor);
-        self.billing_event(program, EVENT_REFUND, event, days, expected)
+        self.billing_event(
+            program,
+            BillingEventKind::Refund.as_str(),
+            event,
+            days,
+            expected,
+        )
     }
 
     /// One pass of the approval job `days` ago; `expected` commissions become approved.
@@ -551,11 +556,11 @@ impl Seeder<'_> {
             ));
         };
         for status in [
-            STATUS_PENDING,
+            CommissionStatus::Pending.as_str(),
             "held",
-            STATUS_APPROVED,
-            STATUS_PAID,
-            STATUS_REVERSED,
+            CommissionStatus::Approved.as_str(),
+            CommissionStatus::Paid.as_str(),
+            CommissionStatus::Reversed.as_str(),
         ] {
             if enrollment
                 .commissions
@@ -568,7 +573,7 @@ impl Seeder<'_> {
         if !enrollment
             .recent_commissions
             .iter()
-            .any(|c| c.kind == KIND_CLAWBACK && c.amount_minor < 0)
+            .any(|c| c.kind == CommissionKind::Clawback.as_str() && c.amount_minor < 0)
         {
             return Err(DemoError::new(step, "no clawback"));
         }

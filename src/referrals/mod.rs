@@ -28,9 +28,11 @@ pub use service::on_credentials_changed;
 pub use tiers::{next_tier, select_tier, validate_tiers, TierRule};
 pub use webhook::{sign, verify_signature, WebhookError};
 
+use crate::accounts::AccountError;
 use crate::db::schema::{
     billing_events, clicks as clicks_table, commissions, customers, enrollments, payouts, programs,
 };
+use crate::db::text_enum::text_enum;
 use crate::db::DbError;
 use crate::money::MoneyError;
 use crate::validation::FieldError;
@@ -39,28 +41,50 @@ use crate::validation::FieldError;
 pub const DISCLOSURE: &str = "Disclosure: this is a referral link. If someone buys through it, \
 the person who shared it earns a commission from the vendor. It costs the buyer nothing extra.";
 
-/// Enrollment statuses.
-pub const ENROLLMENT_ACTIVE: &str = "active";
-pub const ENROLLMENT_SUSPENDED: &str = "suspended";
+text_enum! {
+    /// Where an advocate's enrollment stands (`enrollments.status`).
+    pub enum EnrollmentStatus("enrollment status") {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
 
-/// Commission kinds. There is deliberately no kind for recruiting or for another enrollment's sales.
-pub const KIND_SALE: &str = "sale";
-pub const KIND_CLAWBACK: &str = "clawback";
+text_enum! {
+    /// Commission kinds (`commissions.kind`). There is deliberately no kind for recruiting or for
+    /// another enrollment's sales.
+    pub enum CommissionKind("commission kind") {
+        Sale = "sale",
+        Clawback = "clawback",
+    }
+}
 
-/// Commission statuses.
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_APPROVED: &str = "approved";
-pub const STATUS_PAID: &str = "paid";
-pub const STATUS_REVERSED: &str = "reversed";
+text_enum! {
+    /// Commission statuses (`commissions.status`, `commission_transitions.from_status` and
+    /// `to_status`).
+    pub enum CommissionStatus("commission status") {
+        Pending = "pending",
+        Approved = "approved",
+        Paid = "paid",
+        Reversed = "reversed",
+    }
+}
 
-/// Payout statuses.
-pub const PAYOUT_PENDING: &str = "pending";
-pub const PAYOUT_PAID: &str = "paid";
+text_enum! {
+    /// Payout statuses (`payouts.status`).
+    pub enum PayoutStatus("payout status") {
+        Pending = "pending",
+        Paid = "paid",
+    }
+}
 
-/// Billing event kinds accepted by the inbox. Exam fees and voucher purchases are not among them:
-/// they never become a commission base.
-pub const EVENT_INVOICE_PAID: &str = "invoice_paid";
-pub const EVENT_REFUND: &str = "refund";
+text_enum! {
+    /// Billing event kinds accepted by the inbox (`billing_events.kind`). Exam fees and voucher
+    /// purchases are not among them: they never become a commission base.
+    pub enum BillingEventKind("billing event kind") {
+        InvoicePaid = "invoice_paid",
+        Refund = "refund",
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReferralError {
@@ -85,6 +109,20 @@ pub enum ReferralError {
 impl From<diesel::result::Error> for ReferralError {
     fn from(e: diesel::result::Error) -> Self {
         ReferralError::Db(DbError::Query(e))
+    }
+}
+
+/// Authorization answers of the accounts domain (checked inside a referral use case).
+impl From<AccountError> for ReferralError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Validation(errors) => ReferralError::Validation(errors),
+            AccountError::Forbidden(message) => ReferralError::Forbidden(message.to_string()),
+            AccountError::NotFound(_) => ReferralError::NotFound(e.to_string()),
+            AccountError::Conflict(message) => ReferralError::Conflict(message),
+            AccountError::Db(e) => ReferralError::Db(e),
+            other => ReferralError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -131,7 +169,8 @@ pub struct Enrollment {
     pub referral_code: String,
     pub tier_code: String,
     pub terms_accepted_version: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: EnrollmentStatus,
     pub enrolled_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub tier_checked_at: NaiveDateTime,
@@ -170,7 +209,8 @@ pub struct BillingEvent {
     pub program_id: String,
     pub source: String,
     pub external_event_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: BillingEventKind,
     pub invoice_id: String,
     pub customer_external_id: String,
     pub amount_minor: i64,
@@ -190,12 +230,14 @@ pub struct Commission {
     pub customer_id: String,
     pub billing_event_id: String,
     pub invoice_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: CommissionKind,
     pub base_minor: i64,
     pub rate_bps: i32,
     pub amount_minor: i64,
     pub currency: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: CommissionStatus,
     pub held: bool,
     pub held_reason: Option<String>,
     pub hold_until: NaiveDateTime,
@@ -215,7 +257,8 @@ pub struct Payout {
     pub enrollment_id: String,
     pub amount_minor: i64,
     pub currency: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: PayoutStatus,
     pub reference: Option<String>,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,

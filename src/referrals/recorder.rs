@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 use url::Url;
 
 use super::clicks::{hash_with_salt, is_bot};
+use super::codes::normalize_code;
 use super::store::{self, CodeTarget, NewClick};
 use crate::db::{self, DbConn};
 
@@ -67,6 +68,30 @@ pub struct Visit<'a> {
     pub referrer: Option<&'a str>,
     /// The address is over its rate limit: the click is kept but counted as automated.
     pub over_limit: bool,
+}
+
+/// A code from a link's path, looked up in the cache ([`ClickRecorder::find`]).
+#[derive(Debug)]
+pub enum CodeLookup {
+    /// The answer is known: `None` for a code that does not exist (or a text that cannot be one).
+    Known(Option<Arc<Target>>),
+    /// Not cached: look the (normalized) code up with [`ClickRecorder::lookup`].
+    Unknown(String),
+}
+
+/// Where following a referral link leads ([`ClickRecorder::follow`]).
+#[derive(Debug)]
+pub enum Followed {
+    /// An unknown or suspended code: nothing was recorded and there is nowhere to send the
+    /// visitor (never an open redirect).
+    Nowhere,
+    /// Send the visitor to `location`, the landing URL with `credo_click=<click id>`.
+    /// `write_now` is a click the buffer did not take (group commit off, or the buffer full):
+    /// write it with [`ClickRecorder::write_one`] before answering.
+    Redirect {
+        location: String,
+        write_now: Option<Box<NewClick>>,
+    },
 }
 
 /// Normalized code → (looked up at, target; `None` for a code that does not exist).
@@ -117,6 +142,39 @@ impl ClickRecorder {
         match codes.get(code) {
             Some((at, target)) if at.elapsed() < CODE_TTL => Some(target.clone()),
             _ => None,
+        }
+    }
+
+    /// The first step of following `/r/<code>`: the code as it stands in the link, normalized
+    /// and looked up in the cache.
+    pub fn find(&self, raw_code: &str) -> CodeLookup {
+        let Some(code) = normalize_code(raw_code) else {
+            return CodeLookup::Known(None);
+        };
+        match self.cached(&code) {
+            Some(target) => CodeLookup::Known(target),
+            None => CodeLookup::Unknown(code),
+        }
+    }
+
+    /// Follows a referral link to the code's `target`: an unknown or suspended code leads
+    /// nowhere and records nothing; otherwise the visit becomes a click (bots and addresses over
+    /// their rate limit flagged, see [`new_click`](Self::new_click)), buffered for the next
+    /// flush, and the visitor goes to the landing URL. `visit` is asked for only when a click is
+    /// recorded (it checks the rate limit).
+    pub fn follow<'v>(
+        &self,
+        target: Option<&Target>,
+        visit: impl FnOnce() -> Visit<'v>,
+        now: NaiveDateTime,
+    ) -> Followed {
+        let Some(target) = target.filter(|t| t.active) else {
+            return Followed::Nowhere;
+        };
+        let click = self.new_click(target, &visit(), now);
+        Followed::Redirect {
+            location: click.landing.clone(),
+            write_now: self.enqueue(click).map(Box::new),
         }
     }
 
@@ -302,6 +360,59 @@ mod tests {
         );
         let referrer = click.referrer.unwrap();
         assert!(referrer.len() <= MAX_REFERRER && long.starts_with(&referrer));
+    }
+
+    #[test]
+    fn following_a_link_records_only_active_codes() {
+        let recorder = ClickRecorder::new([1; 32], 5);
+        let now = NaiveDateTime::default();
+        let suspended = Target {
+            active: false,
+            ..target("https://v.example/")
+        };
+        let visited = std::cell::Cell::new(false);
+        let followed = recorder.follow(
+            Some(&suspended),
+            || {
+                visited.set(true);
+                visit(Some(FIREFOX), None)
+            },
+            now,
+        );
+        assert!(matches!(followed, Followed::Nowhere));
+        assert!(matches!(
+            recorder.follow(None, || visit(Some(FIREFOX), None), now),
+            Followed::Nowhere
+        ));
+        assert!(
+            !visited.get(),
+            "no visit (and no rate-limit check) without a click"
+        );
+        assert_eq!(recorder.buffered(), 0);
+        let Followed::Redirect {
+            location,
+            write_now,
+        } = recorder.follow(
+            Some(&target("https://v.example/")),
+            || visit(Some(FIREFOX), None),
+            now,
+        )
+        else {
+            panic!("an active code redirects");
+        };
+        assert!(write_now.is_none());
+        assert_eq!(recorder.buffered(), 1);
+        assert!(location.starts_with("https://v.example/?credo_click="));
+    }
+
+    #[test]
+    fn codes_that_cannot_exist_are_known_without_a_lookup() {
+        let recorder = ClickRecorder::new([1; 32], 5);
+        assert!(matches!(
+            recorder.find("../../etc"),
+            CodeLookup::Known(None)
+        ));
+        assert!(matches!(recorder.find("ADA-7K2Q9"), CodeLookup::Unknown(_)));
     }
 
     #[test]

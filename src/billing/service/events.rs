@@ -14,7 +14,7 @@ use crate::exams::store as exam_store;
 use crate::exams::{ExamError, OrderProvider, OrderStatus};
 use crate::money::format_amount;
 use crate::referrals::service::{CustomerInput, EventInput};
-use crate::referrals::{EVENT_INVOICE_PAID, EVENT_REFUND};
+use crate::referrals::BillingEventKind;
 
 /// What Credo did with an event (the webhook's 200 answer).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -123,7 +123,7 @@ pub fn handle_event(
                 vendor,
                 event,
                 EventInput {
-                    kind: Some(EVENT_REFUND.into()),
+                    kind: Some(BillingEventKind::Refund.into()),
                     invoice_id: Some(invoice),
                     customer_external_id: charge.customer_id(),
                     amount_minor: Some(*refunded_now),
@@ -165,7 +165,7 @@ pub fn handle_event(
                 vendor,
                 event,
                 EventInput {
-                    kind: Some(EVENT_INVOICE_PAID.into()),
+                    kind: Some(BillingEventKind::InvoicePaid.into()),
                     invoice_id: Some(invoice.id.clone()),
                     customer_external_id: invoice.customer_id(),
                     amount_minor: Some(invoice.amount_paid),

@@ -1,4 +1,4 @@
-//! Commissions: their view, the approval job, and the vendor's hold review (clear, reject).
+//! Commissions: their view, the approval job, and the vendor's review (clear a hold, reject).
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -11,9 +11,7 @@ use crate::db::DbConn;
 use crate::links::Links;
 use crate::mail;
 use crate::money::format_amount;
-use crate::referrals::{
-    store, Commission, Program, ReferralError, STATUS_APPROVED, STATUS_PENDING, STATUS_REVERSED,
-};
+use crate::referrals::{store, Commission, CommissionStatus, Program, ReferralError};
 use crate::webhooks::{self, EventType};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -42,8 +40,8 @@ impl From<&Commission> for CommissionView {
     fn from(c: &Commission) -> Self {
         CommissionView {
             id: c.id.clone(),
-            kind: c.kind.clone(),
-            status: c.status.clone(),
+            kind: c.kind.to_string(),
+            status: c.status.to_string(),
             enrollment: c.enrollment_id.clone(),
             invoice_id: c.invoice_id.clone(),
             base_minor: c.base_minor,
@@ -72,14 +70,20 @@ pub fn approve_due(
 ) -> Result<usize, ReferralError> {
     let mut approved = 0;
     for commission in store::due_for_approval(conn, now, limit)? {
-        if !store::change_status(conn, &commission.id, STATUS_PENDING, STATUS_APPROVED, now)? {
+        if !store::change_status(
+            conn,
+            &commission.id,
+            CommissionStatus::Pending,
+            CommissionStatus::Approved,
+            now,
+        )? {
             continue;
         }
         store::insert_transition(
             conn,
             &commission.id,
-            Some(STATUS_PENDING),
-            STATUS_APPROVED,
+            Some(CommissionStatus::Pending),
+            CommissionStatus::Approved,
             "hold period ended",
             None,
             now,
@@ -158,97 +162,105 @@ fn program_commission(
         .ok_or_else(|| ReferralError::NotFound("commission not found in this program".into()))
 }
 
-/// A program manager clears the review hold of a pending commission; the approval job then
-/// approves it when its hold period has ended.
-pub fn clear_hold(
+/// A program manager's decision on a commission after review.
+#[derive(Debug, Clone)]
+pub enum Review {
+    /// Clear the review hold of a held pending commission (with an optional note); the approval
+    /// job then approves it when its hold period has ended.
+    ClearHold { note: Option<String> },
+    /// Reject a pending commission (e.g. a confirmed self-referral): it becomes `reversed`.
+    Reject { reason: String },
+}
+
+/// Applies a review decision to a commission of the program: the change, its transition and
+/// its audit record; answers the commission as it is now.
+pub fn review_commission(
     conn: &mut DbConn,
     program: &Program,
     commission_id: &str,
+    review: &Review,
     actor: &Actor,
-    note: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<CommissionView, ReferralError> {
+    if let Review::Reject { reason } = review {
+        if !text_ok(reason, 500) {
+            return Err(ReferralError::field(
+                "reason",
+                "say why the commission is rejected (1–500 characters)",
+            ));
+        }
+    }
     let commission = program_commission(conn, program, commission_id)?;
-    if !commission.held || commission.status != STATUS_PENDING {
-        return Err(ReferralError::Conflict(format!(
-            "commission {} is not held for review (status {})",
-            commission.id, commission.status
-        )));
-    }
-    if !store::set_hold(conn, &commission.id, false, None, now)? {
-        return Err(ReferralError::Conflict(
-            "the commission changed meanwhile; reload".into(),
-        ));
-    }
-    let note = note.map(str::trim).filter(|n| !n.is_empty());
-    let reason = match note {
-        Some(note) => format!("review hold cleared: {note}"),
-        None => "review hold cleared".to_string(),
+    let (to, transition, action, mut details) = match review {
+        Review::ClearHold { note } => {
+            if !commission.held || commission.status != CommissionStatus::Pending {
+                return Err(ReferralError::Conflict(format!(
+                    "commission {} is not held for review (status {})",
+                    commission.id, commission.status
+                )));
+            }
+            if !store::set_hold(conn, &commission.id, false, None, now)? {
+                return Err(ReferralError::Conflict(
+                    "the commission changed meanwhile; reload".into(),
+                ));
+            }
+            let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            let transition = match note {
+                Some(note) => format!("review hold cleared: {note}"),
+                None => "review hold cleared".to_string(),
+            };
+            let details = json!({"note": note});
+            (
+                CommissionStatus::Pending,
+                transition,
+                Action::CommissionHoldCleared,
+                details,
+            )
+        }
+        Review::Reject { reason } => {
+            let reason = reason.trim();
+            if commission.status != CommissionStatus::Pending
+                || !store::change_status(
+                    conn,
+                    &commission.id,
+                    CommissionStatus::Pending,
+                    CommissionStatus::Reversed,
+                    now,
+                )?
+            {
+                return Err(ReferralError::Conflict(format!(
+                    "only pending commissions can be rejected; this one is {}",
+                    commission.status
+                )));
+            }
+            let transition = format!("rejected after review: {reason}");
+            let details = json!({"reason": reason});
+            (
+                CommissionStatus::Reversed,
+                transition,
+                Action::CommissionRejected,
+                details,
+            )
+        }
     };
     store::insert_transition(
         conn,
         &commission.id,
-        Some(STATUS_PENDING),
-        STATUS_PENDING,
-        &reason,
+        Some(CommissionStatus::Pending),
+        to,
+        &transition,
         actor.user_id(),
         now,
     )?;
+    details["amount_minor"] = json!(commission.amount_minor);
+    details["currency"] = json!(commission.currency);
     audit::record(
         conn,
         actor,
-        Action::CommissionHoldCleared,
+        action,
         Some(&program.vendor_id),
         &commission.id,
-        json!({"note": note, "amount_minor": commission.amount_minor, "currency": commission.currency}),
-        now,
-    )?;
-    let fresh = program_commission(conn, program, commission_id)?;
-    Ok(CommissionView::from(&fresh))
-}
-
-/// A program manager rejects a pending commission after review (e.g. a confirmed
-/// self-referral): it becomes `reversed`.
-pub fn reject_commission(
-    conn: &mut DbConn,
-    program: &Program,
-    commission_id: &str,
-    actor: &Actor,
-    reason: &str,
-    now: NaiveDateTime,
-) -> Result<CommissionView, ReferralError> {
-    let reason = reason.trim();
-    if !text_ok(reason, 500) {
-        return Err(ReferralError::field(
-            "reason",
-            "say why the commission is rejected (1–500 characters)",
-        ));
-    }
-    let commission = program_commission(conn, program, commission_id)?;
-    if commission.status != STATUS_PENDING
-        || !store::change_status(conn, &commission.id, STATUS_PENDING, STATUS_REVERSED, now)?
-    {
-        return Err(ReferralError::Conflict(format!(
-            "only pending commissions can be rejected; this one is {}",
-            commission.status
-        )));
-    }
-    store::insert_transition(
-        conn,
-        &commission.id,
-        Some(STATUS_PENDING),
-        STATUS_REVERSED,
-        &format!("rejected after review: {reason}"),
-        actor.user_id(),
-        now,
-    )?;
-    audit::record(
-        conn,
-        actor,
-        Action::CommissionRejected,
-        Some(&program.vendor_id),
-        &commission.id,
-        json!({"reason": reason, "amount_minor": commission.amount_minor, "currency": commission.currency}),
+        details,
         now,
     )?;
     let fresh = program_commission(conn, program, commission_id)?;

@@ -7,7 +7,7 @@ use super::{text_ok, MAX_ID_LEN};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::referrals::store::{self, NewCustomer};
-use crate::referrals::{codes, Customer, Program, ReferralError, ENROLLMENT_ACTIVE};
+use crate::referrals::{codes, Customer, EnrollmentStatus, Program, ReferralError};
 use crate::validation::{normalize_email, FieldErrors};
 
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
@@ -151,7 +151,7 @@ pub fn bind_customer(
     };
     let enrollment = store::find_enrollment(conn, &enrollment_id)?
         .ok_or_else(|| ReferralError::Internal("click without enrollment".into()))?;
-    if enrollment.status != ENROLLMENT_ACTIVE {
+    if enrollment.status != EnrollmentStatus::Active {
         return Ok(BindOutcome::NotBound {
             external_id,
             reason: "the advocate's enrollment is suspended".into(),

@@ -5,18 +5,17 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::programs::exam_titles;
+use super::programs::{exam_titles, find_program};
 use super::recompute::{held_exam_slugs, next_tier_view, NextTierView};
 use super::CODE_ATTEMPTS;
-use crate::accounts::Vendor;
+use crate::accounts::{SessionUser, Vendor};
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
 use crate::links::Links;
 use crate::referrals::store::{self, NewEnrollment};
 use crate::referrals::{
-    codes, tiers, Enrollment, Program, ReferralError, DISCLOSURE, ENROLLMENT_ACTIVE,
-    ENROLLMENT_SUSPENDED,
+    codes, tiers, Enrollment, EnrollmentStatus, Program, ReferralError, DISCLOSURE,
 };
 
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
@@ -72,7 +71,7 @@ pub(super) fn enrollment_view(
         referral_code: enrollment.referral_code.clone(),
         link: links.referral(&enrollment.referral_code),
         disclosure: DISCLOSURE,
-        status: enrollment.status.clone(),
+        status: enrollment.status.to_string(),
         tier: enrollment.tier_code.clone(),
         tier_name,
         rate_bps,
@@ -89,6 +88,28 @@ pub(super) fn enrollment_view(
 pub struct Enrollee<'a> {
     pub user_id: &'a str,
     pub display_name: &'a str,
+}
+
+impl<'a> From<&'a SessionUser> for Enrollee<'a> {
+    fn from(user: &'a SessionUser) -> Self {
+        Enrollee {
+            user_id: &user.id,
+            display_name: &user.display_name,
+        }
+    }
+}
+
+/// [`enroll`] in the program named by `reference` (its id or its vendor's slug).
+pub fn enroll_by_reference(
+    conn: &mut DbConn,
+    reference: &str,
+    person: Enrollee<'_>,
+    input: &EnrollInput,
+    links: &Links,
+    now: NaiveDateTime,
+) -> Result<(EnrollmentView, bool), ReferralError> {
+    let (program, vendor) = find_program(conn, reference)?;
+    enroll(conn, &program, &vendor, person, input, links, now)
 }
 
 /// Enrolls the person (free, no purchase). Accepting terms other than the program's current
@@ -197,9 +218,9 @@ pub fn set_advocate_status(
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Enrollment, ReferralError> {
-    if status != ENROLLMENT_ACTIVE && status != ENROLLMENT_SUSPENDED {
+    let Some(status) = EnrollmentStatus::parse(status) else {
         return Err(ReferralError::field("status", "use active or suspended"));
-    }
+    };
     let enrollment = store::find_enrollment(conn, enrollment_id)?
         .filter(|e| e.program_id == program.id)
         .ok_or_else(|| ReferralError::NotFound("advocate not found in this program".into()))?;

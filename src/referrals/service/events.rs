@@ -12,8 +12,8 @@ use crate::db::{self, DbConn};
 use crate::money::{commission_amount, format_amount, parse_currency};
 use crate::referrals::store::{self, NewCommission, NewEvent};
 use crate::referrals::{
-    selfref, tiers, BillingEvent, Program, ReferralError, ENROLLMENT_ACTIVE, EVENT_INVOICE_PAID,
-    EVENT_REFUND, KIND_CLAWBACK, KIND_SALE, STATUS_APPROVED, STATUS_PENDING, STATUS_REVERSED,
+    selfref, tiers, BillingEvent, BillingEventKind, Commission, CommissionKind, CommissionStatus,
+    EnrollmentStatus, Program, ReferralError,
 };
 use crate::validation::FieldErrors;
 
@@ -38,7 +38,7 @@ pub struct EventInput {
 struct ValidEvent {
     source: String,
     external_event_id: String,
-    kind: &'static str,
+    kind: BillingEventKind,
     invoice_id: String,
     customer_external_id: String,
     amount_minor: i64,
@@ -75,19 +75,19 @@ fn validate_event(
         &input.customer_external_id,
         "send the customer id you bound with POST …/customers",
     );
-    let kind = match input.kind.as_deref() {
-        Some(EVENT_INVOICE_PAID) => EVENT_INVOICE_PAID,
-        Some(EVENT_REFUND) => EVENT_REFUND,
+    // After an error the placeholder kind is never used: the errors are answered first.
+    let kind = match input.kind.as_deref().map(BillingEventKind::parse) {
+        Some(Some(kind)) => kind,
         None => {
             errors.add("kind", "this field is required: invoice_paid or refund");
-            ""
+            BillingEventKind::InvoicePaid
         }
-        Some(_) => {
+        Some(None) => {
             errors.add(
                 "kind",
                 "use invoice_paid or refund; exam fees, voucher purchases and anything else never earn commissions",
             );
-            ""
+            BillingEventKind::InvoicePaid
         }
     };
     let amount_minor = match input.amount_minor {
@@ -99,7 +99,7 @@ fn validate_event(
             0
         }
         Some(amount) if amount <= 0 => {
-            let what = if kind == EVENT_REFUND {
+            let what = if kind == BillingEventKind::Refund {
                 "the refunded amount"
             } else {
                 "the amount paid"
@@ -221,7 +221,7 @@ fn event_answer(event: &BillingEvent, replayed: bool) -> EventAnswer {
         id: event.id.clone(),
         source: event.source.clone(),
         external_event_id: event.external_event_id.clone(),
-        kind: event.kind.clone(),
+        kind: event.kind.to_string(),
         invoice_id: event.invoice_id.clone(),
         customer_external_id: event.customer_external_id.clone(),
         amount_minor: event.amount_minor,
@@ -316,7 +316,7 @@ fn record_event(
             .ok_or_else(|| ReferralError::Internal("stored event vanished".into()))?;
         return replay(&stored, event);
     }
-    let effect = if event.kind == EVENT_INVOICE_PAID {
+    let effect = if event.kind == BillingEventKind::InvoicePaid {
         apply_invoice(conn, program, event, &id, now)?
     } else {
         apply_refund(conn, program, event, &id, now)?
@@ -383,14 +383,18 @@ fn apply_invoice(
     };
     let amount = commission_amount(event.amount_minor, tier.rate_bps)?;
     let (_, advocate_email) = store::advocate_contact(conn, &enrollment.user_id)?;
-    let hold_reason = if enrollment.status != ENROLLMENT_ACTIVE {
+    let hold_reason = if enrollment.status != EnrollmentStatus::Active {
         Some("the advocate's enrollment is suspended".to_string())
     } else {
         selfref::self_referral_reason(&advocate_email, customer.email.as_deref())
     };
     let commission_id = db::new_id();
     let rate_bps = i32::try_from(tier.rate_bps).unwrap_or(0);
-    store::insert_commission(
+    let reason = match &hold_reason {
+        Some(why) => format!("invoice {} paid; held for review: {why}", event.invoice_id),
+        None => format!("invoice {} paid", event.invoice_id),
+    };
+    let commission = create_commission(
         conn,
         &NewCommission {
             id: &commission_id,
@@ -399,12 +403,12 @@ fn apply_invoice(
             customer_id: &customer.id,
             billing_event_id: event_id,
             invoice_id: &event.invoice_id,
-            kind: KIND_SALE,
+            kind: CommissionKind::Sale,
             base_minor: event.amount_minor,
             rate_bps,
             amount_minor: amount,
             currency: &program.currency,
-            status: STATUS_PENDING,
+            status: CommissionStatus::Pending,
             held: hold_reason.is_some(),
             held_reason: hold_reason.as_deref(),
             hold_until: event.occurred_at + Duration::days(i64::from(program.hold_days)),
@@ -415,22 +419,8 @@ fn apply_invoice(
             created_at: now,
             updated_at: now,
         },
-    )?;
-    let reason = match &hold_reason {
-        Some(why) => format!("invoice {} paid; held for review: {why}", event.invoice_id),
-        None => format!("invoice {} paid", event.invoice_id),
-    };
-    store::insert_transition(
-        conn,
-        &commission_id,
-        None,
-        STATUS_PENDING,
         &reason,
-        None,
-        now,
     )?;
-    let commission = store::find_commission(conn, &commission_id)?
-        .ok_or_else(|| ReferralError::Internal("commission vanished".into()))?;
     Ok(EventEffect {
         outcome: "commission_created".into(),
         reason: None,
@@ -452,7 +442,11 @@ fn apply_refund(
         ));
     }
     let sales = store::sales_of_invoice(conn, &program.id, &event.invoice_id)?;
-    let Some(live) = sales.iter().find(|c| c.status != STATUS_REVERSED).cloned() else {
+    let Some(live) = sales
+        .iter()
+        .find(|c| c.status != CommissionStatus::Reversed)
+        .cloned()
+    else {
         return Ok(EventEffect::nothing(if sales.is_empty() {
             "the invoice earned no commission"
         } else {
@@ -468,10 +462,11 @@ fn apply_refund(
     }
     let refund = event.amount_minor.min(remaining);
     let rate = u32::try_from(live.rate_bps).unwrap_or(0);
-    let before_payout = (live.status == STATUS_PENDING || live.status == STATUS_APPROVED)
+    let before_payout = (live.status == CommissionStatus::Pending
+        || live.status == CommissionStatus::Approved)
         && live.payout_id.is_none();
     if before_payout {
-        if !store::change_status(conn, &live.id, &live.status, STATUS_REVERSED, now)? {
+        if !store::change_status(conn, &live.id, live.status, CommissionStatus::Reversed, now)? {
             return Err(ReferralError::Conflict(
                 "the commission changed while the refund was applied; send the event again".into(),
             ));
@@ -479,8 +474,8 @@ fn apply_refund(
         store::insert_transition(
             conn,
             &live.id,
-            Some(&live.status),
-            STATUS_REVERSED,
+            Some(live.status),
+            CommissionStatus::Reversed,
             &format!(
                 "refund of {} on invoice {} before payout",
                 format_amount(refund, &program.currency),
@@ -494,7 +489,7 @@ fn apply_refund(
         if remainder > 0 {
             let id = db::new_id();
             let key = format!("remainder:{event_id}");
-            store::insert_commission(
+            let remainder = create_commission(
                 conn,
                 &NewCommission {
                     id: &id,
@@ -503,12 +498,12 @@ fn apply_refund(
                     customer_id: &live.customer_id,
                     billing_event_id: event_id,
                     invoice_id: &live.invoice_id,
-                    kind: KIND_SALE,
+                    kind: CommissionKind::Sale,
                     base_minor: remainder,
                     rate_bps: live.rate_bps,
                     amount_minor: commission_amount(remainder, rate)?,
                     currency: &live.currency,
-                    status: STATUS_PENDING,
+                    status: CommissionStatus::Pending,
                     held: live.held,
                     held_reason: live.held_reason.as_deref(),
                     hold_until: live.hold_until,
@@ -519,22 +514,12 @@ fn apply_refund(
                     created_at: now,
                     updated_at: now,
                 },
-            )?;
-            store::insert_transition(
-                conn,
-                &id,
-                None,
-                STATUS_PENDING,
                 &format!(
                     "remainder of invoice {} after a partial refund (replaces {})",
                     live.invoice_id, live.id
                 ),
-                None,
-                now,
             )?;
-            if let Some(c) = store::find_commission(conn, &id)? {
-                created.push(CommissionView::from(&c));
-            }
+            created.push(CommissionView::from(&remainder));
         }
         return Ok(EventEffect {
             outcome: "commission_reversed".into(),
@@ -546,7 +531,7 @@ fn apply_refund(
     // Paid (or promised in a payout): paid rows are never edited; a negative row claws back.
     let id = db::new_id();
     let key = format!("clawback:{event_id}");
-    store::insert_commission(
+    let clawback = create_commission(
         conn,
         &NewCommission {
             id: &id,
@@ -555,13 +540,13 @@ fn apply_refund(
             customer_id: &live.customer_id,
             billing_event_id: event_id,
             invoice_id: &live.invoice_id,
-            kind: KIND_CLAWBACK,
+            kind: CommissionKind::Clawback,
             base_minor: -refund,
             rate_bps: live.rate_bps,
             amount_minor: commission_amount(-refund, rate)?,
             currency: &live.currency,
             // A debt is due at once: holding it would only delay netting it against earnings.
-            status: STATUS_APPROVED,
+            status: CommissionStatus::Approved,
             held: false,
             held_reason: None,
             hold_until: now,
@@ -572,27 +557,30 @@ fn apply_refund(
             created_at: now,
             updated_at: now,
         },
-    )?;
-    store::insert_transition(
-        conn,
-        &id,
-        None,
-        STATUS_APPROVED,
         &format!(
             "refund of {} on invoice {} after payout of commission {}",
             format_amount(refund, &program.currency),
             live.invoice_id,
             live.id
         ),
-        None,
-        now,
     )?;
-    let clawback = store::find_commission(conn, &id)?
-        .ok_or_else(|| ReferralError::Internal("clawback vanished".into()))?;
     Ok(EventEffect {
         outcome: "clawback_created".into(),
         reason: None,
         commissions: vec![CommissionView::from(&clawback)],
         reversed: Vec::new(),
     })
+}
+
+/// The one way a commission comes into being (sale, remainder after a partial refund,
+/// clawback): the row, its first transition saying why, and the row as stored.
+fn create_commission(
+    conn: &mut DbConn,
+    new: &NewCommission<'_>,
+    reason: &str,
+) -> Result<Commission, ReferralError> {
+    store::insert_commission(conn, new)?;
+    store::insert_transition(conn, new.id, None, new.status, reason, None, new.created_at)?;
+    store::find_commission(conn, new.id)?
+        .ok_or_else(|| ReferralError::Internal("commission vanished".into()))
 }

@@ -19,23 +19,23 @@ mod tests;
 
 use chrono::Duration;
 
-pub use commissions::{
-    approve_due, clear_hold, list_commissions, reject_commission, CommissionView,
-};
+pub use commissions::{approve_due, list_commissions, review_commission, CommissionView, Review};
 pub use customers::{
     bind_customer, bind_customer_with_retry, BindOutcome, CustomerInput, CustomerView,
 };
-pub use enrollment::{enroll, set_advocate_status, EnrollInput, Enrollee, EnrollmentView};
+pub use enrollment::{
+    enroll, enroll_by_reference, set_advocate_status, EnrollInput, Enrollee, EnrollmentView,
+};
 pub use events::{ingest_event, EventAnswer, EventEffect, EventInput};
 pub use payouts::{
-    balances, create_payouts, list_payouts, mark_payout_paid, payout_with_program, payouts_csv,
-    Balance, PayoutView,
+    balances, create_payouts, list_payouts, mark_payout_paid, mark_payout_paid_as,
+    payout_with_program, payouts_csv, Balance, PayoutView,
 };
-pub use practitioner::{my_enrollment, my_referrals, MyEnrollment, MyReferrals, StatusTotal};
+pub use practitioner::{my_referrals, program_for_visitor, MyEnrollment, MyReferrals, StatusTotal};
 pub use programs::{
-    find_program, program_of_vendor, program_view, rotate_webhook_secret, save_program, tier_names,
-    verify_webhook, webhook_secret, ProgramInput, ProgramView, RotatedSecret, TierInput, TierView,
-    WEBHOOK_OVERLAP_DEFAULT, WEBHOOK_OVERLAP_MAX,
+    find_program, program_of_vendor, program_view, public_program, public_programs,
+    rotate_webhook_secret, save_program, tier_names, verify_webhook, webhook_secret, ProgramInput,
+    ProgramView, RotatedSecret, TierInput, TierView, WEBHOOK_OVERLAP_DEFAULT, WEBHOOK_OVERLAP_MAX,
 };
 pub use recompute::{on_credentials_changed, recompute_stale_tiers, NextTierView};
 pub use reports::{

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{text_ok, MAX_ID_LEN};
-use crate::accounts::Vendor;
+use crate::accounts::{self, Principal, Vendor, VendorRole};
 use crate::audit::{self, Action, Actor};
 use crate::clock::rfc3339_seconds;
 use crate::db::{self, DbConn};
@@ -15,7 +15,7 @@ use crate::links::Links;
 use crate::mail;
 use crate::money::format_amount;
 use crate::referrals::{
-    store, Commission, Payout, Program, ReferralError, PAYOUT_PAID, STATUS_APPROVED, STATUS_PAID,
+    store, Commission, CommissionStatus, Payout, PayoutStatus, Program, ReferralError,
 };
 use crate::spreadsheet::csv_cell;
 use crate::webhooks::{self, EventType};
@@ -53,7 +53,7 @@ pub(super) fn payout_view(
         advocate: advocate.to_string(),
         amount_minor: payout.amount_minor,
         currency: payout.currency.clone(),
-        status: payout.status.clone(),
+        status: payout.status.to_string(),
         reference: payout.reference.clone(),
         created_at: rfc3339_seconds(payout.created_at),
         paid_at: payout.paid_at.map(rfc3339_seconds),
@@ -157,8 +157,8 @@ pub fn create_payouts(
             store::insert_transition(
                 conn,
                 &c.id,
-                Some(STATUS_APPROVED),
-                STATUS_APPROVED,
+                Some(CommissionStatus::Approved),
+                CommissionStatus::Approved,
                 &format!("included in payout {id}"),
                 by,
                 now,
@@ -203,6 +203,22 @@ pub fn payout_with_program(
     Ok((payout, program, vendor))
 }
 
+/// [`mark_payout_paid`] on behalf of `principal`, who must be a program manager of the payout's
+/// vendor (unknown payout → not found; another vendor's → forbidden).
+pub fn mark_payout_paid_as(
+    conn: &mut DbConn,
+    principal: &Principal,
+    payout_id: &str,
+    reference: &str,
+    actor: &Actor,
+    links: &Links,
+    now: NaiveDateTime,
+) -> Result<PayoutView, ReferralError> {
+    let (payout, _program, vendor) = payout_with_program(conn, payout_id)?;
+    accounts::authorize_vendor(conn, principal, &vendor.slug, VendorRole::ProgramManager)?;
+    mark_payout_paid(conn, &payout, reference, actor, links, now)
+}
+
 /// Records that a payout was sent: the payout and its commissions become `paid` and the
 /// advocate gets a `payout_sent` mail. Repeating with the same reference answers the same.
 pub fn mark_payout_paid(
@@ -223,7 +239,7 @@ pub fn mark_payout_paid(
     let enrollment = store::find_enrollment(conn, &payout.enrollment_id)?
         .ok_or_else(|| ReferralError::Internal("payout without enrollment".into()))?;
     let (name, email) = store::advocate_contact(conn, &enrollment.user_id)?;
-    if payout.status == PAYOUT_PAID {
+    if payout.status == PayoutStatus::Paid {
         if payout.reference.as_deref() == Some(reference) {
             return payout_view(conn, payout, &enrollment.referral_code, &name);
         }
@@ -243,8 +259,8 @@ pub fn mark_payout_paid(
             store::insert_transition(
                 conn,
                 &c.id,
-                Some(STATUS_APPROVED),
-                STATUS_PAID,
+                Some(CommissionStatus::Approved),
+                CommissionStatus::Paid,
                 &format!("payout {} sent, reference {reference}", payout.id),
                 actor.user_id(),
                 now,
@@ -340,7 +356,7 @@ pub fn payouts_csv(conn: &mut DbConn, program: &Program) -> Result<String, Refer
             .write_record([
                 payout.id.clone(),
                 rfc3339_seconds(payout.created_at),
-                payout.status.clone(),
+                payout.status.to_string(),
                 payout.paid_at.map(rfc3339_seconds).unwrap_or_default(),
                 csv_cell(payout.reference.as_deref().unwrap_or("")),
                 payout.enrollment_id.clone(),

@@ -8,12 +8,11 @@ use serde::Serialize;
 use super::commissions::CommissionView;
 use super::enrollment::{enrollment_view, EnrollmentView};
 use super::payouts::{payout_view, PayoutView};
-use crate::accounts::Vendor;
+use super::programs::{find_program, program_view, ProgramView};
 use crate::db::DbConn;
 use crate::links::Links;
 use crate::referrals::{
-    store, Commission, Program, ReferralError, DISCLOSURE, KIND_SALE, STATUS_APPROVED, STATUS_PAID,
-    STATUS_PENDING, STATUS_REVERSED,
+    store, Commission, CommissionKind, CommissionStatus, ReferralError, DISCLOSURE,
 };
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -48,17 +47,17 @@ pub struct MyReferrals {
 
 pub(super) fn status_totals(commissions: &[Commission]) -> BTreeMap<String, StatusTotal> {
     let mut totals: BTreeMap<String, StatusTotal> = [
-        STATUS_PENDING,
+        CommissionStatus::Pending.as_str(),
         "held",
-        STATUS_APPROVED,
-        STATUS_PAID,
-        STATUS_REVERSED,
+        CommissionStatus::Approved.as_str(),
+        CommissionStatus::Paid.as_str(),
+        CommissionStatus::Reversed.as_str(),
     ]
     .iter()
     .map(|s| ((*s).to_string(), StatusTotal::default()))
     .collect();
     for c in commissions {
-        let key = if c.status == STATUS_PENDING && c.held {
+        let key = if c.status == CommissionStatus::Pending && c.held {
             "held"
         } else {
             c.status.as_str()
@@ -82,8 +81,12 @@ pub fn my_referrals(
         let view = enrollment_view(conn, &enrollment, &program, &vendor, links, now)?;
         let commissions = store::commissions_of_enrollment(conn, &enrollment.id)?;
         let totals = status_totals(&commissions);
-        let balance_minor = totals.get(STATUS_APPROVED).map_or(0, |t| t.amount_minor);
-        let paid_minor = totals.get(STATUS_PAID).map_or(0, |t| t.amount_minor);
+        let balance_minor = totals
+            .get(CommissionStatus::Approved.as_str())
+            .map_or(0, |t| t.amount_minor);
+        let paid_minor = totals
+            .get(CommissionStatus::Paid.as_str())
+            .map_or(0, |t| t.amount_minor);
         let invoices = store::invoices_by_enrollment(conn, &program.id)?
             .get(&enrollment.id)
             .copied()
@@ -99,7 +102,9 @@ pub fn my_referrals(
             sales: i64::try_from(
                 commissions
                     .iter()
-                    .filter(|c| c.kind == KIND_SALE && c.status != STATUS_REVERSED)
+                    .filter(|c| {
+                        c.kind == CommissionKind::Sale && c.status != CommissionStatus::Reversed
+                    })
                     .count(),
             )
             .unwrap_or(i64::MAX),
@@ -121,19 +126,23 @@ pub fn my_referrals(
     })
 }
 
-/// The person's enrollment in a program, if any (the program page shows it).
-pub fn my_enrollment(
+/// A program as a visitor sees it (`reference`: its id or its vendor's slug), with the
+/// visitor's enrollment in it when they are signed in (`user_id`) and enrolled.
+pub fn program_for_visitor(
     conn: &mut DbConn,
-    program: &Program,
-    vendor: &Vendor,
-    user_id: &str,
+    reference: &str,
+    user_id: Option<&str>,
     links: &Links,
     now: NaiveDateTime,
-) -> Result<Option<EnrollmentView>, ReferralError> {
-    match store::find_enrollment_of_user(conn, &program.id, user_id)? {
-        Some(e) => Ok(Some(enrollment_view(
-            conn, &e, program, vendor, links, now,
-        )?)),
-        None => Ok(None),
-    }
+) -> Result<(ProgramView, Option<EnrollmentView>), ReferralError> {
+    let (program, vendor) = find_program(conn, reference)?;
+    let view = program_view(conn, &program, &vendor, None, links)?;
+    let enrollment = match user_id {
+        Some(user_id) => store::find_enrollment_of_user(conn, &program.id, user_id)?,
+        None => None,
+    };
+    let enrollment = enrollment
+        .map(|e| enrollment_view(conn, &e, &program, &vendor, links, now))
+        .transpose()?;
+    Ok((view, enrollment))
 }

@@ -505,6 +505,27 @@ pub fn program_view(
     })
 }
 
+/// Every program as anyone may see it, by vendor name.
+pub fn public_programs(
+    conn: &mut DbConn,
+    links: &Links,
+) -> Result<Vec<ProgramView>, ReferralError> {
+    store::list_programs(conn)?
+        .iter()
+        .map(|(program, vendor)| program_view(conn, program, vendor, None, links))
+        .collect()
+}
+
+/// One program as anyone may see it; `reference` is its id or its vendor's slug.
+pub fn public_program(
+    conn: &mut DbConn,
+    reference: &str,
+    links: &Links,
+) -> Result<ProgramView, ReferralError> {
+    let (program, vendor) = find_program(conn, reference)?;
+    program_view(conn, &program, &vendor, None, links)
+}
+
 /// The vendor's program (404 when it has none yet).
 pub fn program_of_vendor(conn: &mut DbConn, vendor: &Vendor) -> Result<Program, ReferralError> {
     store::find_program_of_vendor(conn, &vendor.id)?.ok_or_else(|| {

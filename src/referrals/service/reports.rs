@@ -5,13 +5,11 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use super::programs::{program_view, ProgramView};
-use crate::accounts::Vendor;
+use super::programs::{find_program, program_view, ProgramView};
 use crate::db::DbConn;
 use crate::links::Links;
 use crate::referrals::{
-    disclosure, store, Program, ReferralError, KIND_SALE, STATUS_APPROVED, STATUS_PAID,
-    STATUS_REVERSED,
+    disclosure, store, CommissionKind, CommissionStatus, Program, ReferralError,
 };
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -58,10 +56,10 @@ pub fn funnel(conn: &mut DbConn, program: &Program) -> Result<FunnelView, Referr
     let mut sale_counts: HashMap<String, i64> = HashMap::new();
     let mut earned: HashMap<String, i64> = HashMap::new();
     for fact in store::commission_facts(conn, &program.id)? {
-        if fact.kind == KIND_SALE && fact.status != STATUS_REVERSED {
+        if fact.kind == CommissionKind::Sale && fact.status != CommissionStatus::Reversed {
             *sale_counts.entry(fact.enrollment_id.clone()).or_default() += 1;
         }
-        if fact.status == STATUS_APPROVED || fact.status == STATUS_PAID {
+        if fact.status == CommissionStatus::Approved || fact.status == CommissionStatus::Paid {
             let e = earned.entry(fact.enrollment_id).or_default();
             *e = e.saturating_add(fact.amount_minor);
         }
@@ -78,7 +76,7 @@ pub fn funnel(conn: &mut DbConn, program: &Program) -> Result<FunnelView, Referr
                 earned_minor: earned.get(&id).copied().unwrap_or(0),
                 referral_code: a.enrollment.referral_code,
                 advocate: a.name,
-                status: a.enrollment.status,
+                status: a.enrollment.status.to_string(),
                 tier: a.enrollment.tier_code,
                 enrollment: id,
             }
@@ -130,18 +128,19 @@ pub struct DisclosureView {
 /// The public yearly earnings disclosure: per calendar year, the people enrolled at any time in
 /// it and, over them, the share earning nothing, the median and the 90th percentile of their
 /// net earnings (approved and paid commissions created that year, clawbacks subtracted).
+/// `reference` is the program's id or its vendor's slug.
 pub fn disclosure(
     conn: &mut DbConn,
-    program: &Program,
-    vendor: &Vendor,
+    reference: &str,
     links: &Links,
     now: NaiveDateTime,
 ) -> Result<DisclosureView, ReferralError> {
-    let view = program_view(conn, program, vendor, None, links)?;
+    let (program, vendor) = find_program(conn, reference)?;
+    let view = program_view(conn, &program, &vendor, None, links)?;
     let enrollments = store::enrollment_dates(conn, &program.id)?;
     let mut earnings: HashMap<(String, i32), i64> = HashMap::new();
     for fact in store::commission_facts(conn, &program.id)? {
-        if fact.status == STATUS_APPROVED || fact.status == STATUS_PAID {
+        if fact.status == CommissionStatus::Approved || fact.status == CommissionStatus::Paid {
             let e = earnings
                 .entry((fact.enrollment_id, fact.created_at.year()))
                 .or_default();

@@ -1,24 +1,24 @@
 use chrono::NaiveDateTime;
 
 use super::practitioner::status_totals;
-use crate::referrals::{Commission, KIND_SALE, STATUS_APPROVED, STATUS_PENDING};
+use crate::referrals::{Commission, CommissionKind, CommissionStatus};
 
 #[test]
 fn status_totals_split_held_from_pending() {
     let t = NaiveDateTime::default();
-    let c = |status: &str, held: bool, amount: i64| Commission {
+    let c = |status: CommissionStatus, held: bool, amount: i64| Commission {
         id: String::new(),
         program_id: String::new(),
         enrollment_id: String::new(),
         customer_id: String::new(),
         billing_event_id: String::new(),
         invoice_id: String::new(),
-        kind: KIND_SALE.into(),
+        kind: CommissionKind::Sale,
         base_minor: 0,
         rate_bps: 0,
         amount_minor: amount,
         currency: "EUR".into(),
-        status: status.into(),
+        status,
         held,
         held_reason: None,
         hold_until: t,
@@ -30,10 +30,10 @@ fn status_totals_split_held_from_pending() {
         updated_at: t,
     };
     let totals = status_totals(&[
-        c(STATUS_PENDING, false, 10),
-        c(STATUS_PENDING, true, 20),
-        c(STATUS_APPROVED, false, 5),
-        c(STATUS_APPROVED, false, -8),
+        c(CommissionStatus::Pending, false, 10),
+        c(CommissionStatus::Pending, true, 20),
+        c(CommissionStatus::Approved, false, 5),
+        c(CommissionStatus::Approved, false, -8),
     ]);
     assert_eq!(totals["pending"].amount_minor, 10);
     assert_eq!(totals["held"].count, 1);

@@ -10,7 +10,7 @@ use super::{page_error, when};
 use crate::accounts::{Vendor, VendorRole};
 use crate::app::AppState;
 use crate::exams::service::{self, BankSource, VersionChange, VoucherInput};
-use crate::exams::store::{self, ExamRow};
+use crate::exams::store::ExamRow;
 use crate::exams::{format_percent, BankError, ExamError, ExamVersionState};
 use crate::http::auth::{csrf_matches, user_actor};
 use crate::http::extract::BANK_LIMIT;

@@ -4,11 +4,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{api_error, tier_name, vendor_program_required};
+use super::{api_error, program_change, tier_name, vendor_program_required};
 use crate::accounts::Vendor;
 use crate::app::AppState;
-use crate::http::auth::user_actor;
-use crate::http::pages::{render, see_other, Form, PageContext, PageError, PageUser};
+use crate::http::pages::{render, Form, PageContext, PageError, PageUser};
 use crate::money::format_amount;
 use crate::referrals::{self as referrals, service, ReferralError};
 
@@ -67,7 +66,7 @@ pub(super) async fn vendor_advocates(
                 email: a.email,
                 code: a.enrollment.referral_code,
                 tier: tier_name(&tier_names, &a.enrollment.tier_code),
-                status: a.enrollment.status,
+                status: a.enrollment.status.to_string(),
                 enrolled: super::super::human_date(a.enrollment.enrolled_at),
                 clicks: f.map_or(0, |f| f.clicks),
                 customers: f.map_or(0, |f| f.customers),
@@ -100,18 +99,17 @@ pub(super) async fn vendor_advocate_status(
     Form(form): Form<StatusForm>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, enrollment_id) = path.into_inner();
-    let actor = user_actor(&req, &user);
-    let (vendor, program) = vendor_program_required(&state, &user, slug).await?;
-    let now = state.clock.now();
-    state
-        .tx(move |conn| {
-            service::set_advocate_status(conn, &program, &enrollment_id, &form.status, &actor, now)
-        })
-        .await
-        .map_err(api_error)?;
+    let answer = program_change(
+        &state,
+        &req,
+        &user,
+        slug,
+        "advocates",
+        move |conn, program, actor, now| {
+            service::set_advocate_status(conn, program, &enrollment_id, &form.status, actor, now)
+        },
+    )
+    .await?;
     state.clicks.forget_codes();
-    Ok(see_other(&format!(
-        "/vendor/{}/program/advocates",
-        vendor.slug
-    )))
+    Ok(answer)
 }

@@ -5,13 +5,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::dashboard::CommissionRow;
-use super::{api_error, vendor_program_required};
-use crate::accounts::Vendor;
+use super::{api_error, program_change, vendor_program_required};
+use crate::accounts::{SessionUser, Vendor};
 use crate::app::AppState;
-use crate::http::auth::user_actor;
-use crate::http::pages::{render, see_other, Form, PageContext, PageError, PageUser};
-use crate::referrals::service::{self, CommissionView};
-use crate::referrals::ReferralError;
+use crate::http::pages::{render, Form, PageContext, PageError, PageUser};
+use crate::referrals::service::{self, CommissionView, Review};
+use crate::referrals::{CommissionStatus, ReferralError};
 
 struct ReviewLine {
     id: String,
@@ -49,7 +48,7 @@ pub(super) async fn vendor_commissions(
     };
     let held = list
         .iter()
-        .filter(|c| c.held && c.status == "pending")
+        .filter(|c| c.held && c.status == CommissionStatus::Pending.as_str())
         .map(line)
         .collect();
     let all = list.iter().map(line).collect();
@@ -76,18 +75,10 @@ pub(super) async fn vendor_clear_hold(
     path: web::Path<(String, String)>,
     Form(form): Form<ReviewForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, id) = path.into_inner();
-    let actor = user_actor(&req, &user);
-    let (vendor, program) = vendor_program_required(&state, &user, slug).await?;
-    let now = state.clock.now();
-    state
-        .tx(move |conn| service::clear_hold(conn, &program, &id, &actor, Some(&form.note), now))
-        .await
-        .map_err(api_error)?;
-    Ok(see_other(&format!(
-        "/vendor/{}/program/commissions",
-        vendor.slug
-    )))
+    let decision = Review::ClearHold {
+        note: Some(form.note),
+    };
+    review(&state, &req, &user, path.into_inner(), decision).await
 }
 
 #[post("/vendor/{vendor}/program/commissions/{id}/reject")]
@@ -98,21 +89,37 @@ pub(super) async fn vendor_reject(
     path: web::Path<(String, String)>,
     Form(form): Form<ReviewForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, id) = path.into_inner();
-    let actor = user_actor(&req, &user);
-    let (vendor, program) = vendor_program_required(&state, &user, slug).await?;
-    let now = state.clock.now();
-    let note = if form.note.trim().is_empty() {
+    let reason = if form.note.trim().is_empty() {
         "self-referral confirmed".to_string()
     } else {
         form.note
     };
-    state
-        .tx(move |conn| service::reject_commission(conn, &program, &id, &actor, &note, now))
-        .await
-        .map_err(api_error)?;
-    Ok(see_other(&format!(
-        "/vendor/{}/program/commissions",
-        vendor.slug
-    )))
+    review(
+        &state,
+        &req,
+        &user,
+        path.into_inner(),
+        Review::Reject { reason },
+    )
+    .await
+}
+
+async fn review(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &SessionUser,
+    (slug, id): (String, String),
+    decision: Review,
+) -> Result<HttpResponse, PageError> {
+    program_change(
+        state,
+        req,
+        user,
+        slug,
+        "commissions",
+        move |conn, program, actor, now| {
+            service::review_commission(conn, program, &id, &decision, actor, now)
+        },
+    )
+    .await
 }

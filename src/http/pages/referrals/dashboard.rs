@@ -12,7 +12,7 @@ use crate::charts::{funnel_chart, Bar};
 use crate::http::pages::{render, PageContext, PageError, PageUser};
 use crate::money::{format_amount, format_percent};
 use crate::referrals::service::{self, CommissionView, EnrollmentView};
-use crate::referrals::{self as referrals, ReferralError, DISCLOSURE};
+use crate::referrals::{self as referrals, ReferralError};
 
 struct StatusRow {
     label: &'static str,
@@ -117,7 +117,6 @@ pub(super) fn bar(label: &str, value: i64) -> Bar {
 #[template(path = "referrals/dashboard.html")]
 struct DashboardPage {
     ctx: PageContext,
-    disclosure: &'static str,
     enrollments: Vec<DashEnrollment>,
     programs: Vec<(String, String, bool)>,
 }
@@ -223,7 +222,6 @@ pub(super) async fn referrals_dashboard(
         .collect();
     Ok(render(&DashboardPage {
         ctx: PageContext::new(&req, Some(user)),
-        disclosure: DISCLOSURE,
         enrollments,
         programs,
     }))
@@ -232,7 +230,6 @@ pub(super) async fn referrals_dashboard(
 #[derive(Template)]
 #[template(path = "referrals/dashboard_section.html")]
 struct DashboardSection {
-    disclosure: &'static str,
     enrollments: Vec<(String, String, String, String, String)>,
 }
 
@@ -260,10 +257,7 @@ pub async fn dashboard_section(state: &AppState, user: &SessionUser) -> Result<S
             )
         })
         .collect();
-    DashboardSection {
-        disclosure: DISCLOSURE,
-        enrollments,
-    }
-    .render()
-    .map_err(|e| PageError::Internal(format!("template: {e}")))
+    DashboardSection { enrollments }
+        .render()
+        .map_err(|e| PageError::Internal(format!("template: {e}")))
 }

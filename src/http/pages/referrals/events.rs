@@ -60,7 +60,7 @@ pub(super) async fn vendor_events(
                 received: super::super::human_time(e.received_at),
                 source: e.source.clone(),
                 external_event_id: e.external_event_id.clone(),
-                kind: e.kind.clone(),
+                kind: e.kind.to_string(),
                 invoice: e.invoice_id.clone(),
                 customer: e.customer_external_id.clone(),
                 amount: format_amount(e.amount_minor, &e.currency),

@@ -17,12 +17,15 @@ mod settings;
 
 use std::collections::HashMap;
 
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
 
-use super::PageError;
+use super::{see_other, PageError};
 use crate::accounts::{Principal, SessionUser, Vendor, VendorRole};
 use crate::app::AppState;
-use crate::db::DbError;
+use crate::audit::Actor;
+use crate::db::{DbConn, DbError};
+use crate::http::auth::user_actor;
 use crate::http::problem::ApiError;
 use crate::referrals::tiers::default_tier_name;
 use crate::referrals::{self as referrals, Program, ReferralError};
@@ -114,6 +117,35 @@ async fn vendor_page(
         .await
         .map_err(ApiError::from)?;
     Ok((vendor, program))
+}
+
+/// A program manager's change from a console form: the program of the vendor `slug`, the change
+/// in one transaction (with the actor and the time), then back to the console page `section`.
+async fn program_change<T, F>(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &SessionUser,
+    slug: String,
+    section: &str,
+    change: F,
+) -> Result<HttpResponse, PageError>
+where
+    F: FnOnce(&mut DbConn, &Program, &Actor, NaiveDateTime) -> Result<T, ReferralError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let actor = user_actor(req, user);
+    let (vendor, program) = vendor_program_required(state, user, slug).await?;
+    let now = state.clock.now();
+    state
+        .tx(move |conn| change(conn, &program, &actor, now))
+        .await
+        .map_err(api_error)?;
+    Ok(see_other(&format!(
+        "/vendor/{}/program/{section}",
+        vendor.slug
+    )))
 }
 
 async fn vendor_program_required(

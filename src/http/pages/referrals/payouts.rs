@@ -6,13 +6,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::dashboard::rfc3339_seconds_text;
-use super::{api_error, vendor_program_required};
+use super::{api_error, program_change, vendor_program_required};
 use crate::accounts::{Principal, SessionUser, Vendor};
 use crate::app::AppState;
-use crate::http::api::referrals::mark_payout_paid;
 use crate::http::auth::user_actor;
 use crate::http::pages::{render_with_status, see_other, Form, PageContext, PageError, PageUser};
-use crate::http::problem::ApiError;
 use crate::money::format_amount;
 use crate::referrals::{service, ReferralError};
 
@@ -128,17 +126,15 @@ pub(super) async fn vendor_create_payouts(
     path: web::Path<String>,
     Form(_): Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = user_actor(&req, &user);
-    let (vendor, program) = vendor_program_required(&state, &user, path.into_inner()).await?;
-    let now = state.clock.now();
-    state
-        .tx(move |conn| service::create_payouts(conn, &program, &actor, now))
-        .await
-        .map_err(api_error)?;
-    Ok(see_other(&format!(
-        "/vendor/{}/program/payouts",
-        vendor.slug
-    )))
+    program_change(
+        &state,
+        &req,
+        &user,
+        path.into_inner(),
+        "payouts",
+        service::create_payouts,
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -157,17 +153,25 @@ pub(super) async fn vendor_mark_paid(
 ) -> Result<HttpResponse, PageError> {
     let (slug, id) = path.into_inner();
     let actor = user_actor(&req, &user);
-    match mark_payout_paid(
-        &state,
-        Principal::User(user.clone()),
-        actor,
-        id,
-        form.reference,
-    )
-    .await
-    {
+    let principal = Principal::User(user.clone());
+    let now = state.clock.now();
+    let links = state.links.clone();
+    let paid = state
+        .tx(move |conn| {
+            service::mark_payout_paid_as(
+                conn,
+                &principal,
+                &id,
+                &form.reference,
+                &actor,
+                &links,
+                now,
+            )
+        })
+        .await;
+    match paid {
         Ok(_) => Ok(see_other(&format!("/vendor/{slug}/program/payouts"))),
-        Err(ApiError::Validation(errors)) => {
+        Err(ReferralError::Validation(errors)) => {
             let message = errors
                 .first()
                 .map(|e| e.message.clone())
@@ -182,7 +186,7 @@ pub(super) async fn vendor_mark_paid(
             )
             .await
         }
-        Err(ApiError::Conflict(message)) => {
+        Err(ReferralError::Conflict(message)) => {
             show_payouts(
                 &state,
                 &req,
@@ -193,6 +197,6 @@ pub(super) async fn vendor_mark_paid(
             )
             .await
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(api_error(other)),
     }
 }

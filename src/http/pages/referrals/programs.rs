@@ -10,14 +10,12 @@ use super::api_error;
 use super::dashboard::share_text;
 use crate::accounts::SessionUser;
 use crate::app::AppState;
-use crate::http::api::referrals::{enroll_user, public_program_for};
 use crate::http::pages::{
     render, render_with_status, see_other, Form, MaybeUser, PageContext, PageError, PageUser,
 };
-use crate::http::problem::ApiError;
 use crate::money::{format_amount, format_percent};
 use crate::referrals::service::{self, EnrollInput, EnrollmentView, ProgramView};
-use crate::referrals::{self as referrals, ReferralError, DISCLOSURE};
+use crate::referrals::ReferralError;
 
 #[derive(Template)]
 #[template(path = "referrals/programs.html")]
@@ -34,12 +32,7 @@ pub(super) async fn programs_page(
 ) -> Result<HttpResponse, PageError> {
     let links = state.links.clone();
     let views = state
-        .db(move |conn| {
-            referrals::store::list_programs(conn)?
-                .iter()
-                .map(|(p, v)| service::program_view(conn, p, v, None, &links))
-                .collect::<Result<Vec<_>, ReferralError>>()
-        })
+        .db(move |conn| service::public_programs(conn, &links))
         .await
         .map_err(api_error)?;
     let programs = views
@@ -95,7 +88,6 @@ struct ProgramPage {
     min_payout: String,
     enrollment: Option<EnrollmentView>,
     share_text: String,
-    disclosure: &'static str,
     error: Option<String>,
     show_form: bool,
 }
@@ -108,18 +100,12 @@ async fn show_program(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let (program, vendor) = public_program_for(state, reference).await?;
     let links = state.links.clone();
     let now = state.clock.now();
     let user_id = user.as_ref().map(|u| u.id.clone());
     let (view, enrollment) = state
         .db(move |conn| {
-            let view = service::program_view(conn, &program, &vendor, None, &links)?;
-            let enrollment = match user_id {
-                Some(id) => service::my_enrollment(conn, &program, &vendor, &id, &links, now)?,
-                None => None,
-            };
-            Ok::<_, ReferralError>((view, enrollment))
+            service::program_for_visitor(conn, &reference, user_id.as_deref(), &links, now)
         })
         .await
         .map_err(api_error)?;
@@ -135,7 +121,6 @@ async fn show_program(
                 .is_none_or(|e| e.terms_accepted_version != e.terms_version),
             program: view,
             enrollment,
-            disclosure: DISCLOSURE,
             error,
         },
     ))
@@ -181,9 +166,17 @@ pub(super) async fn enroll_submit(
     let input = EnrollInput {
         accept_terms_version: Some(form.terms_version),
     };
-    match enroll_user(&state, &user, reference.clone(), input).await {
+    let now = state.clock.now();
+    let links = state.links.clone();
+    let (person, program) = (user.clone(), reference.clone());
+    let enrolled = state
+        .tx(move |conn| {
+            service::enroll_by_reference(conn, &program, (&person).into(), &input, &links, now)
+        })
+        .await;
+    match enrolled {
         Ok(_) => Ok(see_other("/referrals")),
-        Err(ApiError::Validation(errors)) => {
+        Err(ReferralError::Validation(errors)) => {
             let message = errors
                 .first()
                 .map(|e| e.message.clone())
@@ -200,7 +193,7 @@ pub(super) async fn enroll_submit(
             )
             .await
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(api_error(other)),
     }
 }
 
@@ -221,7 +214,6 @@ struct DisclosurePage {
     tiers: Vec<TierLine>,
     min_payout: String,
     years: Vec<YearLine>,
-    disclosure: &'static str,
 }
 
 /// Public earnings disclosure page (HTML)
@@ -239,11 +231,11 @@ pub(super) async fn disclosure_page(
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let (program, vendor) = public_program_for(&state, path.into_inner()).await?;
+    let reference = path.into_inner();
     let links = state.links.clone();
     let now = state.clock.now();
     let view = state
-        .db(move |conn| service::disclosure(conn, &program, &vendor, &links, now))
+        .db(move |conn| service::disclosure(conn, &reference, &links, now))
         .await
         .map_err(api_error)?;
     let currency = view.program.currency.clone();
@@ -274,6 +266,5 @@ pub(super) async fn disclosure_page(
         min_payout: format_amount(view.program.min_payout_minor, &currency),
         program: view.program,
         years,
-        disclosure: DISCLOSURE,
     }))
 }

@@ -1,7 +1,5 @@
 //! The `/r/<code>` redirect: records the click and sends the visitor on to the program.
 
-use std::sync::Arc;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
@@ -11,8 +9,7 @@ use crate::http::auth::client_address;
 use crate::http::pages::{message_page, PageContext, PageError};
 use crate::http::problem::ApiError;
 use crate::ratelimit::Limit;
-use crate::referrals::normalize_code;
-use crate::referrals::recorder::{ClickRecorder, Target, Visit};
+use crate::referrals::recorder::{ClickRecorder, CodeLookup, Followed, Visit};
 
 fn unknown_code(req: &HttpRequest) -> HttpResponse {
     message_page(
@@ -41,21 +38,15 @@ pub(super) async fn redirect(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let Some(code) = normalize_code(&path) else {
-        return Ok(unknown_code(&req));
-    };
-    let target: Option<Arc<Target>> = match state.clicks.cached(&code) {
-        Some(target) => target,
-        None => {
+    let target = match state.clicks.find(&path) {
+        CodeLookup::Known(target) => target,
+        CodeLookup::Unknown(code) => {
             let recorder = state.clicks.clone();
             state
                 .db(move |conn| recorder.lookup(conn, &code).map_err(DbError::from))
                 .await
                 .map_err(ApiError::from)?
         }
-    };
-    let Some(target) = target.filter(|t| t.active) else {
-        return Ok(unknown_code(&req));
     };
     let address = client_address(&req);
     let header_text = |name: header::HeaderName| {
@@ -66,15 +57,24 @@ pub(super) async fn redirect(
     };
     let user_agent = header_text(header::USER_AGENT);
     let referrer = header_text(header::REFERER);
-    let visit = Visit {
+    let visit = || Visit {
         address: &address,
         user_agent: user_agent.as_deref(),
         referrer: referrer.as_deref(),
         over_limit: state.limits.check(Limit::Redirect, &address).is_err(),
     };
-    let click = state.clicks.new_click(&target, &visit, state.clock.now());
-    let location = click.landing.clone();
-    if let Some(click) = state.clicks.enqueue(click) {
+    let (location, write_now) =
+        match state
+            .clicks
+            .follow(target.as_deref(), visit, state.clock.now())
+        {
+            Followed::Nowhere => return Ok(unknown_code(&req)),
+            Followed::Redirect {
+                location,
+                write_now,
+            } => (location, write_now),
+        };
+    if let Some(click) = write_now {
         state
             .db(move |conn| ClickRecorder::write_one(conn, &click).map_err(DbError::from))
             .await
