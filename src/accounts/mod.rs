@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{api_keys, users, vendor_members, vendors};
+use crate::db::text_enum::text_enum;
 use crate::db::DbError;
 use crate::validation::FieldError;
 
@@ -139,42 +140,23 @@ pub struct ApiKey {
     pub scopes: String,
 }
 
-/// Staff roles within one vendor. An owner may do everything the other roles may.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum VendorRole {
-    Owner,
-    Examiner,
-    ProgramManager,
-}
-
-impl VendorRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VendorRole::Owner => "owner",
-            VendorRole::Examiner => "examiner",
-            VendorRole::ProgramManager => "program_manager",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "owner" => Some(VendorRole::Owner),
-            "examiner" => Some(VendorRole::Examiner),
-            "program_manager" => Some(VendorRole::ProgramManager),
-            _ => None,
-        }
+text_enum! {
+    /// Staff roles within one vendor. An owner may do everything the other roles may.
+    #[derive(utoipa::ToSchema)]
+    pub enum VendorRole("vendor role") {
+        Owner = "owner",
+        Examiner = "examiner",
+        ProgramManager = "program_manager",
     }
 }
 
 /// A vendor role held by a signed-in person.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Queryable)]
 pub struct Membership {
     pub vendor_id: String,
     pub vendor_slug: String,
     pub vendor_name: String,
+    #[diesel(deserialize_as = String)]
     pub role: VendorRole,
 }
 

@@ -258,7 +258,7 @@ pub fn revoke_user_sessions(
 }
 
 pub fn memberships(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Membership>> {
-    let rows: Vec<(String, String, String, String)> = vendor_members::table
+    vendor_members::table
         .inner_join(vendors::table)
         .filter(vendor_members::user_id.eq(user_id))
         .order((vendors::slug.asc(), vendor_members::role.asc()))
@@ -268,26 +268,21 @@ pub fn memberships(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Membersh
             vendors::name,
             vendor_members::role,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(vendor_id, vendor_slug, vendor_name, role)| {
-            VendorRole::parse(&role).map(|role| Membership {
-                vendor_id,
-                vendor_slug,
-                vendor_name,
-                role,
-            })
-        })
-        .collect())
+        .load(conn)
 }
 
-/// A vendor's staff as `(user id, email, display name, role)`, one row per role, ordered by
-/// e-mail address.
-pub fn vendor_staff(
-    conn: &mut DbConn,
-    vendor_id: &str,
-) -> QueryResult<Vec<(String, String, String, String)>> {
+/// One staff role at a vendor with the person holding it.
+#[derive(Debug, Clone, Queryable)]
+pub struct StaffRole {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    #[diesel(deserialize_as = String)]
+    pub role: VendorRole,
+}
+
+/// A vendor's staff, one row per role, ordered by e-mail address.
+pub fn vendor_staff(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Vec<StaffRole>> {
     vendor_members::table
         .inner_join(users::table)
         .filter(vendor_members::vendor_id.eq(vendor_id))
@@ -312,7 +307,7 @@ pub fn member_roles(
         .filter(vendor_members::user_id.eq(user_id))
         .select(vendor_members::role)
         .load(conn)?;
-    Ok(roles.iter().filter_map(|r| VendorRole::parse(r)).collect())
+    crate::db::text_enum::read_all(roles)
 }
 
 /// How many people own the vendor. On PostgreSQL the owners' rows are locked until the

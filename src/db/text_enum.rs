@@ -102,6 +102,20 @@ macro_rules! text_enum {
 }
 pub(crate) use text_enum;
 
+/// Reads stored texts as enum values where a query selects the column alone (diesel's
+/// `deserialize_as` needs a struct): a value outside the set fails the read like a bad column.
+pub fn read_all<E>(texts: Vec<String>) -> diesel::QueryResult<Vec<E>>
+where
+    E: TryFrom<String, Error = UnknownValue>,
+{
+    texts
+        .into_iter()
+        .map(|text| {
+            E::try_from(text).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     text_enum! {
@@ -134,6 +148,17 @@ mod tests {
             Colour::Red
         );
         assert!(serde_json::from_str::<Colour>("\"Red\"").is_err());
+    }
+
+    #[test]
+    fn read_all_fails_on_a_value_outside_the_set() {
+        let read: Vec<Colour> = super::read_all(vec!["red".into(), "dark_blue".into()]).unwrap();
+        assert_eq!(read, [Colour::Red, Colour::DarkBlue]);
+        let error = super::read_all::<Colour>(vec!["red".into(), "blue".into()]).unwrap_err();
+        assert!(
+            error.to_string().contains("`blue` is not a known colour"),
+            "{error}"
+        );
     }
 
     #[test]

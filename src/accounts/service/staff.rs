@@ -175,10 +175,13 @@ pub struct Member {
 
 pub fn list_members(conn: &mut DbConn, vendor: &Vendor) -> Result<Vec<Member>, AccountError> {
     let mut members: Vec<Member> = Vec::new();
-    for (user_id, email, display_name, role) in store::vendor_staff(conn, &vendor.id)? {
-        let Some(role) = VendorRole::parse(&role) else {
-            continue;
-        };
+    for store::StaffRole {
+        user_id,
+        email,
+        display_name,
+        role,
+    } in store::vendor_staff(conn, &vendor.id)?
+    {
         match members.last_mut() {
             Some(last) if last.user_id == user_id => last.roles.push(role),
             _ => members.push(Member {
