@@ -2,15 +2,17 @@
 //! ≥ 25 % of the raw eddsa-jcs-2022 sign rate on SQLite). One thread each:
 //! - issuance: `credentials::issue_for_pass` in its own transaction, as grading calls it (build,
 //!   sign, store the credential, claim its status list slot, supersede the previous one, write
-//!   the holder's mail to the outbox);
+//!   the holder's mail to the outbox), IN_FLIGHT of them at a time (1 unless given), as passes
+//!   graded at the same moment are;
 //! - raw: `IssuerKey::sign` of the same unsigned credential with the vendor's key and suite.
 //!
 //! Configured like `credo serve` (CREDO_* environment) on a migrated database holding the vendor
 //! `VENDOR_SLUG` (whose cryptosuite it sets to CRYPTOSUITE, eddsa-jcs-2022 unless given); each
 //! credential goes to a new holder, as passes mostly do. Prints `issued/s signed/s`.
 //! `bench/verify.sh` also uses it to issue the credentials it verifies.
-//! `cargo run --release --example issuance_rate -- VENDOR_SLUG COUNT [CRYPTOSUITE]`
+//! `cargo run --release --example issuance_rate -- VENDOR_SLUG COUNT [CRYPTOSUITE [IN_FLIGHT]]`
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -119,21 +121,23 @@ fn seed(
 #[actix_web::main]
 async fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (slug, count, suite) = match args.as_slice() {
-        [slug, count] => (slug, count, Cryptosuite::EddsaJcs2022),
-        [slug, count, suite] => (
-            slug,
-            count,
-            Cryptosuite::parse(suite).ok_or(format!("unknown cryptosuite {suite}"))?,
-        ),
-        _ => return Err("usage: issuance_rate VENDOR_SLUG COUNT [CRYPTOSUITE]".into()),
+    let (slug, count, suite, in_flight) = match args.as_slice() {
+        [slug, count] => (slug, count, "eddsa-jcs-2022", "1"),
+        [slug, count, suite] => (slug, count, suite.as_str(), "1"),
+        [slug, count, suite, in_flight] => (slug, count, suite.as_str(), in_flight.as_str()),
+        _ => return Err("usage: issuance_rate VENDOR_SLUG COUNT [CRYPTOSUITE [IN_FLIGHT]]".into()),
     };
+    let suite = Cryptosuite::parse(suite).ok_or(format!("unknown cryptosuite {suite}"))?;
     let count: usize = count.parse().map_err(|_| "COUNT must be a number")?;
+    let in_flight: usize = match in_flight.parse() {
+        Ok(n) if n > 0 => n,
+        _ => return Err("IN_FLIGHT must be a positive number".into()),
+    };
     let config = Config::load(&Overrides::default()).map_err(|e| e.to_string())?;
     let state = AppState::open(config).map_err(|e| e.to_string())?;
     let ctx = state.issue_context();
     let now = state.clock.now();
-    let exam_slug = format!("architect-{}", suite.as_str());
+    let exam_slug = format!("architect-{}-{in_flight}", suite.as_str());
     let vendor_slug = slug.clone();
     let requests = state
         .tx(move |conn| {
@@ -145,14 +149,29 @@ async fn main() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let started = Instant::now();
-    let mut last = String::new();
-    for request in requests {
-        let ctx = ctx.clone();
-        last = state
-            .tx(move |conn| service::issue_for_pass(conn, &ctx, &request, now))
-            .await
-            .map_err(|e| e.to_string())?;
+    let queue = Arc::new(Mutex::new(requests.into_iter()));
+    let issuers = (0..in_flight).map(|_| {
+        let (state, ctx, queue) = (state.clone(), ctx.clone(), queue.clone());
+        async move {
+            let mut last = None;
+            loop {
+                let Some(request) = queue.lock().map_err(|e| e.to_string())?.next() else {
+                    return Ok::<_, String>(last);
+                };
+                let ctx = ctx.clone();
+                let id = state
+                    .tx(move |conn| service::issue_for_pass(conn, &ctx, &request, now))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                last = Some(id);
+            }
+        }
+    });
+    let mut last = None;
+    for issued in futures_util::future::join_all(issuers).await {
+        last = issued?.or(last);
     }
+    let last = last.ok_or("nothing was issued")?;
     let issued = count as f64 / started.elapsed().as_secs_f64();
 
     let ctx = state.issue_context();

@@ -31,6 +31,8 @@ pub enum StartError {
 pub struct AppState {
     pub config: Arc<Config>,
     pub pool: Pool,
+    /// SQLite's group-commit writer, which runs [`AppState::tx`] there (`None` on PostgreSQL).
+    writer: Option<Arc<db::writer::Writer>>,
     pub clock: Clock,
     pub links: Links,
     pub master_key: MasterKey,
@@ -41,6 +43,8 @@ pub struct AppState {
     pub clicks: Arc<ClickRecorder>,
     /// Names this process in outbox leases and logs.
     pub node_id: String,
+    /// Issuer keys opened for signing (see `credentials::service::OpenedKeys`).
+    pub opened_keys: Arc<crate::credentials::service::OpenedKeys>,
     /// Credential verification: decoded-key cache, remote did:web client and cache.
     pub verifier: Arc<crate::credentials::resolver::VerifierShared>,
 }
@@ -57,6 +61,7 @@ impl AppState {
             config.pool_size,
             config.sqlite_synchronous,
         )?;
+        let writer = db::start_writer(&config.database, config.sqlite_synchronous)?.map(Arc::new);
         let links = Links::new(config.base_url.clone());
         let verifier = crate::credentials::resolver::VerifierShared::new(
             &links,
@@ -83,6 +88,8 @@ impl AppState {
             clock: Clock::default(),
             master_key,
             pool,
+            writer,
+            opened_keys: Arc::default(),
             config: Arc::new(config),
         })
     }
@@ -92,6 +99,7 @@ impl AppState {
         crate::credentials::IssueContext {
             links: self.links.clone(),
             master_key: self.master_key.clone(),
+            opened_keys: self.opened_keys.clone(),
             status_list_ttl_seconds: self.config.status_list_ttl_seconds,
             on_change: Arc::new(|conn, change| {
                 crate::referrals::on_credentials_changed(
@@ -148,14 +156,33 @@ impl AppState {
             .unwrap_or_else(|e| Err(DbError::Internal(format!("database task failed: {e}")).into()))
     }
 
-    /// Like [`AppState::db`], inside one write transaction.
+    /// Like [`AppState::db`], inside one write transaction (on SQLite, one of the writer's
+    /// commit groups: see [`db::writer`]).
     pub async fn tx<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.db(move |conn| db::transaction(conn, f)).await
+        match &self.writer {
+            Some(writer) => writer.transaction(f).await,
+            None => self.db(move |conn| db::transaction(conn, f)).await,
+        }
+    }
+
+    /// A write that is atomic by itself (one statement): on PostgreSQL one round trip on a pooled
+    /// connection, with no transaction around it; on SQLite a transaction of the writer's next
+    /// commit group, so frequent small writes share commits instead of queueing for the lock.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.transaction(f).await,
+            None => self.db(f).await,
+        }
     }
 
     /// The hook the exam grading calls, inside its transaction, when an attempt passes; it returns the id of

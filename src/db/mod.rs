@@ -6,6 +6,7 @@
 
 pub mod schema;
 pub mod text_enum;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -117,7 +118,7 @@ pub enum SqliteSync {
 }
 
 /// r2d2 manager that opens the backend named by the URL scheme and applies the SQLite pragmas.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConnectionManager {
     target: DatabaseTarget,
     sqlite_sync: SqliteSync,
@@ -195,6 +196,23 @@ pub fn connect(
     Ok(pool)
 }
 
+/// The group-commit writer for SQLite on its own connection (see [`writer`]); `None` on
+/// PostgreSQL, where pooled connections write concurrently. Call after [`connect`].
+pub fn start_writer(
+    target: &DatabaseTarget,
+    sqlite_sync: SqliteSync,
+) -> Result<Option<writer::Writer>, DbError> {
+    if target.backend() == Backend::Postgres {
+        return Ok(None);
+    }
+    let manager = ConnectionManager {
+        target: target.clone(),
+        sqlite_sync,
+    };
+    let conn = r2d2::ManageConnection::connect(&manager)?;
+    writer::Writer::start(conn, move || r2d2::ManageConnection::connect(&manager)).map(Some)
+}
+
 fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => crate::secrets::create_private_dir(dir)
@@ -243,7 +261,9 @@ pub fn scratch_sqlite() -> (tempfile::TempDir, Pool) {
     (dir, pool)
 }
 
-/// Runs `f` in one write transaction: all of a use case commits, or none of it.
+/// Runs `f` in one write transaction: all of a use case commits, or none of it. Inside another
+/// transaction it runs in a savepoint: its writes (and its [`after_commit`] work) roll back alone
+/// when it fails, and commit with the outer transaction when it succeeds.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front; a
 /// deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another
@@ -258,31 +278,53 @@ where
         .transaction_depth()
         .map_err(E::from)?
         .is_some();
-    match conn {
-        DbConn::Sqlite(c) if !nested => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        _ => Tm::begin_transaction(conn)?,
+    if !nested {
+        begin_write(conn)?;
+        return match f(conn) {
+            Ok(value) => commit_write(conn).map(|()| value).map_err(E::from),
+            Err(err) => {
+                rollback_write(conn);
+                Err(err)
+            }
+        };
     }
+    let queued = AFTER_COMMIT.with(|queue| queue.borrow().len());
+    Tm::begin_transaction(conn)?;
     match f(conn) {
         Ok(value) => {
-            let committed = Tm::commit_transaction(conn);
-            if !nested {
-                run_after_commit(committed.is_ok());
-            }
-            committed?;
+            Tm::commit_transaction(conn)?;
             Ok(value)
         }
         Err(err) => {
-            // The closure's error is the one the caller needs; a failed rollback marks the
-            // connection broken and r2d2 discards it.
             let _ = Tm::rollback_transaction(conn);
-            if !nested {
-                run_after_commit(false);
-            }
+            AFTER_COMMIT.with(|queue| queue.borrow_mut().truncate(queued));
             Err(err)
         }
     }
+}
+
+/// Opens the outermost write transaction (see [`transaction`]).
+fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Postgres(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn),
+    }
+}
+
+/// Commits the outermost transaction, then runs the [`after_commit`] work queued in it.
+fn commit_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    // A failed COMMIT is rolled back by diesel's transaction manager.
+    let committed = <DbConn as Connection>::TransactionManager::commit_transaction(conn);
+    run_after_commit(committed.is_ok());
+    committed
+}
+
+/// Rolls the outermost transaction back and drops the work queued for its commit.
+fn rollback_write(conn: &mut DbConn) {
+    // The caller's error is the one to report; a failed rollback marks the connection broken,
+    // and whoever holds it (r2d2, the writer) replaces it.
+    let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+    run_after_commit(false);
 }
 
 thread_local! {

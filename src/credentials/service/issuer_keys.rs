@@ -1,6 +1,9 @@
 //! Issuer keys and DID documents: the cryptosuite a vendor signs with, its active key, rotation, and
 //! the instance-level issuer.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use chrono::NaiveDateTime;
 use rand_core::OsRng;
 use serde::Serialize;
@@ -77,7 +80,7 @@ pub fn signing_key(
     let suite = cryptosuite(conn, &vendor.id)?;
     for _ in 0..3 {
         if let Some(row) = store::active_key(conn, &vendor.id)? {
-            let key = IssuerKey::open(&did, &ctx.master_key, &row.id, &row.sealed_seed)?;
+            let key = ctx.opened_keys.open(&did, &ctx.master_key, &row)?;
             return Ok((row, key.with_cryptosuite(suite)));
         }
         match create_key(conn, &ctx.master_key, &did, Some(&vendor.id), now) {
@@ -90,6 +93,50 @@ pub fn signing_key(
     Err(CredentialError::Conflict(
         "the issuer key is being changed by another request; try again".into(),
     ))
+}
+
+/// Issuer keys already opened, by storage id. Opening one (unsealing its seed, deriving the
+/// public key and its base58 name) costs more than a signature, and what a key row seals never
+/// changes: only its retirement does, which [`store::active_key`] reads every time.
+#[derive(Default)]
+pub struct OpenedKeys(Mutex<HashMap<String, IssuerKey>>);
+
+/// Vendors rarely hold more than a few keys; past this many, the cache starts over.
+const OPENED_KEYS_LIMIT: usize = 1024;
+
+impl OpenedKeys {
+    pub(super) fn open(
+        &self,
+        did: &str,
+        master: &MasterKey,
+        row: &IssuerKeyRow,
+    ) -> Result<IssuerKey, CredentialError> {
+        let cached = self.0.lock().ok().and_then(|keys| {
+            // The DID follows the vendor's slug, so a renamed vendor's key opens again; a row
+            // naming another public key (a database restored under the same ids) does too.
+            keys.get(&row.id)
+                .filter(|key| {
+                    key.did() == did
+                        && key
+                            .verification_method()
+                            .strip_prefix(did)
+                            .and_then(|rest| rest.strip_prefix('#'))
+                            == Some(row.public_key_multibase.as_str())
+                })
+                .cloned()
+        });
+        if let Some(key) = cached {
+            return Ok(key);
+        }
+        let key = IssuerKey::open(did, master, &row.id, &row.sealed_seed)?;
+        if let Ok(mut keys) = self.0.lock() {
+            if keys.len() >= OPENED_KEYS_LIMIT {
+                keys.clear();
+            }
+            keys.insert(row.id.clone(), key.clone());
+        }
+        Ok(key)
+    }
 }
 
 fn create_key(

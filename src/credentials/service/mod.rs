@@ -29,7 +29,7 @@ use crate::validation::FieldError;
 pub use issuer_keys::{
     cryptosuite, did_document, find_vendor_by_slug, instance_did, instance_did_document,
     issuer_did, list_instance_keys, list_keys, rotate_instance_key, rotate_key, set_cryptosuite,
-    signing_key, KeyInfo,
+    signing_key, KeyInfo, OpenedKeys,
 };
 pub use issuing::{format_score, issue_for_pass};
 pub use reminders::send_expiry_reminders;
@@ -97,6 +97,7 @@ pub type ChangeHook =
 pub struct IssueContext {
     pub links: Links,
     pub master_key: MasterKey,
+    pub opened_keys: Arc<OpenedKeys>,
     pub status_list_ttl_seconds: u32,
     pub on_change: Arc<ChangeHook>,
 }

@@ -467,9 +467,9 @@ async fn save_answer(
 ) -> Result<HttpResponse, ApiError> {
     let (attempt_id, question_id) = path.into_inner();
     let now = state.clock.now();
-    // One statement, no transaction around it (see `service::save_answers`).
+    // One statement (see `service::save_answers`).
     state
-        .db(move |conn| {
+        .write(move |conn| {
             service::save_answer(
                 conn,
                 &user.id,

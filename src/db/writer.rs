@@ -1,0 +1,349 @@
+//! Group commit on SQLite.
+//!
+//! SQLite has one writer at a time. Pooled connections that want to write at once wait for the
+//! lock in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between tries, so under load a
+//! write's latency is mostly sleeping; and each transaction pays its own commit (WAL frames and
+//! the lock hand-over). Here one thread holds the write connection: write transactions queue
+//! for it and run one after the other, each in its own savepoint, and those that queued up while
+//! the previous group ran commit together. A caller hears back only after its group committed.
+//!
+//! - Each transaction is still all or nothing: a failing one rolls back to its savepoint (its
+//!   [`super::after_commit`] work dropped with it) and the rest of the group commits.
+//! - If the group's COMMIT fails, every transaction of the group gets the error.
+//! - If the write lock cannot be taken (another process holds it past `busy_timeout`), each
+//!   transaction runs on its own as [`super::transaction`] would, and reports its own outcome.
+//! - A panicking transaction rolls its group back; the others of the group get an error, the
+//!   ones queued behind it run in the next group, and the writer thread carries on.
+//!
+//! PostgreSQL takes concurrent writers and does not use this.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use diesel::connection::TransactionManager;
+use diesel::Connection;
+
+use super::{begin_write, commit_write, rollback_write, transaction, DbConn, DbError};
+
+/// How a queued transaction learns its group's outcome: `Ok` once committed.
+type Finish = Box<dyn FnOnce(Result<(), &diesel::result::Error>) + Send>;
+type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
+
+/// At most this many transactions commit together…
+const MAX_GROUP: usize = 256;
+/// …and a group takes no more queued transactions once it has run this long, so a run of slow
+/// ones does not hold back the commit of quick ones queued with them.
+const MAX_GROUP_TIME: Duration = Duration::from_millis(2);
+
+/// The queue to the writer thread; the thread ends when the last `Writer` is dropped.
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`; `reconnect` replaces the connection if it breaks
+    /// (which only a panicking transaction or a failed rollback does).
+    pub fn start(
+        conn: DbConn,
+        reconnect: impl Fn() -> Result<DbConn, DbError> + Send + 'static,
+    ) -> Result<Self, DbError> {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        // Transactions keep the runtime context they had on the blocking pool.
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        std::thread::Builder::new()
+            .name("credo-db-writer".into())
+            .spawn(move || {
+                let _entered = runtime.as_ref().map(|handle| handle.enter());
+                let mut conn = conn;
+                let mut pending = VecDeque::new();
+                while let Ok(job) = jobs.recv() {
+                    pending.push_back(job);
+                    while !pending.is_empty() {
+                        run_group(&mut conn, &mut pending, &jobs);
+                        replace_if_broken(&mut conn, &reconnect);
+                    }
+                }
+            })
+            .map_err(|e| DbError::Internal(format!("starting the database writer: {e}")))?;
+        Ok(Self { queue })
+    }
+
+    /// Runs `f` in a write transaction of the next group, as [`super::transaction`] would on its
+    /// own connection.
+    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let (job, answer) = job(f);
+        if self.queue.send(job).is_err() {
+            return Err(E::from(DbError::Internal(
+                "the database writer stopped".into(),
+            )));
+        }
+        // A dropped reply means the transaction panicked (a bug): an error, not a crash.
+        answer.await.unwrap_or_else(|_| {
+            Err(E::from(DbError::Internal(
+                "the database transaction failed unexpectedly".into(),
+            )))
+        })
+    }
+}
+
+/// `f` as a queued transaction, and where its answer arrives once its group is over.
+fn job<T, E, F>(f: F) -> (Job, tokio::sync::oneshot::Receiver<Result<T, E>>)
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+{
+    let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+    let job: Job = Box::new(move |conn| {
+        let outcome = transaction(conn, f);
+        Box::new(move |group: Result<(), &diesel::result::Error>| {
+            let answer = match (outcome, group) {
+                (Ok(value), Ok(())) => Ok(value),
+                (Ok(_), Err(e)) => Err(E::from(DbError::Internal(format!(
+                    "the transaction did not commit: {e}"
+                )))),
+                (Err(e), _) => Err(e),
+            };
+            // The caller may have gone away (a dropped request); nothing to tell then.
+            let _ = reply.send(answer);
+        })
+    });
+    (job, answer)
+}
+
+/// Runs what is pending plus what queued meanwhile (up to the limits) as one group.
+fn run_group(conn: &mut DbConn, pending: &mut VecDeque<Job>, jobs: &mpsc::Receiver<Job>) {
+    let started = Instant::now();
+    let grouped = begin_write(conn).is_ok();
+    let mut finished: Vec<Finish> = Vec::new();
+    loop {
+        let next = match pending.pop_front() {
+            Some(job) => job,
+            // Without the group's transaction, only what was already pending runs (each alone).
+            None if grouped && finished.len() < MAX_GROUP && started.elapsed() < MAX_GROUP_TIME => {
+                match jobs.try_recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+            None => break,
+        };
+        match catch_unwind(AssertUnwindSafe(|| next(conn))) {
+            Ok(finish) if grouped => finished.push(finish),
+            // On its own, its transaction has already committed or rolled back.
+            Ok(finish) => finish(Ok(())),
+            Err(_) => {
+                tracing::error!("a database transaction panicked; its commit group rolls back");
+                // The panic may have left savepoints open above the group's transaction. This
+                // also drops the queued after-commit work; a connection that cannot roll back
+                // is broken, and `replace_if_broken` reopens it.
+                for _ in 0..16 {
+                    match transaction_depth(conn) {
+                        Ok(Some(_)) => rollback_write(conn),
+                        _ => break,
+                    }
+                }
+                let error = diesel::result::Error::RollbackTransaction;
+                finished.into_iter().for_each(|finish| finish(Err(&error)));
+                return;
+            }
+        }
+    }
+    if grouped {
+        let committed = commit_write(conn);
+        finished
+            .into_iter()
+            .for_each(|finish| finish(committed.as_ref().map(|_| ())));
+    }
+}
+
+fn transaction_depth(conn: &mut DbConn) -> diesel::QueryResult<Option<std::num::NonZeroU32>> {
+    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+}
+
+/// Whether `conn` is inside a transaction or its transaction manager is in error.
+fn in_transaction(conn: &mut DbConn) -> bool {
+    transaction_depth(conn).map_or(true, |depth| depth.is_some())
+}
+
+/// Reopens the connection if a group left it inside a transaction or with its transaction
+/// manager in error, retrying until it opens: a transaction run on such a connection would only
+/// make a savepoint that never commits.
+fn replace_if_broken(conn: &mut DbConn, reconnect: &impl Fn() -> Result<DbConn, DbError>) {
+    while in_transaction(conn) {
+        match reconnect() {
+            Ok(fresh) => *conn = fresh,
+            Err(e) => {
+                tracing::error!(error = %e, "could not reopen the database writer's connection");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    use super::*;
+    use crate::db::{after_commit, scratch_sqlite};
+
+    type Answer = tokio::sync::oneshot::Receiver<Result<(), DbError>>;
+
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = BigInt)]
+        k: i64,
+    }
+
+    fn keys(conn: &mut DbConn) -> Vec<i64> {
+        diesel::sql_query("SELECT k FROM t ORDER BY k")
+            .load::<Key>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.k)
+            .collect()
+    }
+
+    /// A transaction inserting `k` (and queuing a count of its commit), failing afterwards if
+    /// asked to.
+    fn insert(k: i64, fail: bool, commits: &Arc<AtomicUsize>) -> (Job, Answer) {
+        let commits = commits.clone();
+        job(move |conn: &mut DbConn| {
+            diesel::sql_query(format!("INSERT INTO t (k) VALUES ({k})")).execute(conn)?;
+            after_commit(conn, move || {
+                commits.fetch_add(1, Ordering::SeqCst);
+            });
+            if fail {
+                return Err(DbError::Internal(format!("{k} refuses")));
+            }
+            Ok(())
+        })
+    }
+
+    fn setup() -> (tempfile::TempDir, crate::db::PooledConn) {
+        let (dir, pool) = scratch_sqlite();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn a_failing_transaction_rolls_back_alone_and_the_rest_of_its_group_commits() {
+        let (_dir, mut conn) = setup();
+        let commits = Arc::new(AtomicUsize::new(0));
+        let (jobs_in, jobs) = mpsc::channel();
+        let (first, mut first_answer) = insert(1, false, &commits);
+        let (second, mut second_answer) = insert(2, true, &commits);
+        let (third, mut third_answer) = insert(3, false, &commits);
+        // The second and third queue while the first runs: one group, one commit.
+        jobs_in.send(second).unwrap();
+        jobs_in.send(third).unwrap();
+        let mut pending = VecDeque::from([first]);
+        run_group(&mut conn, &mut pending, &jobs);
+
+        assert!(pending.is_empty() && jobs.try_recv().is_err());
+        assert!(first_answer.try_recv().unwrap().is_ok());
+        let refused = second_answer.try_recv().unwrap().unwrap_err();
+        assert!(refused.to_string().contains("2 refuses"), "{refused}");
+        assert!(third_answer.try_recv().unwrap().is_ok());
+        assert_eq!(keys(&mut conn), [1, 3]);
+        assert_eq!(
+            commits.load(Ordering::SeqCst),
+            2,
+            "the failed one's after-commit work ran"
+        );
+        assert!(!in_transaction(&mut conn));
+    }
+
+    #[test]
+    fn a_panicking_transaction_fails_its_group_and_the_writer_goes_on() {
+        let (_dir, mut conn) = setup();
+        let commits = Arc::new(AtomicUsize::new(0));
+        let (jobs_in, jobs) = mpsc::channel();
+        let (first, mut first_answer) = insert(1, false, &commits);
+        let (panics, mut panic_answer) = job(|conn: &mut DbConn| -> Result<(), DbError> {
+            diesel::sql_query("INSERT INTO t (k) VALUES (2)").execute(conn)?;
+            panic!("a bug");
+        });
+        let (third, mut third_answer) = insert(3, false, &commits);
+        let mut pending = VecDeque::from([first, panics, third]);
+        run_group(&mut conn, &mut pending, &jobs);
+        replace_if_broken(&mut conn, &|| unreachable!("no reconnect needed"));
+
+        assert!(
+            first_answer.try_recv().unwrap().is_err(),
+            "rolled back with its group"
+        );
+        assert!(
+            panic_answer.try_recv().is_err(),
+            "the panicked one has no answer"
+        );
+        assert_eq!(
+            pending.len(),
+            1,
+            "the one behind it waits for the next group"
+        );
+        assert_eq!(keys(&mut conn), Vec::<i64>::new());
+        assert_eq!(commits.load(Ordering::SeqCst), 0);
+
+        run_group(&mut conn, &mut pending, &jobs);
+        assert!(third_answer.try_recv().unwrap().is_ok());
+        assert_eq!(keys(&mut conn), [3]);
+        assert_eq!(commits.load(Ordering::SeqCst), 1);
+        drop(jobs_in);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_transactions_through_the_writer_all_answer_and_commit() {
+        let (dir, pool) = scratch_sqlite();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .unwrap();
+        let target = crate::db::DatabaseTarget::Sqlite(dir.path().join("credo.db"));
+        let writer = Arc::new(
+            crate::db::start_writer(&target, crate::db::SqliteSync::Normal)
+                .unwrap()
+                .expect("a writer on SQLite"),
+        );
+        let tasks: Vec<_> = (0..200i64)
+            .map(|k| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    writer
+                        .transaction(move |conn: &mut DbConn| {
+                            diesel::sql_query(format!("INSERT INTO t (k) VALUES ({})", k % 150))
+                                .execute(conn)
+                                .map_err(DbError::from)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut refused = 0;
+        for task in tasks {
+            if task.await.unwrap().is_err() {
+                refused += 1;
+            }
+        }
+        // Keys 0..50 come twice: exactly one of each pair is refused (a unique violation).
+        assert_eq!(refused, 50);
+        let mut conn = pool.get().unwrap();
+        assert_eq!(keys(&mut conn), (0..150).collect::<Vec<_>>());
+    }
+}
