@@ -368,10 +368,12 @@ pub fn credential_facts(conn: &mut DbConn, id: &str) -> QueryResult<Option<Crede
         .optional()
 }
 
-pub fn find_by_attempt(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Option<CredentialRow>> {
+/// The id of the credential issued for an attempt, if any (the id alone: issuing asks on every
+/// pass, and the row carries the whole credential).
+pub fn find_by_attempt(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Option<String>> {
     credentials::table
         .filter(credentials::attempt_id.eq(attempt_id))
-        .select(CredentialRow::as_select())
+        .select(credentials::id)
         .first(conn)
         .optional()
 }

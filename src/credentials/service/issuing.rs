@@ -73,7 +73,7 @@ pub fn issue_for_pass(
     now: NaiveDateTime,
 ) -> Result<String, CredentialError> {
     if let Some(existing) = store::find_by_attempt(conn, &request.attempt_id)? {
-        return Ok(existing.id);
+        return Ok(existing);
     }
     validate_request(request)?;
     let vendor = accounts::store::find_vendor(conn, &request.vendor_id)?
@@ -176,7 +176,7 @@ pub fn issue_for_pass(
             Err(e) if is_unique_violation(&e) => {
                 // Either this attempt was certified meanwhile, or the index was taken.
                 if let Some(existing) = store::find_by_attempt(conn, &request.attempt_id)? {
-                    return Ok(existing.id);
+                    return Ok(existing);
                 }
                 continue;
             }
