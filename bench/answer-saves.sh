@@ -14,7 +14,8 @@
 # shares). Settings (environment): CANDIDATES (default 1000), RATES (saves/s to offer, ascending;
 # default 500,1000,2000,3000,4000,5000,6000,8000,10000,12000,14000,16000,20000), SECONDS_PER_RATE (default 8), BACKENDS
 # (default "sqlite postgres"), PG_URL (a server where the bench may create a database; default
-# $CREDO_TEST_PG_URL or postgres://postgres@127.0.0.1:55432/postgres).
+# $CREDO_TEST_PG_URL or postgres://postgres@127.0.0.1:55432/postgres), SERVER_BIN (another build of
+# `credo` to serve, to compare two builds in one sitting; default the release build made here).
 # Needs python3, sqlite3, psql and pgbench. Takes about six minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +46,7 @@ trap cleanup EXIT
 
 echo "== building the release binary and the load generator"
 cargo build --release --locked --bin credo --example answer_load 2>&1 | tail -n 1
-BIN=$PWD/target/release/credo
+BIN=${SERVER_BIN:-$PWD/target/release/credo}
 LOAD=$PWD/target/release/examples/answer_load
 KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 echo "== machine: $(nproc) CPU(s); $CANDIDATES candidates; rates $RATES saves/s for ${SECONDS_PER_RATE}s each"

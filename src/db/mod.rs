@@ -209,8 +209,7 @@ pub fn start_writer(
         target: target.clone(),
         sqlite_sync,
     };
-    let conn = r2d2::ManageConnection::connect(&manager)?;
-    writer::Writer::start(conn, move || r2d2::ManageConnection::connect(&manager)).map(Some)
+    writer::Writer::start(move || r2d2::ManageConnection::connect(&manager)).map(Some)
 }
 
 fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {

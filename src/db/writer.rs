@@ -15,6 +15,12 @@
 //! - A panicking transaction rolls its group back; the others of the group get an error, the
 //!   ones queued behind it run in the next group, and the writer thread carries on.
 //!
+//! Checkpoints (copying the WAL back into the database file, with two fsyncs) take milliseconds.
+//! SQLite runs one inside the commit that takes the WAL past 1,000 pages, which on the writer
+//! would stall every transaction queued behind it. So the writer's connection does not
+//! checkpoint; a checkpointer thread on its own connection runs a passive checkpoint (which never
+//! blocks writers) after commits, at most every [`CHECKPOINT_EVERY`].
+//!
 //! PostgreSQL takes concurrent writers and does not use this.
 
 use std::collections::VecDeque;
@@ -22,7 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::TransactionManager;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::Connection;
 
 use super::{begin_write, commit_write, rollback_write, transaction, DbConn, DbError};
@@ -37,18 +43,30 @@ const MAX_GROUP: usize = 256;
 /// ones does not hold back the commit of quick ones queued with them.
 const MAX_GROUP_TIME: Duration = Duration::from_millis(2);
 
-/// The queue to the writer thread; the thread ends when the last `Writer` is dropped.
+/// How often, at most, the checkpointer copies the WAL back while the writer commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// The queue to the writer thread; the thread ends when the last `Writer` is dropped (and the
+/// checkpointer with it).
 pub struct Writer {
     queue: mpsc::Sender<Job>,
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`; `reconnect` replaces the connection if it breaks
-    /// (which only a panicking transaction or a failed rollback does).
+    /// Starts the writer thread on a connection from `connect`, which also reopens it if it
+    /// breaks (only a panicking transaction or a failed rollback does that), and the
+    /// checkpointer on another.
     pub fn start(
-        conn: DbConn,
-        reconnect: impl Fn() -> Result<DbConn, DbError> + Send + 'static,
+        connect: impl Fn() -> Result<DbConn, DbError> + Send + 'static,
     ) -> Result<Self, DbError> {
+        let checkpointer = connect()?;
+        let open_writer = move || {
+            let mut conn = connect()?;
+            conn.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+            Ok::<_, DbError>(conn)
+        };
+        let mut conn = open_writer()?;
+        let checkpoints = start_checkpointer(checkpointer)?;
         let (queue, jobs) = mpsc::channel::<Job>();
         // Transactions keep the runtime context they had on the blocking pool.
         let runtime = tokio::runtime::Handle::try_current().ok();
@@ -56,13 +74,18 @@ impl Writer {
             .name("credo-db-writer".into())
             .spawn(move || {
                 let _entered = runtime.as_ref().map(|handle| handle.enter());
-                let mut conn = conn;
                 let mut pending = VecDeque::new();
+                let mut last_checkpoint = Instant::now();
                 while let Ok(job) = jobs.recv() {
                     pending.push_back(job);
                     while !pending.is_empty() {
                         run_group(&mut conn, &mut pending, &jobs);
-                        replace_if_broken(&mut conn, &reconnect);
+                        replace_if_broken(&mut conn, &open_writer);
+                        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                            // Full: one is already asked for.
+                            let _ = checkpoints.try_send(());
+                            last_checkpoint = Instant::now();
+                        }
                     }
                 }
             })
@@ -91,6 +114,23 @@ impl Writer {
             )))
         })
     }
+}
+
+/// The checkpointer thread on `conn`: one passive checkpoint per message; it ends when the
+/// writer does.
+fn start_checkpointer(mut conn: DbConn) -> Result<mpsc::SyncSender<()>, DbError> {
+    let (requests, requested) = mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("credo-db-checkpoint".into())
+        .spawn(move || {
+            while requested.recv().is_ok() {
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+                }
+            }
+        })
+        .map_err(|e| DbError::Internal(format!("starting the WAL checkpointer: {e}")))?;
+    Ok(requests)
 }
 
 /// `f` as a queued transaction, and where its answer arrives once its group is over.
@@ -194,7 +234,6 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use diesel::sql_types::BigInt;
 
@@ -345,5 +384,48 @@ mod tests {
         assert_eq!(refused, 50);
         let mut conn = pool.get().unwrap();
         assert_eq!(keys(&mut conn), (0..150).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpointer_copies_what_the_writer_commits_into_the_database_file() {
+        let (dir, _pool) = scratch_sqlite();
+        let path = dir.path().join("credo.db");
+        let target = crate::db::DatabaseTarget::Sqlite(path.clone());
+        let started = Instant::now();
+        let writer = crate::db::start_writer(&target, crate::db::SqliteSync::Normal)
+            .unwrap()
+            .expect("a writer on SQLite");
+        writer
+            .transaction(|conn: &mut DbConn| {
+                conn.batch_execute(
+                    "CREATE TABLE blobs (b BLOB NOT NULL); \
+                     INSERT INTO blobs VALUES (zeroblob(8000000));",
+                )
+                .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        let size = || std::fs::metadata(&path).unwrap().len();
+        // 8 MB is past SQLite's automatic checkpoint (1,000 pages), which the writer turned off;
+        // the checkpointer is asked only after commits at least CHECKPOINT_EVERY apart.
+        if started.elapsed() < CHECKPOINT_EVERY {
+            assert!(size() < 8_000_000, "the writer checkpointed by itself");
+        }
+        // Later commits ask the checkpointer, which copies the 8 MB from the WAL to the file.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while size() < 8_000_000 {
+            assert!(
+                Instant::now() < deadline,
+                "no checkpoint after 30 s of commits"
+            );
+            writer
+                .transaction(|conn: &mut DbConn| {
+                    conn.batch_execute("INSERT INTO blobs VALUES (x'00')")
+                        .map_err(DbError::from)
+                })
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
