@@ -12,6 +12,7 @@
 # Usage: bench/verify.sh           (needs wrk, jq, sqlite3, node + npm; about 2 minutes after the build)
 #   DURATION=8s CONNECTIONS=32 THREADS=1   wrk settings
 #   PROFILE=release|debug                  debug only checks that the script works
+#   SERVER_BIN=path                        another build of `credo` to serve (compare two builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,7 @@ else
   cargo build --locked --bin credo --example verify_bare --example issuance_rate 2>&1 | tail -n 1
 fi
 DIR=$PWD/target/$PROFILE
-BIN=$DIR/credo
+BIN=${SERVER_BIN:-$DIR/credo}
 if [ ! -d bench/node-verify/node_modules ]; then
   (cd bench/node-verify && npm ci --no-audit --no-fund --silent)
 fi
