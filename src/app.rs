@@ -96,12 +96,16 @@ impl AppState {
 
     /// What issuing and revoking credentials need (grading passes it to `issue_for_pass`).
     pub fn issue_context(&self) -> crate::credentials::IssueContext {
+        let verifier = self.verifier.clone();
         crate::credentials::IssueContext {
             links: self.links.clone(),
             master_key: self.master_key.clone(),
             opened_keys: self.opened_keys.clone(),
             status_list_ttl_seconds: self.config.status_list_ttl_seconds,
-            on_change: Arc::new(|conn, change| {
+            on_change: Arc::new(move |conn, change| {
+                // Verifications on this node see the change as soon as it commits.
+                let verifier = verifier.clone();
+                db::after_commit(conn, move || verifier.credentials_changed());
                 crate::referrals::on_credentials_changed(
                     conn,
                     change.user_id,
@@ -115,27 +119,32 @@ impl AppState {
     }
 
     /// Verifies a credential the way every door does: remote documents first (when allowed),
-    /// then the engine with the storage resolver on the blocking pool.
+    /// then the engine with the storage resolver: from memory on this thread when all it needs
+    /// is held there (the steady state: no thread hand-off, no database), else on the blocking
+    /// pool, with a connection if it needs one.
     pub async fn verify_json(
         &self,
-        credential: serde_json::Value,
+        credential: &serde_json::Value,
     ) -> Result<VerifyReport, CredentialError> {
         let shared = self.verifier.clone();
-        let fetched = resolver::fetch_remote(&shared, &shared.local, &credential).await;
-        let links = self.links.clone();
+        let fetched = resolver::fetch_remote(&shared, &shared.local, credential).await;
         let now = self.clock.now();
-        self.db(move |conn| {
-            resolver::verify_stored(
-                conn,
-                &links,
-                &shared.local,
-                &shared,
-                &fetched,
-                &credential,
-                now,
-            )
+        let links = &self.links;
+        if let Some(report) =
+            resolver::verify_from_memory(links, &shared, &fetched, credential, now)
+        {
+            return Ok(report);
+        }
+        let (pool, links, credential) = (self.pool.clone(), links.clone(), credential.clone());
+        tokio::task::spawn_blocking(move || {
+            resolver::verify_stored(&pool, &links, &shared, &fetched, &credential, now)
         })
         .await
+        .unwrap_or_else(|e| {
+            Err(CredentialError::Internal(format!(
+                "verification task failed: {e}"
+            )))
+        })
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection.

@@ -45,6 +45,11 @@ impl ProofCache {
         }
     }
 
+    /// How many proofs are remembered at most (0: none).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     fn entry(credential: &CredentialDigest, proof: usize, key: &VerifyingKey) -> [u8; 32] {
         let mut hash = Sha256::new();
         hash.update(credential.0);

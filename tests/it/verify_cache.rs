@@ -1,12 +1,14 @@
 //! Verification caches seen from outside: a revocation on this node shows on the very next
 //! `POST /api/v1/verify`, another node sees it once the status list's `ttl` has passed on its
-//! clock, a key rotated in elsewhere is picked up at once, and a remembered valid proof never
-//! makes altered bytes valid.
+//! clock, a key rotated in elsewhere is picked up at once, a remembered valid proof never
+//! makes altered bytes valid, and the steady state is answered from memory.
 
 use crate::common::credentials::{self as cred, certify, check, credential_json, verify};
 use crate::common::TestApp;
 use credo::audit::Actor;
+use credo::credentials::resolver::{verify_from_memory, Fetched};
 use credo::credentials::service;
+use credo::credentials::verify::Status;
 use serde_json::{json, Value};
 
 async fn revoke(app: &TestApp, owner_token: &str, id: &str) {
@@ -93,9 +95,11 @@ async fn another_node_sees_a_revocation_within_the_lists_ttl() {
 
     revoke(&a, &vendor.owner.token, &id).await;
     assert_revoked(&verify(&a, &vc).await);
-    // B still holds the list it read (stored facts are read fresh and already say so).
+    // B still holds what it read: the list's bits and the credential's stored facts, from
+    // before the revocation (one consistent, older answer).
     let stale = verify(&b, &vc).await;
-    assert_eq!(stale["revocation_reason"], "exam content was leaked");
+    assert_valid(&stale);
+    assert!(stale.get("revocation_reason").is_none(), "{stale}");
     // Once the ttl has passed on B's clock, B reads the list again.
     b.state.clock.advance(chrono::Duration::seconds(ttl + 1));
     assert_revoked(&verify(&b, &vc).await);
@@ -156,5 +160,51 @@ async fn a_remembered_proof_never_makes_altered_bytes_valid() {
         assert_valid(&verify(&app, &vc).await);
     }
     drop(exam);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_credential_verified_before_is_verified_again_from_memory_until_it_changes() {
+    let app = TestApp::start().await;
+    let vendor = cred::vendor(&app, "acme").await;
+    let exam = cred::exam(&app, &vendor, "git", 12, None).await;
+    let holder = app.user("holder@example.org", "Holder").await;
+    let id = certify(&app, &exam, &holder).await;
+    let vc = credential_json(&app, &id).await;
+    let state = &app.state;
+    let from_memory = |credential: &Value| {
+        let now = state.clock.now();
+        verify_from_memory(
+            &state.links,
+            &state.verifier,
+            &Fetched::default(),
+            credential,
+            now,
+        )
+    };
+    // Nothing is known yet: the issuer, the status bits, the stored facts and the proof.
+    assert!(from_memory(&vc).is_none());
+    assert_valid(&verify(&app, &vc).await);
+    let report = from_memory(&vc).expect("answered from memory after one verification");
+    assert!(report.verification.verified(), "{:?}", report.verification);
+    assert_eq!(report.stored.expect("stored facts").id, id);
+    // Other bytes are another proof: their cryptography is never skipped.
+    let mut altered = vc.clone();
+    altered["credentialSubject"]["achievement"]["name"] = json!("Grand Master of Everything");
+    assert!(from_memory(&altered).is_none());
+    // A revocation here clears what memory holds; the next verification reads it again.
+    revoke(&app, &vendor.owner.token, &id).await;
+    assert!(from_memory(&vc).is_none());
+    assert_revoked(&verify(&app, &vc).await);
+    let report = from_memory(&vc).expect("answered from memory again");
+    assert_eq!(report.verification.status, Status::Revoked);
+    assert_eq!(
+        report
+            .stored
+            .expect("stored facts")
+            .revocation_reason
+            .as_deref(),
+        Some("exam content was leaked")
+    );
     app.stop().await;
 }

@@ -7,7 +7,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,10 +25,10 @@ use super::status_list::{self, Bitstring, REVOCATION};
 use super::store;
 use super::summary::Summary;
 use super::verify::{self, ResolveError, Resolver, StatusListCredentialError};
-use crate::db::DbConn;
+use crate::db::{DbConn, Pool, PooledConn};
 use crate::links::Links;
 
-pub use report::{check_shape, verify_stored, StoredFacts, VerifyReport};
+pub use report::{check_shape, verify_from_memory, verify_stored, StoredFacts, VerifyReport};
 
 /// Remote documents are reused this long.
 const REMOTE_TTL: Duration = Duration::from_secs(300);
@@ -41,18 +41,18 @@ const MAX_REMOTE_FETCHES: usize = 5;
 /// decoded assertion methods), their status list bits, the proofs already found valid and, when
 /// remote resolution is on, the HTTPS client and its cache.
 ///
-/// Freshness: issuers and status bits are kept at most `ttl` (the status lists' `ttl`) by the
-/// application clock, so another node's revocation is seen within the `ttl` its lists announce;
-/// a revocation on this node clears the status bits at once ([`Self::status_lists_changed`],
-/// called after the revoking transaction commits). A proof naming a key the cached issuer lacks
-/// reloads that issuer (a key rotated in since). Only a verification of one of our credentials
-/// then reads the database: its row, once (the stored facts).
+/// Freshness: issuers, status bits and the stored facts of our credentials are kept at most `ttl`
+/// (the status lists' `ttl`) by the application clock, so another node's revocation is seen
+/// within the `ttl` its lists announce; an issuance or revocation on this node clears the bits
+/// and facts at once ([`Self::credentials_changed`], called after its transaction commits). A
+/// proof naming a key the cached issuer lacks reloads that issuer (a key rotated in since). In
+/// the steady state a verification reads nothing from the database ([`verify_from_memory`]).
 pub struct VerifierShared {
     pub local: LocalNames,
     keys: Mutex<HashMap<String, VerifyingKey>>,
     ttl: chrono::Duration,
     issuers: Mutex<HashMap<String, CachedIssuer>>,
-    lists: Mutex<ListCache>,
+    stored: Mutex<StoredCache>,
     proofs: ProofCache,
     remote: Option<RemoteFetcher>,
     remote_cache: Mutex<HashMap<String, (Instant, Value)>>,
@@ -66,12 +66,15 @@ struct CachedIssuer {
     methods: Arc<[AssertionMethod]>,
 }
 
-/// Status bits of our own lists by (vendor slug, list number). `generation` counts the
-/// invalidations: a load that started before one is not kept (it may predate the write).
+/// What the database says about our own credentials: status bits by (vendor slug, list number)
+/// and stored facts by credential id (none: no such row), each with the time it was loaded.
+/// `generation` counts the invalidations: a load that started before one is not kept (it may
+/// predate the write).
 #[derive(Default)]
-struct ListCache {
+struct StoredCache {
     generation: u64,
     bits: HashMap<(String, i32), (NaiveDateTime, Arc<Bitstring>)>,
+    facts: HashMap<String, (NaiveDateTime, Option<store::CredentialFacts>)>,
 }
 
 /// Whether an entry loaded at `loaded` may still be used at `now`.
@@ -93,7 +96,7 @@ impl VerifierShared {
             keys: Mutex::new(HashMap::new()),
             ttl: chrono::Duration::seconds(ttl_seconds.into()),
             issuers: Mutex::new(HashMap::new()),
-            lists: Mutex::new(ListCache::default()),
+            stored: Mutex::new(StoredCache::default()),
             proofs: ProofCache::new(proof_cache_entries),
             remote: if resolve_remote {
                 Some(RemoteFetcher::new()?)
@@ -108,12 +111,18 @@ impl VerifierShared {
         self.remote.is_some()
     }
 
-    /// Forgets every cached status bit: call after a transaction that changed a status list
-    /// commits (the next verification reads the list again).
-    pub fn status_lists_changed(&self) {
-        if let Ok(mut lists) = self.lists.lock() {
-            lists.generation += 1;
-            lists.bits.clear();
+    /// Whether verified proofs are remembered (else every verification runs its cryptography).
+    pub fn caches_proofs(&self) -> bool {
+        self.proofs.capacity() > 0
+    }
+
+    /// Forgets every cached status bit and stored fact: call after a transaction that issued
+    /// or revoked a credential commits (the next verification reads them again).
+    pub fn credentials_changed(&self) {
+        if let Ok(mut stored) = self.stored.lock() {
+            stored.generation += 1;
+            stored.bits.clear();
+            stored.facts.clear();
         }
     }
 
@@ -141,15 +150,15 @@ impl VerifierShared {
         number: i32,
         now: NaiveDateTime,
     ) -> (Option<Arc<Bitstring>>, u64) {
-        let Ok(lists) = self.lists.lock() else {
+        let Ok(stored) = self.stored.lock() else {
             return (None, u64::MAX);
         };
-        let bits = lists
+        let bits = stored
             .bits
             .get(&(slug.to_owned(), number))
             .filter(|(loaded, _)| fresh(*loaded, now, self.ttl))
             .map(|(_, bits)| Arc::clone(bits));
-        (bits, lists.generation)
+        (bits, stored.generation)
     }
 
     fn remember_bits(
@@ -160,16 +169,55 @@ impl VerifierShared {
         loaded: NaiveDateTime,
         bits: &Arc<Bitstring>,
     ) {
-        if let Ok(mut lists) = self.lists.lock() {
-            if lists.generation != generation {
-                return;
+        self.remember(generation, |stored| {
+            if stored.bits.len() >= CACHE_LIMIT {
+                stored.bits.clear();
             }
-            if lists.bits.len() >= CACHE_LIMIT {
-                lists.bits.clear();
-            }
-            lists
+            stored
                 .bits
                 .insert((slug.to_owned(), number), (loaded, Arc::clone(bits)));
+        });
+    }
+
+    /// The cached stored facts of credential `id` (`Some(None)`: known not to be stored), and
+    /// the generation to load under.
+    fn cached_facts(
+        &self,
+        id: &str,
+        now: NaiveDateTime,
+    ) -> (Option<Option<store::CredentialFacts>>, u64) {
+        let Ok(stored) = self.stored.lock() else {
+            return (None, u64::MAX);
+        };
+        let facts = stored
+            .facts
+            .get(id)
+            .filter(|(loaded, _)| fresh(*loaded, now, self.ttl))
+            .map(|(_, facts)| facts.clone());
+        (facts, stored.generation)
+    }
+
+    fn remember_facts(
+        &self,
+        id: &str,
+        generation: u64,
+        loaded: NaiveDateTime,
+        facts: &Option<store::CredentialFacts>,
+    ) {
+        self.remember(generation, |stored| {
+            if stored.facts.len() >= CACHE_LIMIT {
+                stored.facts.clear();
+            }
+            stored.facts.insert(id.to_owned(), (loaded, facts.clone()));
+        });
+    }
+
+    /// Runs `keep` unless an invalidation came after `generation` was read.
+    fn remember(&self, generation: u64, keep: impl FnOnce(&mut StoredCache)) {
+        if let Ok(mut stored) = self.stored.lock() {
+            if stored.generation == generation {
+                keep(&mut stored);
+            }
         }
     }
 
@@ -354,9 +402,19 @@ pub async fn fetch_remote(
     fetched
 }
 
-/// The resolver used on the server, bound to one connection.
-pub struct StorageResolver<'a> {
-    conn: RefCell<&'a mut DbConn>,
+/// Where a [`StorageResolver`] reads what memory lacks.
+enum Storage<'a> {
+    /// Nowhere: it answers from memory only (no database, no cryptography) and notes when that
+    /// was not enough ([`StorageResolver::missed`]).
+    MemoryOnly,
+    /// A connection of the pool, checked out when first needed (none in the steady state).
+    Pool(&'a Pool, Option<PooledConn>),
+}
+
+/// The resolver used on the server.
+struct StorageResolver<'a> {
+    storage: RefCell<Storage<'a>>,
+    missed: Cell<bool>,
     links: &'a Links,
     local: &'a LocalNames,
     shared: &'a VerifierShared,
@@ -366,22 +424,53 @@ pub struct StorageResolver<'a> {
 }
 
 impl<'a> StorageResolver<'a> {
-    pub fn new(
-        conn: &'a mut DbConn,
+    fn new(
+        storage: Storage<'a>,
         links: &'a Links,
-        local: &'a LocalNames,
         shared: &'a VerifierShared,
         fetched: &'a Fetched,
         now: NaiveDateTime,
     ) -> Self {
         Self {
-            conn: RefCell::new(conn),
+            storage: RefCell::new(storage),
+            missed: Cell::new(false),
             links,
-            local,
+            local: &shared.local,
             shared,
             fetched,
             now,
         }
+    }
+
+    /// Whether answering needed the database, or cryptography, that a memory-only resolver
+    /// does not do.
+    fn missed(&self) -> bool {
+        self.missed.get()
+    }
+
+    fn miss(&self) -> ResolveError {
+        self.missed.set(true);
+        ResolveError::Unavailable("not held in memory".into())
+    }
+
+    fn memory_only(&self) -> bool {
+        matches!(*self.storage.borrow(), Storage::MemoryOnly)
+    }
+
+    /// Runs `read` on a connection (checked out on first use); memory only, a miss.
+    fn with_conn<T, E: std::fmt::Display>(
+        &self,
+        read: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, ResolveError> {
+        let unavailable =
+            |e: &dyn std::fmt::Display| ResolveError::Unavailable(format!("database: {e}"));
+        let mut storage = self.storage.borrow_mut();
+        let conn = match &mut *storage {
+            Storage::MemoryOnly => return Err(self.miss()),
+            Storage::Pool(_, Some(conn)) => conn,
+            Storage::Pool(pool, held) => held.insert(pool.get().map_err(|e| unavailable(&e))?),
+        };
+        read(conn).map_err(|e| unavailable(&e))
     }
 
     /// The vendor and assertion methods of `did` when it is hosted here (`None` otherwise),
@@ -404,20 +493,20 @@ impl<'a> StorageResolver<'a> {
         let (vendor_id, keys) = match slug {
             Some(slug) => {
                 let vendor_id = self.vendor_id(slug)?;
-                let mut conn = self.conn.borrow_mut();
-                let keys = store::vendor_public_keys(&mut conn, &vendor_id);
+                let keys = self.with_conn(|conn| store::vendor_public_keys(conn, &vendor_id))?;
                 (Some(vendor_id), keys)
             }
             None => (
                 None,
-                store::instance_keys(&mut self.conn.borrow_mut()).map(|rows| {
-                    rows.into_iter()
-                        .map(|row| row.public_key_multibase)
-                        .collect()
-                }),
+                self.with_conn(|conn| {
+                    store::instance_keys(conn).map(|rows| {
+                        rows.into_iter()
+                            .map(|row| row.public_key_multibase)
+                            .collect::<Vec<_>>()
+                    })
+                })?,
             ),
         };
-        let keys = keys.map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?;
         let methods = keys
             .iter()
             .map(|multibase| {
@@ -437,6 +526,26 @@ impl<'a> StorageResolver<'a> {
         Ok(issuer)
     }
 
+    /// The vendor of issuer `did` when it is one of our vendors.
+    fn vendor_of_issuer(&self, did: &str) -> Result<Option<String>, ResolveError> {
+        match self.local_issuer(did, false) {
+            Some(Ok(issuer)) => Ok(issuer.vendor_id),
+            None | Some(Err(ResolveError::NotFound)) => Ok(None),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// What storage says about credential `id`, from memory unless stale.
+    fn credential_facts(&self, id: &str) -> Result<Option<store::CredentialFacts>, ResolveError> {
+        let (cached, generation) = self.shared.cached_facts(id, self.now);
+        if let Some(facts) = cached {
+            return Ok(facts);
+        }
+        let facts = self.with_conn(|conn| store::credential_facts(conn, id))?;
+        self.shared.remember_facts(id, generation, self.now, &facts);
+        Ok(facts)
+    }
+
     fn remote(&self, key: &str) -> Result<Value, ResolveError> {
         if !self.shared.resolves_remote() {
             return Err(ResolveError::NotAllowed(
@@ -453,9 +562,7 @@ impl<'a> StorageResolver<'a> {
     }
 
     fn vendor_id(&self, slug: &str) -> Result<String, ResolveError> {
-        let mut conn = self.conn.borrow_mut();
-        store::vendor_id_by_slug(&mut conn, slug)
-            .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+        self.with_conn(|conn| store::vendor_id_by_slug(conn, slug))?
             .ok_or(ResolveError::NotFound)
     }
 
@@ -469,20 +576,25 @@ impl<'a> StorageResolver<'a> {
 impl Resolver for StorageResolver<'_> {
     fn did_document(&self, did: &str) -> Result<Value, ResolveError> {
         if self.local.is_instance(did) {
-            let mut conn = self.conn.borrow_mut();
-            return service::instance_did_document(&mut conn, self.links).map_err(|e| match e {
-                CredentialError::NotFound(_) => ResolveError::NotFound,
-                other => ResolveError::Unavailable(other.to_string()),
-            });
+            let document =
+                self.with_conn(
+                    |conn| match service::instance_did_document(conn, self.links) {
+                        Err(CredentialError::NotFound(_)) => Ok(None),
+                        other => other.map(Some),
+                    },
+                )?;
+            return document.ok_or(ResolveError::NotFound);
         }
         match self.local_vendor(did) {
             Some(slug) => {
                 let slug = slug?;
-                let mut conn = self.conn.borrow_mut();
-                let vendor = service::find_vendor_by_slug(&mut conn, slug)
-                    .map_err(|_| ResolveError::NotFound)?;
-                service::did_document(&mut conn, self.links, &vendor)
-                    .map_err(|e| ResolveError::Unavailable(e.to_string()))
+                let document = self.with_conn(|conn| {
+                    let Ok(vendor) = service::find_vendor_by_slug(conn, slug) else {
+                        return Ok(None);
+                    };
+                    service::did_document(conn, self.links, &vendor).map(Some)
+                })?;
+                document.ok_or(ResolveError::NotFound)
             }
             None => self.remote(did),
         }
@@ -493,9 +605,8 @@ impl Resolver for StorageResolver<'_> {
             Some(list) => {
                 let (slug, number) = list.ok_or(ResolveError::NotFound)?;
                 let vendor_id = self.vendor_id(slug)?;
-                let mut conn = self.conn.borrow_mut();
-                let document = store::list_document(&mut conn, &vendor_id, number)
-                    .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+                let document = self
+                    .with_conn(|conn| store::list_document(conn, &vendor_id, number))?
                     .ok_or(ResolveError::NotFound)?;
                 serde_json::from_str(&document).map_err(|e| ResolveError::Malformed(e.to_string()))
             }
@@ -520,6 +631,14 @@ impl Resolver for StorageResolver<'_> {
 
     fn proof_cache(&self) -> Option<&ProofCache> {
         Some(&self.shared.proofs)
+    }
+
+    fn may_verify_uncached_proof(&self) -> bool {
+        if !self.memory_only() {
+            return true;
+        }
+        self.missed.set(true);
+        false
     }
 
     fn status_bitstring(
@@ -560,15 +679,16 @@ impl Resolver for StorageResolver<'_> {
                     })) => id,
                     _ => self.vendor_id(slug)?,
                 };
-                let mut conn = self.conn.borrow_mut();
-                let bits = store::list_bits(&mut conn, &vendor_id, number)
-                    .map_err(|e| ResolveError::Unavailable(format!("database: {e}")))?
+                let bits = self
+                    .with_conn(|conn| store::list_bits(conn, &vendor_id, number))?
                     .ok_or(ResolveError::NotFound)?;
                 let bits = Arc::new(Bitstring::from_bytes(bits)?);
                 self.shared
                     .remember_bits(slug, number, generation, self.now, &bits);
                 Ok(bits)
             }
+            // Another issuer's list: its signature is checked on every use, never from memory.
+            None if self.memory_only() => Err(self.miss().into()),
             None => {
                 let list = self.status_list(url)?;
                 verify::verify_status_list_credential(&list, url, issuer, keys, purpose, now)

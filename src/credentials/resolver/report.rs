@@ -6,14 +6,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::rfc3339_seconds;
-use crate::credentials::service::{self, CredentialError};
-use crate::credentials::store;
+use crate::credentials::service::CredentialError;
 use crate::credentials::summary::{self, Summary};
-use crate::credentials::verify::{verify_credential, CheckName, Verification};
-use crate::db::DbConn;
+use crate::credentials::verify::{verify_credential, CheckName, ResolveError, Verification};
+use crate::db::Pool;
 use crate::links::Links;
 
-use super::{CachedIssuer, Fetched, LocalNames, StorageResolver, VerifierShared};
+use super::{Fetched, Storage, StorageResolver, VerifierShared};
 
 /// Checks the JSON types of the parts verification reads, so a request of the wrong shape is
 /// refused as bad input (422 naming the fields) instead of being reported as a verdict. Missing
@@ -126,30 +125,55 @@ impl VerifyReport {
     }
 }
 
-/// Verifies `credential` at `now` with the storage resolver (remote documents in `fetched`).
-pub fn verify_stored(
-    conn: &mut DbConn,
+/// Verifies `credential` at `now` with the storage resolver (remote documents in `fetched`),
+/// from memory alone: `None` when that is not enough (the issuer, the status bits, the stored
+/// facts or a proof verified before is missing). It reads no database and runs no cryptography,
+/// so it is cheap enough for the async runtime.
+pub fn verify_from_memory(
     links: &Links,
-    local: &LocalNames,
+    shared: &VerifierShared,
+    fetched: &Fetched,
+    credential: &Value,
+    now: NaiveDateTime,
+) -> Option<VerifyReport> {
+    if !shared.caches_proofs() {
+        return None;
+    }
+    let resolver = StorageResolver::new(Storage::MemoryOnly, links, shared, fetched, now);
+    let report = report(&resolver, credential, now).ok()?;
+    (!resolver.missed()).then_some(report)
+}
+
+/// Verifies `credential` at `now` with the storage resolver, reading what memory lacks from a
+/// connection of `pool` (checked out only then).
+pub fn verify_stored(
+    pool: &Pool,
+    links: &Links,
     shared: &VerifierShared,
     fetched: &Fetched,
     credential: &Value,
     now: NaiveDateTime,
 ) -> Result<VerifyReport, CredentialError> {
-    let verification = {
-        let resolver = StorageResolver::new(conn, links, local, shared, fetched, now);
-        verify_credential(credential, &resolver, now.and_utc())
-    };
+    let resolver = StorageResolver::new(Storage::Pool(pool, None), links, shared, fetched, now);
+    report(&resolver, credential, now)
+}
+
+fn report(
+    resolver: &StorageResolver<'_>,
+    credential: &Value,
+    now: NaiveDateTime,
+) -> Result<VerifyReport, CredentialError> {
+    let verification = verify_credential(credential, resolver, now.and_utc());
     let proof_ok = verification
         .check(CheckName::Proof)
         .is_some_and(|check| check.ok);
     let stored = if proof_ok {
-        stored_facts(conn, links, local, shared, credential, now)?
+        stored_facts(resolver, credential)?
     } else {
         None
     };
     let issuer_hosted_here =
-        issuer_of(credential).is_some_and(|id| local.vendor_of_did(id).is_some());
+        issuer_of(credential).is_some_and(|id| resolver.local.vendor_of_did(id).is_some());
     Ok(VerifyReport {
         verification,
         stored,
@@ -165,13 +189,10 @@ fn issuer_of(credential: &Value) -> Option<&str> {
     }
 }
 
+/// What storage knows about `credential` when it is one of ours (its proof verified).
 fn stored_facts(
-    conn: &mut DbConn,
-    links: &Links,
-    local: &LocalNames,
-    shared: &VerifierShared,
+    resolver: &StorageResolver<'_>,
     credential: &Value,
-    now: NaiveDateTime,
 ) -> Result<Option<StoredFacts>, CredentialError> {
     let Some(id) = credential
         .get("id")
@@ -183,23 +204,21 @@ fn stored_facts(
     let Some(issuer) = issuer_of(credential) else {
         return Ok(None);
     };
-    let Some(Some(slug)) = local.vendor_of_did(issuer) else {
+    if !matches!(resolver.local.vendor_of_did(issuer), Some(Some(_))) {
         return Ok(None);
-    };
-    let Some(row) = store::credential_facts(conn, id)? else {
+    }
+    let unavailable = |e: ResolveError| CredentialError::Internal(e.to_string());
+    let Some(row) = resolver.credential_facts(id).map_err(unavailable)? else {
         return Ok(None);
     };
     // The proof passed, so the issuer was just resolved (and cached) with its vendor.
-    let vendor_id = match shared.cached_issuer(issuer, now) {
-        Some(CachedIssuer {
-            vendor_id: Some(id),
-            ..
-        }) => id,
-        _ => service::find_vendor_by_slug(conn, slug)?.id,
+    let Some(vendor_id) = resolver.vendor_of_issuer(issuer).map_err(unavailable)? else {
+        return Ok(None);
     };
     if row.vendor_id != vendor_id {
         return Ok(None);
     }
+    let links = resolver.links;
     Ok(Some(StoredFacts {
         page: links.credential_page(&row.id),
         revoked_at: row.revoked_at.map(rfc3339_seconds),

@@ -50,6 +50,13 @@ pub trait Resolver {
         None
     }
 
+    /// Whether a proof missing from the proof cache may be verified now. A resolver answering
+    /// from memory on the async runtime says no (cryptography belongs on the blocking pool: an
+    /// eddsa-rdfc-2022 proof costs milliseconds); the proof is then left not run.
+    fn may_verify_uncached_proof(&self) -> bool {
+        true
+    }
+
     /// The verified bitstring of the status list at `url` (issued by `issuer` with one of `keys`).
     /// A server resolver may override this to cache verified lists for their `ttl`.
     fn status_bitstring(

@@ -351,7 +351,7 @@ async fn verify(
         None => parse_json(&read_body(&mut payload, VERIFY_LIMIT).await?)?,
     };
     resolver::check_shape(&credential).map_err(ApiError::Validation)?;
-    let report = state.verify_json(credential.clone()).await?;
+    let report = state.verify_json(&credential).await?;
     if report.verification.too_complex {
         let detail = report
             .verification
@@ -397,7 +397,6 @@ async fn revoke(
     let answer: CredentialState = state
         .tx(move |conn| service::revoke(conn, &ctx, &vendor, &id, &input.reason, &actor, now))
         .await?;
-    state.verifier.status_lists_changed();
     Ok(HttpResponse::Ok().json(answer))
 }
 

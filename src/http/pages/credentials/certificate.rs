@@ -178,7 +178,7 @@ pub(super) async fn credential_page(
         .ok_or_else(|| PageError::NotFound("There is no certificate with this address.".into()))?;
     let vc: Value = serde_json::from_str(&json)
         .map_err(|e| PageError::Internal(format!("stored credential {id}: {e}")))?;
-    let report = state.verify_json(vc.clone()).await.map_err(page_error)?;
+    let report = state.verify_json(&vc).await.map_err(page_error)?;
     let shown = shown(&vc);
     let page_url = state.links.credential_page(&id);
     let linkedin = linkedin_url(

@@ -116,7 +116,6 @@ pub(super) async fn vendor_revoke(
     let outcome = state
         .tx(move |conn| service::revoke(conn, &ctx, &revoked_vendor, &target, &reason, &actor, now))
         .await;
-    state.verifier.status_lists_changed();
     match outcome {
         Ok(_) => Ok(see_other(&format!(
             "/vendor/{}/credentials?revoked={}",

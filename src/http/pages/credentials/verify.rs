@@ -189,10 +189,7 @@ pub(super) async fn verify_submit(
         errors.add(field, format!("this is not a credential: {text}"));
         return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let report = state
-        .verify_json(credential.clone())
-        .await
-        .map_err(page_error)?;
+    let report = state.verify_json(&credential).await.map_err(page_error)?;
     let verdict = VerdictView {
         facts: FactsView::of(&state, &report, &credential),
         ..VerdictView::from_report(&report)
