@@ -63,7 +63,24 @@ pub fn refuse_control_chars(field: &str, text: &str) -> Result<(), ApiError> {
 }
 
 /// The first string (or object key) in `value` with a refused control character, named like
-/// shape errors are (`name`, `items[2].text`).
+/// shape errors are (`name`, `items[2].text`). Paths are built only once one is known to be
+/// there: most bodies have none.
+fn first_control_char(value: &serde_json::Value) -> Option<String> {
+    has_control_char(value).then(|| find_control_char(value, ""))?
+}
+
+fn has_control_char(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.chars().any(is_refused_char),
+        Value::Array(items) => items.iter().any(has_control_char),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.chars().any(is_refused_char) || has_control_char(item)),
+        _ => false,
+    }
+}
+
 fn find_control_char(value: &serde_json::Value, path: &str) -> Option<String> {
     use serde_json::Value;
     let join = |key: &str| {
@@ -144,15 +161,9 @@ where
 /// Parses JSON into `T`, naming the offending field on shape errors and on text with control
 /// characters.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest(
-            "the request body is empty; send a JSON object".into(),
-        ));
-    }
+    refuse_empty(body)?;
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(field) = find_control_char(&value, "") {
-            return Err(ApiError::Validation(vec![control_char_error(&field)]));
-        }
+        refuse_control_chars_in(&value)?;
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
@@ -166,6 +177,32 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             Category::Data => ApiError::Validation(vec![shape_error(&path, &inner.to_string())]),
         }
     })
+}
+
+/// Parses a JSON document whose shape the caller checks itself: one parse, the same refusals
+/// as [`parse_json`] (empty body, invalid JSON, control characters).
+pub fn parse_json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    refuse_empty(body)?;
+    let value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    refuse_control_chars_in(&value)?;
+    Ok(value)
+}
+
+fn refuse_empty(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "the request body is empty; send a JSON object".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_control_chars_in(value: &serde_json::Value) -> Result<(), ApiError> {
+    match first_control_char(value) {
+        Some(field) => Err(ApiError::Validation(vec![control_char_error(&field)])),
+        None => Ok(()),
+    }
 }
 
 /// Turns serde's message into a field error: "missing field `x`" names `x` itself.
@@ -298,8 +335,13 @@ mod tests {
             parse_json::<serde_json::Value>(br#"{"k\u0000": 1}"#),
             Err(ApiError::Validation(_))
         ));
+        match parse_json_value(br#"{"a": [{"b": "x"}, {"b": "\u001b"}]}"#) {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "a[1].b"),
+            other => panic!("{other:?}"),
+        }
         // Multi-line text is fine.
         parse_json::<serde_json::Value>(br#"{"stem": "line 1\n\tline 2\r\n"}"#).unwrap();
+        parse_json_value(br#"{"stem": "line 1\n\tline 2\r\n"}"#).unwrap();
         assert!(refuse_control_chars("q", "a\u{7f}").is_err());
         assert!(refuse_control_chars("q", "a\u{85}").is_err());
         refuse_control_chars("q", "Zoë\n").unwrap();
@@ -320,5 +362,11 @@ mod tests {
             parse_json::<serde_json::Value>(deep.as_bytes()),
             Err(ApiError::BadRequest(_))
         ));
+        for bad in [deep.as_bytes(), b"{", b" "] {
+            assert!(matches!(
+                parse_json_value(bad),
+                Err(ApiError::BadRequest(_))
+            ));
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::credentials::verify::{Check, CheckName, Status};
 use crate::http::auth::{
     actor, client_address, presented_token, resolve, user_actor, Caller, CurrentUser, TokenSource,
 };
-use crate::http::extract::{parse_json, read_body, Json, BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
+use crate::http::extract::{parse_json_value, read_body, Json, BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
 use crate::http::openapi::{
     BadRequest, Invalid, JsonBody, NotFound, SignedIn, TooLarge, TooMany, Unauthorized,
     UnsupportedType,
@@ -346,9 +346,9 @@ async fn verify(
         Some(_) => {
             let body = read_body(&mut payload, BAKED_VERIFY_LIMIT).await?;
             let json = badges::unbake(&body)?;
-            parse_json(json.as_bytes())?
+            parse_json_value(json.as_bytes())?
         }
-        None => parse_json(&read_body(&mut payload, VERIFY_LIMIT).await?)?,
+        None => parse_json_value(&read_body(&mut payload, VERIFY_LIMIT).await?)?,
     };
     resolver::check_shape(&credential).map_err(ApiError::Validation)?;
     let report = state.verify_json(&credential).await?;

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::badges;
 use crate::credentials::resolver;
 use crate::http::auth::{client_address, csrf_matches, CSRF_FIELD};
-use crate::http::extract::{parse_json, read_body, BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
+use crate::http::extract::{parse_json_value, read_body, BAKED_VERIFY_LIMIT, VERIFY_LIMIT};
 use crate::http::multipart::read_parts;
 use crate::http::pages::{render, render_with_status, MaybeUser, PageContext, PageError};
 use crate::http::problem::ApiError;
@@ -164,7 +164,7 @@ pub(super) async fn verify_submit(
         );
         return Ok(show(pasted, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let credential: Value = match parse_json(&source) {
+    let credential: Value = match parse_json_value(&source) {
         Ok(value) => value,
         Err(e) => {
             errors.add(
