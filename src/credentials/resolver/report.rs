@@ -12,7 +12,7 @@ use crate::credentials::verify::{verify_credential, CheckName, ResolveError, Ver
 use crate::db::Pool;
 use crate::links::Links;
 
-use super::{Fetched, Storage, StorageResolver, VerifierShared};
+use super::{Fetched, LocalNames, Storage, StorageResolver, VerifierShared};
 
 /// Checks the JSON types of the parts verification reads, so a request of the wrong shape is
 /// refused as bad input (422 naming the fields) instead of being reported as a verdict. Missing
@@ -139,6 +139,11 @@ pub fn verify_from_memory(
     if !shared.caches_proofs() {
         return None;
     }
+    // One of our credentials not verified lately needs its row: go to storage at once rather
+    // than run the engine twice.
+    if let Some((id, _)) = stored_id(&shared.local, credential) {
+        shared.cached_facts(id, now).0?;
+    }
     let resolver = StorageResolver::new(Storage::MemoryOnly, links, shared, fetched, now);
     let report = report(&resolver, credential, now).ok()?;
     (!resolver.missed()).then_some(report)
@@ -189,24 +194,24 @@ fn issuer_of(credential: &Value) -> Option<&str> {
     }
 }
 
+/// The stored id and the issuer of `credential` when one of our vendors issued it.
+fn stored_id<'c>(local: &LocalNames, credential: &'c Value) -> Option<(&'c str, &'c str)> {
+    let id = credential
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.strip_prefix("urn:uuid:"))?;
+    let issuer = issuer_of(credential)?;
+    matches!(local.vendor_of_did(issuer), Some(Some(_))).then_some((id, issuer))
+}
+
 /// What storage knows about `credential` when it is one of ours (its proof verified).
 fn stored_facts(
     resolver: &StorageResolver<'_>,
     credential: &Value,
 ) -> Result<Option<StoredFacts>, CredentialError> {
-    let Some(id) = credential
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|id| id.strip_prefix("urn:uuid:"))
-    else {
+    let Some((id, issuer)) = stored_id(resolver.local, credential) else {
         return Ok(None);
     };
-    let Some(issuer) = issuer_of(credential) else {
-        return Ok(None);
-    };
-    if !matches!(resolver.local.vendor_of_did(issuer), Some(Some(_))) {
-        return Ok(None);
-    }
     let unavailable = |e: ResolveError| CredentialError::Internal(e.to_string());
     let Some(row) = resolver.credential_facts(id).map_err(unavailable)? else {
         return Ok(None);
