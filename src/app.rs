@@ -179,9 +179,10 @@ impl AppState {
         }
     }
 
-    /// A write that is atomic by itself (one statement): on PostgreSQL one round trip on a pooled
-    /// connection, with no transaction around it; on SQLite a transaction of the writer's next
-    /// commit group, so frequent small writes share commits instead of queueing for the lock.
+    /// A write that is atomic by itself (one statement; `f` fails only when it changed nothing):
+    /// on PostgreSQL one round trip on a pooled connection, with no transaction around it; on
+    /// SQLite a member of the writer's next commit group, without a savepoint of its own (see
+    /// [`db::statement`]), so frequent small writes share commits instead of queueing for the lock.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -189,7 +190,7 @@ impl AppState {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         match &self.writer {
-            Some(writer) => writer.transaction(f).await,
+            Some(writer) => writer.statement(f).await,
             None => self.db(f).await,
         }
     }

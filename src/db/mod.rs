@@ -302,6 +302,18 @@ where
     }
 }
 
+/// Runs `f`, a write of one statement, inside whatever transaction is open, without a savepoint
+/// of its own: SQLite undoes a failing statement's changes and keeps the transaction open (its
+/// statement journal), so a savepoint would only add two statements. `f` must fail only when its
+/// statement changed nothing; its [`after_commit`] work is dropped when it fails.
+pub fn statement<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
+    let queued = AFTER_COMMIT.with(|queue| queue.borrow().len());
+    f(conn).inspect_err(|_| AFTER_COMMIT.with(|queue| queue.borrow_mut().truncate(queued)))
+}
+
 /// Opens the outermost write transaction (see [`transaction`]).
 fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::Connection;
 
-use super::{begin_write, commit_write, rollback_write, transaction, DbConn, DbError};
+use super::{begin_write, commit_write, rollback_write, statement, transaction, DbConn, DbError};
 
 /// How a queued transaction learns its group's outcome: `Ok` once committed.
 type Finish = Box<dyn FnOnce(Result<(), &diesel::result::Error>) + Send>;
@@ -101,7 +101,27 @@ impl Writer {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        let (job, answer) = job(f);
+        self.run(Unit::Transaction, f).await
+    }
+
+    /// Runs `f`, a write of one statement, in the next group without a savepoint (see
+    /// [`super::statement`]).
+    pub async fn statement<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.run(Unit::Statement, f).await
+    }
+
+    async fn run<T, E, F>(&self, unit: Unit, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let (job, answer) = job(unit, f);
         if self.queue.send(job).is_err() {
             return Err(E::from(DbError::Internal(
                 "the database writer stopped".into(),
@@ -133,8 +153,17 @@ fn start_checkpointer(mut conn: DbConn) -> Result<mpsc::SyncSender<()>, DbError>
     Ok(requests)
 }
 
-/// `f` as a queued transaction, and where its answer arrives once its group is over.
-fn job<T, E, F>(f: F) -> (Job, tokio::sync::oneshot::Receiver<Result<T, E>>)
+/// How a job runs inside its group.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// In a savepoint of its own ([`transaction`]): it rolls back alone when it fails.
+    Transaction,
+    /// As it is ([`statement`]): one statement, which undoes itself when it fails.
+    Statement,
+}
+
+/// `f` as a queued job, and where its answer arrives once its group is over.
+fn job<T, E, F>(unit: Unit, f: F) -> (Job, tokio::sync::oneshot::Receiver<Result<T, E>>)
 where
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
@@ -142,7 +171,10 @@ where
 {
     let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
     let job: Job = Box::new(move |conn| {
-        let outcome = transaction(conn, f);
+        let outcome = match unit {
+            Unit::Transaction => transaction(conn, f),
+            Unit::Statement => statement(conn, f),
+        };
         Box::new(move |group: Result<(), &diesel::result::Error>| {
             let answer = match (outcome, group) {
                 (Ok(value), Ok(())) => Ok(value),
@@ -261,7 +293,7 @@ mod tests {
     /// asked to.
     fn insert(k: i64, fail: bool, commits: &Arc<AtomicUsize>) -> (Job, Answer) {
         let commits = commits.clone();
-        job(move |conn: &mut DbConn| {
+        job(Unit::Transaction, move |conn: &mut DbConn| {
             diesel::sql_query(format!("INSERT INTO t (k) VALUES ({k})")).execute(conn)?;
             after_commit(conn, move || {
                 commits.fetch_add(1, Ordering::SeqCst);
@@ -309,16 +341,61 @@ mod tests {
         assert!(!in_transaction(&mut conn));
     }
 
+    /// A single-statement job inserting `k` (and queuing a count of its commit).
+    fn insert_statement(k: i64, commits: &Arc<AtomicUsize>) -> (Job, Answer) {
+        let commits = commits.clone();
+        job(Unit::Statement, move |conn: &mut DbConn| {
+            after_commit(conn, move || {
+                commits.fetch_add(1, Ordering::SeqCst);
+            });
+            diesel::sql_query(format!("INSERT INTO t (k) VALUES ({k})")).execute(conn)?;
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_failing_statement_undoes_only_itself_and_the_rest_of_its_group_commits() {
+        let (_dir, mut conn) = setup();
+        let commits = Arc::new(AtomicUsize::new(0));
+        let (jobs_in, jobs) = mpsc::channel();
+        let (first, mut first_answer) = insert_statement(1, &commits);
+        // The same key again: a unique violation, which SQLite undoes alone.
+        let (again, mut again_answer) = insert_statement(1, &commits);
+        let (third, mut third_answer) = insert(3, false, &commits);
+        let (fourth, mut fourth_answer) = insert_statement(4, &commits);
+        for job in [again, third, fourth] {
+            jobs_in.send(job).unwrap();
+        }
+        let mut pending = VecDeque::from([first]);
+        run_group(&mut conn, &mut pending, &jobs);
+
+        assert!(first_answer.try_recv().unwrap().is_ok());
+        let refused = again_answer.try_recv().unwrap().unwrap_err();
+        assert!(refused.to_string().contains("UNIQUE"), "{refused}");
+        assert!(third_answer.try_recv().unwrap().is_ok());
+        assert!(fourth_answer.try_recv().unwrap().is_ok());
+        assert_eq!(keys(&mut conn), [1, 3, 4]);
+        assert_eq!(
+            commits.load(Ordering::SeqCst),
+            3,
+            "the refused statement's after-commit work ran"
+        );
+        assert!(!in_transaction(&mut conn));
+    }
+
     #[test]
     fn a_panicking_transaction_fails_its_group_and_the_writer_goes_on() {
         let (_dir, mut conn) = setup();
         let commits = Arc::new(AtomicUsize::new(0));
         let (jobs_in, jobs) = mpsc::channel();
         let (first, mut first_answer) = insert(1, false, &commits);
-        let (panics, mut panic_answer) = job(|conn: &mut DbConn| -> Result<(), DbError> {
-            diesel::sql_query("INSERT INTO t (k) VALUES (2)").execute(conn)?;
-            panic!("a bug");
-        });
+        let (panics, mut panic_answer) = job(
+            Unit::Transaction,
+            |conn: &mut DbConn| -> Result<(), DbError> {
+                diesel::sql_query("INSERT INTO t (k) VALUES (2)").execute(conn)?;
+                panic!("a bug");
+            },
+        );
         let (third, mut third_answer) = insert(3, false, &commits);
         let mut pending = VecDeque::from([first, panics, third]);
         run_group(&mut conn, &mut pending, &jobs);

@@ -243,11 +243,10 @@ pub fn attempt_counts_of_vendor(
 
 // --------------------------------------------------------------------------------------------- answers
 
-/// Saves (or replaces) one answer: `INSERT … ON CONFLICT (attempt_id, question_id) DO UPDATE`, written per
-/// dialect because diesel's upsert is backend-specific.
 /// Saves one answer in one statement, only while the attempt is this person's, open and before
-/// its deadline: an upsert fed by a select of the attempt row. Whether it saved (`false`: ask
-/// [`find_attempt`] why not). PostgreSQL takes a share lock on the attempt, so a save waits for
+/// its deadline: an insert fed by a select of the attempt row, replacing the question's earlier
+/// answer (PostgreSQL `ON CONFLICT … DO UPDATE`, SQLite `INSERT OR REPLACE`). Whether it saved
+/// (`false`: ask [`find_attempt`] why not). PostgreSQL takes a share lock on the attempt, so a save waits for
 /// a grading that holds it and then sees the attempt closed, as a save inside a transaction
 /// that locked the attempt would; SQLite has a single writer anyway.
 pub fn save_answer_if_open(
@@ -290,12 +289,11 @@ pub fn save_answer_if_open(
             .do_update()
             .set(update)
             .execute(pg)?,
-        DbConn::Sqlite(sqlite) => diesel::insert_into(attempt_answers::table)
+        // REPLACE gives the row an upsert gives (the table has no other columns and nothing
+        // refers to it), and diesel keeps it prepared, where it prepares every upsert again.
+        DbConn::Sqlite(sqlite) => diesel::replace_into(attempt_answers::table)
             .values(open)
             .into_columns(columns)
-            .on_conflict(conflict)
-            .do_update()
-            .set(update)
             .execute(sqlite)?,
     };
     Ok(saved == 1)
