@@ -408,7 +408,7 @@ enum Storage<'a> {
     /// was not enough ([`StorageResolver::missed`]).
     MemoryOnly,
     /// A connection of the pool, checked out when first needed (none in the steady state).
-    Pool(&'a Pool, Option<PooledConn>),
+    Pool(&'a Pool, Option<Box<PooledConn>>),
 }
 
 /// The resolver used on the server.
@@ -468,7 +468,9 @@ impl<'a> StorageResolver<'a> {
         let conn = match &mut *storage {
             Storage::MemoryOnly => return Err(self.miss()),
             Storage::Pool(_, Some(conn)) => conn,
-            Storage::Pool(pool, held) => held.insert(pool.get().map_err(|e| unavailable(&e))?),
+            Storage::Pool(pool, held) => {
+                held.insert(Box::new(pool.get().map_err(|e| unavailable(&e))?))
+            }
         };
         read(conn).map_err(|e| unavailable(&e))
     }
