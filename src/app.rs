@@ -27,6 +27,19 @@ pub enum StartError {
     Other(String),
 }
 
+/// Runs `f` on the blocking thread pool.
+async fn blocking<T, E, F>(f: F) -> Result<T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    // A panic in the task is a bug; it answers 500 instead of taking the worker down.
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(DbError::Internal(format!("database task failed: {e}")).into()))
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -136,15 +149,10 @@ impl AppState {
             return Ok(report);
         }
         let (pool, links, credential) = (self.pool.clone(), links.clone(), credential.clone());
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             resolver::verify_stored(&pool, &links, &shared, &fetched, &credential, now)
         })
         .await
-        .unwrap_or_else(|e| {
-            Err(CredentialError::Internal(format!(
-                "verification task failed: {e}"
-            )))
-        })
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
@@ -155,14 +163,11 @@ impl AppState {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let joined = tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let mut conn = pool.get().map_err(DbError::from)?;
             f(&mut conn)
         })
-        .await;
-        // A panic in the task is a bug; it answers 500 instead of taking the worker down.
-        joined
-            .unwrap_or_else(|e| Err(DbError::Internal(format!("database task failed: {e}")).into()))
+        .await
     }
 
     /// Like [`AppState::db`], inside one write transaction (on SQLite, one of the writer's
