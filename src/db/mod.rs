@@ -287,7 +287,7 @@ where
             }
         };
     }
-    let queued = AFTER_COMMIT.with(|queue| queue.borrow().len());
+    let queued = after_commit_queued();
     Tm::begin_transaction(conn)?;
     match f(conn) {
         Ok(value) => {
@@ -296,7 +296,7 @@ where
         }
         Err(err) => {
             let _ = Tm::rollback_transaction(conn);
-            AFTER_COMMIT.with(|queue| queue.borrow_mut().truncate(queued));
+            drop_after_commit_since(queued);
             Err(err)
         }
     }
@@ -310,8 +310,8 @@ pub fn statement<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
 {
-    let queued = AFTER_COMMIT.with(|queue| queue.borrow().len());
-    f(conn).inspect_err(|_| AFTER_COMMIT.with(|queue| queue.borrow_mut().truncate(queued)))
+    let queued = after_commit_queued();
+    f(conn).inspect_err(|_| drop_after_commit_since(queued))
 }
 
 /// Opens the outermost write transaction (see [`transaction`]).
@@ -359,6 +359,16 @@ pub fn after_commit(conn: &mut DbConn, f: impl FnOnce() + 'static) {
     } else {
         f();
     }
+}
+
+/// How much work is queued for the commit: a mark for [`drop_after_commit_since`].
+fn after_commit_queued() -> usize {
+    AFTER_COMMIT.with(|queue| queue.borrow().len())
+}
+
+/// Drops the work queued since `mark` (what failed will not commit).
+fn drop_after_commit_since(mark: usize) {
+    AFTER_COMMIT.with(|queue| queue.borrow_mut().truncate(mark));
 }
 
 fn run_after_commit(committed: bool) {
