@@ -674,11 +674,8 @@ impl Resolver for StorageResolver<'_> {
                 if let Some(bits) = cached {
                     return Ok(bits);
                 }
-                let vendor_id = match self.local_issuer(issuer, false) {
-                    Some(Ok(CachedIssuer {
-                        vendor_id: Some(id),
-                        ..
-                    })) => id,
+                let vendor_id = match self.vendor_of_issuer(issuer) {
+                    Ok(Some(id)) => id,
                     _ => self.vendor_id(slug)?,
                 };
                 let bits = self
@@ -689,7 +686,8 @@ impl Resolver for StorageResolver<'_> {
                     .remember_bits(slug, number, generation, self.now, &bits);
                 Ok(bits)
             }
-            // Another issuer's list: its signature is checked on every use, never from memory.
+            // Another issuer's list: its signature is checked on every use (cryptography, which
+            // a memory-only resolver leaves to the blocking pool).
             None if self.memory_only() => Err(self.miss().into()),
             None => {
                 let list = self.status_list(url)?;
