@@ -394,6 +394,28 @@ pub fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite with the query-planner stability guarantee;
+    /// without it every cached `LIMIT ?` query is parsed and planned again on each run.
+    #[test]
+    fn the_bundled_sqlite_keeps_plans_independent_of_bound_values() {
+        let (_dir, pool) = scratch_sqlite();
+        let mut conn = pool.get().unwrap();
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options")
+            .load(&mut *conn)
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite was built without SQLITE_ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml)"
+        );
+    }
 
     #[test]
     fn url_scheme_picks_the_backend() {
