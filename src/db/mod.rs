@@ -146,9 +146,11 @@ impl r2d2::ManageConnection for ConnectionManager {
                 // WAL is a property of the file, set once by `connect` before the pool opens:
                 // switching the journal mode from several new connections at once fails with
                 // "database is locked" without waiting for the busy timeout.
+                // Temporary storage in memory keeps the statement journals of savepoints (one per
+                // transaction in a commit group) from spilling to a temporary file past 64 KiB.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = 10000; PRAGMA synchronous = {sync}; \
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
                 ))?;
                 Ok(DbConn::Sqlite(conn))
             }
