@@ -304,14 +304,28 @@ where
     }
 }
 
-/// Runs `f`, a write of one statement, inside whatever transaction is open, without a savepoint
-/// of its own: SQLite undoes a failing statement's changes and keeps the transaction open (its
-/// statement journal), so a savepoint would only add two statements. `f` must fail only when its
-/// statement changed nothing; its [`after_commit`] work is dropped when it fails.
+/// Runs `f`, a write of one statement, inside whatever transaction is open, so that its failure
+/// leaves the transaction usable (a caller may catch a unique violation and go on). On SQLite
+/// without a savepoint of its own: SQLite undoes a failing statement's changes and keeps the
+/// transaction open (its statement journal), so a savepoint would only add two statements. On
+/// PostgreSQL, where a failed statement aborts the whole transaction, in a savepoint when a
+/// transaction is open. `f` must fail only when its statement changed nothing; its
+/// [`after_commit`] work is dropped when it fails.
 pub fn statement<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
 {
+    if matches!(conn, DbConn::Postgres(_)) {
+        type Tm = <DbConn as Connection>::TransactionManager;
+        let in_transaction = Tm::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .map_err(E::from)?
+            .is_some();
+        if in_transaction {
+            return transaction(conn, f);
+        }
+    }
     let queued = after_commit_queued();
     f(conn).inspect_err(|_| drop_after_commit_since(queued))
 }

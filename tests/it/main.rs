@@ -21,6 +21,7 @@ mod credentials_issue;
 mod credentials_pages;
 mod credentials_rdfc;
 mod credentials_verify;
+mod db_statements;
 mod demo;
 mod exams_api;
 mod exams_cli;

@@ -171,7 +171,7 @@ pub fn issue_for_pass(
             valid_until,
             created_at: now,
         };
-        match db::transaction(conn, |c| store::insert_credential(c, &new)) {
+        match db::statement(conn, |c| store::insert_credential(c, &new)) {
             Ok(()) => {}
             Err(e) if is_unique_violation(&e) => {
                 // Either this attempt was certified meanwhile, or the index was taken.
