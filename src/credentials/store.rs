@@ -434,8 +434,7 @@ pub fn insert_credential(conn: &mut DbConn, new: &NewCredential<'_>) -> QueryRes
 
 /// Marks the person's current credentials (other than `new_id`) of exam `exam_id` and of the
 /// vendor's exams that `exam_slug` renews as superseded by `new_id`; revoked, expired or already
-/// superseded ones are left alone. One statement (the renewed exams are a subquery). Returns how
-/// many.
+/// superseded ones are left alone (the renewed exams are a subquery). Returns how many.
 pub fn supersede(
     conn: &mut DbConn,
     user_id: &str,
@@ -447,25 +446,33 @@ pub fn supersede(
         .filter(exams::vendor_id.eq(renewal.vendor_id))
         .filter(exams::renewal_exam_slug.eq(renewal.exam_slug))
         .select(exams::id);
-    diesel::update(
-        credentials::table
-            .filter(credentials::user_id.eq(user_id))
-            .filter(
-                credentials::exam_id
-                    .eq(renewal.exam_id)
-                    .or(credentials::exam_id.eq_any(renewed_exams)),
-            )
-            .filter(credentials::id.ne(new_id))
-            .filter(credentials::revoked_at.is_null())
-            .filter(credentials::superseded_by.is_null())
-            .filter(
-                credentials::valid_until
-                    .is_null()
-                    .or(credentials::valid_until.gt(now)),
-            ),
-    )
-    .set(credentials::superseded_by.eq(new_id))
-    .execute(conn)
+    let current = credentials::user_id
+        .eq(user_id)
+        .and(
+            credentials::exam_id
+                .eq(renewal.exam_id)
+                .or(credentials::exam_id.eq_any(renewed_exams)),
+        )
+        .and(credentials::id.ne(new_id))
+        .and(credentials::revoked_at.is_null())
+        .and(credentials::superseded_by.is_null())
+        .and(
+            credentials::valid_until
+                .is_null()
+                .or(credentials::valid_until.gt(now)),
+        );
+    // Most passes are the holder's first of the exam. The read stays prepared between runs; the
+    // UPDATE, which diesel prepares anew on every run, is left for those that replace something.
+    let any_current: bool = diesel::select(diesel::dsl::exists(
+        credentials::table.filter(current.clone()),
+    ))
+    .get_result(conn)?;
+    if !any_current {
+        return Ok(0);
+    }
+    diesel::update(credentials::table.filter(current))
+        .set(credentials::superseded_by.eq(new_id))
+        .execute(conn)
 }
 
 /// The exam a new credential is for: it supersedes the holder's earlier credentials of that
