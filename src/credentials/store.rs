@@ -463,10 +463,8 @@ pub fn supersede(
         );
     // Most passes are the holder's first of the exam. The read stays prepared between runs; the
     // UPDATE, which diesel prepares anew on every run, is left for those that replace something.
-    let any_current: bool = diesel::select(diesel::dsl::exists(
-        credentials::table.filter(current.clone()),
-    ))
-    .get_result(conn)?;
+    let any_current: bool =
+        diesel::select(diesel::dsl::exists(credentials::table.filter(current))).get_result(conn)?;
     if !any_current {
         return Ok(0);
     }
