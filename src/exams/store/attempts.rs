@@ -257,49 +257,27 @@ pub fn save_answer_if_open(
     choices_json: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    use diesel::sql_types::{Text, Timestamp};
-    let open = attempts::table
-        .filter(attempts::id.eq(attempt_id))
-        .filter(attempts::user_id.eq(user_id))
-        .filter(attempts::status.eq(AttemptStatus::Open.as_str()))
-        .filter(attempts::deadline.ge(now))
-        .select((
-            attempts::id,
-            question_id.into_sql::<Text>(),
-            choices_json.into_sql::<Text>(),
-            now.into_sql::<Timestamp>(),
-        ));
-    let columns = (
-        attempt_answers::attempt_id,
-        attempt_answers::question_id,
-        attempt_answers::choices,
-        attempt_answers::saved_at,
-    );
+    let save = SaveAnswer {
+        user_id,
+        attempt_id,
+        question_id,
+        choices_json,
+        now,
+    };
     let saved = match conn {
-        DbConn::Postgres(pg) => PgSaveAnswer {
-            user_id,
-            attempt_id,
-            question_id,
-            choices_json,
-            now,
-        }
-        .execute(pg)?,
-        // REPLACE gives the row an upsert gives (the table has no other columns and nothing
-        // refers to it), and diesel keeps it prepared, where it prepares every upsert again.
-        DbConn::Sqlite(sqlite) => diesel::replace_into(attempt_answers::table)
-            .values(open)
-            .into_columns(columns)
-            .execute(sqlite)?,
+        DbConn::Postgres(pg) => save.execute(pg)?,
+        DbConn::Sqlite(sqlite) => save.execute(sqlite)?,
     };
     Ok(saved == 1)
 }
 
-/// The PostgreSQL answer save (see [`save_answer_if_open`]): `INSERT … SELECT … FOR SHARE ON
-/// CONFLICT … DO UPDATE`, written out as one fixed statement so that diesel keeps it prepared.
-/// Diesel marks every `DO UPDATE` it builds as not cacheable, so PostgreSQL parsed and planned
-/// the save on every call (pgbench here: prepared upserts run at about 1.45× the rate of
-/// unprepared ones). Identifiers come from the schema; every value is a bound parameter.
-struct PgSaveAnswer<'a> {
+/// The statement of [`save_answer_if_open`], written out once for both dialects as a fixed
+/// statement, so that diesel keeps it prepared: it marks every `DO UPDATE` it builds as not
+/// cacheable, and PostgreSQL parsed and planned the save on every call (pgbench here: prepared
+/// upserts run at about 1.45× the rate of unprepared ones). On SQLite it is `INSERT OR REPLACE`,
+/// which gives the row an upsert gives (the table has no other columns and nothing refers to it).
+/// Identifiers come from the schema; every value is a bound parameter.
+struct SaveAnswer<'a> {
     user_id: &'a str,
     attempt_id: &'a str,
     question_id: &'a str,
@@ -307,26 +285,42 @@ struct PgSaveAnswer<'a> {
     now: NaiveDateTime,
 }
 
-impl diesel::query_builder::QueryId for PgSaveAnswer<'_> {
-    type QueryId = PgSaveAnswer<'static>;
+impl diesel::query_builder::QueryId for SaveAnswer<'_> {
+    type QueryId = SaveAnswer<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgSaveAnswer<'_> {
-    fn walk_ast<'b>(
+impl SaveAnswer<'_> {
+    /// The statement in `DB`'s dialect; `postgres` adds the share lock and the conflict clause.
+    fn walk<'b, DB>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+        postgres: bool,
+    ) -> QueryResult<()>
+    where
+        DB: diesel::backend::Backend
+            + diesel::sql_types::HasSqlType<diesel::sql_types::Text>
+            + diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>,
+        str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+        attempt_answers::table: diesel::query_builder::QueryFragment<DB>,
+        attempts::table: diesel::query_builder::QueryFragment<DB>,
+    {
+        use diesel::query_builder::QueryFragment;
         use diesel::sql_types::{Text, Timestamp};
         use diesel::Column;
+        out.push_sql(if postgres {
+            "INSERT INTO "
+        } else {
+            "INSERT OR REPLACE INTO "
+        });
+        attempt_answers::table.walk_ast(out.reborrow())?;
         let answer_columns = [
             attempt_answers::attempt_id::NAME,
             attempt_answers::question_id::NAME,
             attempt_answers::choices::NAME,
             attempt_answers::saved_at::NAME,
         ];
-        out.push_sql("INSERT INTO ");
-        attempt_answers::table.walk_ast(out.reborrow())?;
         for (i, column) in answer_columns.into_iter().enumerate() {
             out.push_sql(if i == 0 { " (" } else { ", " });
             out.push_identifier(column)?;
@@ -357,6 +351,9 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgSaveAnswer<'_> {
         out.push_identifier(attempts::deadline::NAME)?;
         out.push_sql(" >= ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
+        if !postgres {
+            return Ok(());
+        }
         out.push_sql(" FOR SHARE ON CONFLICT (");
         out.push_identifier(attempt_answers::attempt_id::NAME)?;
         out.push_sql(", ");
@@ -380,7 +377,26 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgSaveAnswer<'_> {
     }
 }
 
-impl RunQueryDsl<diesel::PgConnection> for PgSaveAnswer<'_> {}
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SaveAnswer<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        self.walk(out, true)
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SaveAnswer<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        self.walk(out, false)
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for SaveAnswer<'_> {}
+impl RunQueryDsl<diesel::SqliteConnection> for SaveAnswer<'_> {}
 
 /// Saved answers of an attempt: (question id, choices as a JSON array).
 pub fn answers_of(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Vec<(String, String)>> {
@@ -495,12 +511,12 @@ pub fn item_outcomes_of_version(
 mod tests {
     use diesel::pg::Pg;
     use diesel::query_builder::{QueryFragment, QueryId};
+    use diesel::sqlite::Sqlite;
 
-    use super::PgSaveAnswer;
+    use super::SaveAnswer;
 
-    #[test]
-    fn the_postgres_answer_save_is_one_fixed_statement_diesel_keeps_prepared() {
-        let save = PgSaveAnswer {
+    fn save() -> SaveAnswer<'static> {
+        SaveAnswer {
             user_id: "u1",
             attempt_id: "a1",
             question_id: "q1",
@@ -508,21 +524,37 @@ mod tests {
             now: chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
                 .and_then(|d| d.and_hms_opt(12, 0, 0))
                 .unwrap(),
-        };
-        assert!(PgSaveAnswer::query_id().is_some(), "a static query id");
+        }
+    }
+
+    #[test]
+    fn the_answer_save_is_one_fixed_statement_per_dialect_that_diesel_keeps_prepared() {
+        let save = save();
+        assert!(SaveAnswer::query_id().is_some(), "a static query id");
         assert!(
-            save.is_safe_to_cache_prepared(&Pg).unwrap(),
+            QueryFragment::<Pg>::is_safe_to_cache_prepared(&save, &Pg).unwrap()
+                && QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&save, &Sqlite).unwrap(),
             "nothing in it asks diesel not to cache it"
         );
-        let sql = diesel::debug_query::<Pg, _>(&save).to_string();
+        let columns = "(\"attempt_id\", \"question_id\", \"choices\", \"saved_at\")";
         assert_eq!(
-            sql,
-            "INSERT INTO \"attempt_answers\" (\"attempt_id\", \"question_id\", \"choices\", \"saved_at\") \
-             SELECT \"id\", $1, $2, $3 FROM \"attempts\" \
-             WHERE \"id\" = $4 AND \"user_id\" = $5 AND \"status\" = $6 AND \"deadline\" >= $7 \
-             FOR SHARE ON CONFLICT (\"attempt_id\", \"question_id\") \
-             DO UPDATE SET \"choices\" = excluded.\"choices\", \"saved_at\" = excluded.\"saved_at\" \
-             -- binds: [\"q1\", \"[\\\"c1\\\"]\", 2026-12-07T12:00:00, \"a1\", \"u1\", \"open\", 2026-12-07T12:00:00]"
+            diesel::debug_query::<Pg, _>(&save).to_string(),
+            format!(
+                "INSERT INTO \"attempt_answers\" {columns} SELECT \"id\", $1, $2, $3 FROM \"attempts\" \
+                 WHERE \"id\" = $4 AND \"user_id\" = $5 AND \"status\" = $6 AND \"deadline\" >= $7 \
+                 FOR SHARE ON CONFLICT (\"attempt_id\", \"question_id\") \
+                 DO UPDATE SET \"choices\" = excluded.\"choices\", \"saved_at\" = excluded.\"saved_at\" \
+                 -- binds: [\"q1\", \"[\\\"c1\\\"]\", 2026-12-07T12:00:00, \"a1\", \"u1\", \"open\", 2026-12-07T12:00:00]"
+            )
+        );
+        assert_eq!(
+            diesel::debug_query::<Sqlite, _>(&save).to_string(),
+            format!(
+                "INSERT OR REPLACE INTO `attempt_answers` {} SELECT `id`, ?, ?, ? FROM `attempts` \
+                 WHERE `id` = ? AND `user_id` = ? AND `status` = ? AND `deadline` >= ? \
+                 -- binds: [\"q1\", \"[\\\"c1\\\"]\", 2026-12-07T12:00:00, \"a1\", \"u1\", \"open\", 2026-12-07T12:00:00]",
+                columns.replace('"', "`")
+            )
         );
     }
 }
