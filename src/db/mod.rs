@@ -275,10 +275,7 @@ where
     E: From<diesel::result::Error>,
 {
     type Tm = <DbConn as Connection>::TransactionManager;
-    let nested = Tm::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_err(E::from)?
-        .is_some();
+    let nested = transaction_depth(conn).map_err(E::from)?.is_some();
     if !nested {
         begin_write(conn)?;
         return match f(conn) {
@@ -316,18 +313,17 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    if matches!(conn, DbConn::Postgres(_)) {
-        type Tm = <DbConn as Connection>::TransactionManager;
-        let in_transaction = Tm::transaction_manager_status_mut(conn)
-            .transaction_depth()
-            .map_err(E::from)?
-            .is_some();
-        if in_transaction {
-            return transaction(conn, f);
-        }
+    if matches!(conn, DbConn::Postgres(_)) && transaction_depth(conn).map_err(E::from)?.is_some() {
+        return transaction(conn, f);
     }
     let queued = after_commit_queued();
     f(conn).inspect_err(|_| drop_after_commit_since(queued))
+}
+
+/// How deep in transactions the connection is (`None`: outside any).
+fn transaction_depth(conn: &mut DbConn) -> diesel::QueryResult<Option<std::num::NonZeroU32>> {
+    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
 }
 
 /// Opens the outermost write transaction (see [`transaction`]).
@@ -364,12 +360,7 @@ thread_local! {
 /// rows (the session cache) is updated this way, so no other thread can read the old rows after
 /// the update and put them back.
 pub fn after_commit(conn: &mut DbConn, f: impl FnOnce() + 'static) {
-    type Tm = <DbConn as Connection>::TransactionManager;
-    let in_transaction = Tm::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .ok()
-        .flatten()
-        .is_some();
+    let in_transaction = transaction_depth(conn).ok().flatten().is_some();
     if in_transaction {
         AFTER_COMMIT.with(|queue| queue.borrow_mut().push(Box::new(f)));
     } else {

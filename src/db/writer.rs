@@ -28,10 +28,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::{SimpleConnection, TransactionManager};
-use diesel::Connection;
+use diesel::connection::SimpleConnection;
 
-use super::{begin_write, commit_write, rollback_write, statement, transaction, DbConn, DbError};
+use super::{
+    begin_write, commit_write, rollback_write, statement, transaction, transaction_depth, DbConn,
+    DbError,
+};
 
 /// How a queued transaction learns its group's outcome: `Ok` once committed.
 type Finish = Box<dyn FnOnce(Result<(), &diesel::result::Error>) + Send>;
@@ -234,11 +236,6 @@ fn run_group(conn: &mut DbConn, pending: &mut VecDeque<Job>, jobs: &mpsc::Receiv
             .into_iter()
             .for_each(|finish| finish(committed.as_ref().map(|_| ())));
     }
-}
-
-fn transaction_depth(conn: &mut DbConn) -> diesel::QueryResult<Option<std::num::NonZeroU32>> {
-    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
 }
 
 /// Whether `conn` is inside a transaction or its transaction manager is in error.
