@@ -1,9 +1,9 @@
 //! Issuance next to its cryptography, for `bench/issuance.sh` (PERFORMANCE.md goal: issuance
 //! ≥ 25 % of the raw eddsa-jcs-2022 sign rate on SQLite). One thread each:
-//! - issuance: `credentials::issue_for_pass` in its own transaction, as grading calls it (build,
-//!   sign, store the credential, claim its status list slot, supersede the previous one, write
-//!   the holder's mail to the outbox), IN_FLIGHT of them at a time (1 unless given), as passes
-//!   graded at the same moment are;
+//! - issuance as grading does it: `credentials::prepare_issue` on a pooled connection (build and
+//!   sign), then `credentials::issue_for_pass` in its own transaction (store the credential, claim
+//!   its status list slot, supersede the previous one, write the holder's mail to the outbox),
+//!   IN_FLIGHT of them at a time (1 unless given), as passes graded at the same moment are;
 //! - raw: `IssuerKey::sign` of the same unsigned credential with the vendor's key and suite.
 //!
 //! Configured like `credo serve` (CREDO_* environment) on a migrated database holding the vendor
@@ -158,9 +158,16 @@ async fn main() -> Result<(), String> {
                 let Some(request) = queue.lock().map_err(|e| e.to_string())?.next() else {
                     return Ok::<_, String>(last);
                 };
+                // As grading does: built and signed on a pooled connection, then recorded in
+                // one transaction.
+                let (context, ahead) = (ctx.clone(), request.clone());
+                let prepared = state
+                    .db(move |conn| service::prepare_issue(conn, &context, &ahead, now))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let ctx = ctx.clone();
                 let id = state
-                    .tx(move |conn| service::issue_for_pass(conn, &ctx, &request, now))
+                    .tx(move |conn| service::issue_for_pass(conn, &ctx, &request, prepared, now))
                     .await
                     .map_err(|e| e.to_string())?;
                 last = Some(id);

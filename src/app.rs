@@ -6,7 +6,7 @@ use crate::accounts::session::SessionKeys;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::resolver::{self, VerifyReport};
-use crate::credentials::CredentialError;
+use crate::credentials::{CredentialError, IssueRequest, PreparedCredential};
 use crate::db::{self, DbConn, DbError, Pool};
 use crate::exams::{ExamError, PassedExam};
 use crate::links::Links;
@@ -201,29 +201,45 @@ impl AppState {
     }
 
     /// The hook the exam grading calls, inside its transaction, when an attempt passes; it returns the id of
-    /// the credential issued for the pass.
+    /// the credential issued for the pass: `prepared` when that is still the pass's credential (see
+    /// [`crate::usecases::grade_attempt`]), else one built there.
     pub fn on_exam_passed(
         &self,
+        prepared: Option<PreparedCredential>,
     ) -> impl Fn(&mut DbConn, &PassedExam) -> Result<Option<String>, ExamError> + Send + Clone + 'static
     {
         let ctx = self.issue_context();
+        // The hook is `Fn` (grading may hold it for several attempts); the prepared credential is
+        // offered to the first pass only.
+        let prepared = Arc::new(std::sync::Mutex::new(prepared));
         move |conn: &mut DbConn, passed: &PassedExam| {
-            let request = crate::credentials::service::IssueRequest {
-                attempt_id: passed.attempt_id.clone(),
-                user_id: passed.user_id.clone(),
-                vendor_id: passed.vendor_id.clone(),
-                exam_id: passed.exam_id.clone(),
-                exam_slug: passed.exam_slug.clone(),
-                exam_title: passed.exam_title.clone(),
-                exam_description: passed.exam_description.clone(),
-                pass_percent: passed.pass_percent,
-                score_bp: passed.score_bp,
-                validity_months: passed.validity_months,
-                renewal_exam_slug: passed.renewal_exam_slug.clone(),
-            };
-            crate::credentials::service::issue_for_pass(conn, &ctx, &request, passed.graded_at)
-                .map(Some)
-                .map_err(|e| ExamError::Credential(e.to_string()))
+            let prepared = prepared.lock().ok().and_then(|mut p| p.take());
+            crate::credentials::issue_for_pass(
+                conn,
+                &ctx,
+                &issue_request(passed),
+                prepared,
+                passed.graded_at,
+            )
+            .map(Some)
+            .map_err(|e| ExamError::Credential(e.to_string()))
         }
+    }
+}
+
+/// The credential request of a pass, as grading describes it.
+pub fn issue_request(passed: &PassedExam) -> IssueRequest {
+    IssueRequest {
+        attempt_id: passed.attempt_id.clone(),
+        user_id: passed.user_id.clone(),
+        vendor_id: passed.vendor_id.clone(),
+        exam_id: passed.exam_id.clone(),
+        exam_slug: passed.exam_slug.clone(),
+        exam_title: passed.exam_title.clone(),
+        exam_description: passed.exam_description.clone(),
+        pass_percent: passed.pass_percent,
+        score_bp: passed.score_bp,
+        validity_months: passed.validity_months,
+        renewal_exam_slug: passed.renewal_exam_slug.clone(),
     }
 }

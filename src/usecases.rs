@@ -12,9 +12,10 @@
 use chrono::NaiveDateTime;
 
 use crate::accounts::{self, password, AccountError, Principal, RegisterInput, Vendor, VendorRole};
-use crate::app::AppState;
+use crate::app::{issue_request, AppState};
+use crate::credentials;
 use crate::db::{self, DbConn};
-use crate::exams::service::{self as exams, StartedAttempt};
+use crate::exams::service::{self as exams, AttemptResult, GradedBy, StartedAttempt};
 use crate::exams::ExamError;
 use crate::links::Links;
 use crate::ratelimit::{Limit, RateLimits};
@@ -147,7 +148,7 @@ pub async fn start_for(
 ) -> Result<StartedAttempt, ExamError> {
     let now = state.clock.now();
     let links = state.links.clone();
-    let hook = state.on_exam_passed();
+    let hook = state.on_exam_passed(None);
     state
         .db(move |conn| {
             db::transaction(conn, |c| {
@@ -156,6 +157,51 @@ pub async fn start_for(
             db::transaction(conn, |c| {
                 exams::start_attempt(c, &user_id, &vendor, &exam, voucher.as_deref(), now)
             })
+        })
+        .await
+}
+
+/// Grades an attempt in one write transaction ([`exams::grade_attempt`]: once, whoever asks
+/// first; `owner` limits it to that person's attempt). A pass's credential is built and signed
+/// before that transaction, on a pooled connection, so its signature and the reads behind it stay
+/// out of the write (on SQLite, out of the one writer every write waits for); the grading records
+/// it if it grades the same pass, and builds one itself otherwise.
+pub async fn grade_attempt(
+    state: &AppState,
+    attempt_id: String,
+    owner: Option<String>,
+    graded_by: GradedBy,
+) -> Result<AttemptResult, ExamError> {
+    let now = state.clock.now();
+    let ctx = state.issue_context();
+    let (id, who) = (attempt_id.clone(), owner.clone());
+    let prepared = state
+        .db(move |conn| {
+            let Some(passed) = exams::pass_in_prospect(conn, &id, who.as_deref(), now)? else {
+                return Ok(None);
+            };
+            credentials::prepare_issue(conn, &ctx, &issue_request(&passed), now)
+                .map_err(|e| ExamError::Credential(e.to_string()))
+        })
+        .await
+        // The grading decides, and reports any error that matters to the caller.
+        .unwrap_or_else(|error: ExamError| {
+            tracing::debug!(%attempt_id, %error, "preparing a credential ahead of grading failed");
+            None
+        });
+    let links = state.links.clone();
+    let hook = state.on_exam_passed(prepared);
+    state
+        .tx(move |conn| {
+            exams::grade_attempt(
+                conn,
+                &attempt_id,
+                owner.as_deref(),
+                graded_by,
+                &links,
+                &hook,
+                now,
+            )
         })
         .await
 }

@@ -23,7 +23,10 @@ use chrono::{DateTime, Utc};
 
 pub use badge::{build_credential, issue_credential, BadgeInput, SignedCredential};
 pub use keys::IssuerKey;
-pub use service::{issue_for_pass, revoke, CredentialError, IssueContext, IssueRequest};
+pub use service::{
+    issue_for_pass, prepare_issue, revoke, CredentialError, IssueContext, IssueRequest,
+    PreparedCredential,
+};
 pub use verify::{
     verify_credential, Check, CheckName, ResolveError, Resolver, StaticResolver, Status,
     Verification,

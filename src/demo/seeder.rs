@@ -375,7 +375,7 @@ impl Seeder<'_> {
         })?;
         let at = self.ago(days, answers.len() as i64 + 4);
         let links = self.state.links.clone();
-        let hook = self.state.on_exam_passed();
+        let hook = self.state.on_exam_passed(None);
         let step = format!("submit the {exam} attempt");
         let result = self.step(&step, at, |c, at| {
             exams::submit_attempt(c, user, &started.id, &links, &hook, at)

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::exams::service::{self, GradedBy};
 use crate::exams::ExamError;
+use crate::usecases;
 
 const BATCH: i64 = 50;
 
@@ -15,15 +16,8 @@ pub async fn run_once(state: AppState) -> Result<(), String> {
         .await
         .map_err(|e: ExamError| e.to_string())?;
     for attempt_id in due {
-        let now = state.clock.now();
-        let links = state.links.clone();
-        let hook = state.on_exam_passed();
-        let id = attempt_id.clone();
-        let graded = state
-            .tx(move |conn| {
-                service::grade_attempt(conn, &id, None, GradedBy::DeadlineJob, &links, &hook, now)
-            })
-            .await;
+        let graded =
+            usecases::grade_attempt(&state, attempt_id.clone(), None, GradedBy::DeadlineJob).await;
         match graded {
             Ok(result) => {
                 tracing::info!(attempt_id = %attempt_id, passed = result.passed, "graded an attempt at its deadline")

@@ -3,6 +3,8 @@
 
 use crate::common::credentials::{self as cred, certify, check, credential_json, verify};
 use crate::common::{job_pass, TestApp};
+use credo::audit::Actor;
+use credo::credentials::{self, service, IssueRequest, PreparedCredential};
 use serde_json::json;
 
 #[actix_web::test]
@@ -360,6 +362,97 @@ async fn key_rotation_keeps_old_credentials_valid_and_signs_new_ones_with_the_ne
     assert_eq!(verify(&app, &old).await["status"], "valid");
     assert_eq!(verify(&app, &new).await["status"], "revoked");
     app.stop().await;
+}
+
+/// Grading prepares a pass's credential before its transaction; the transaction records it only
+/// while the vendor's key and the pass are what it was built from.
+#[actix_web::test]
+async fn a_credential_prepared_ahead_is_recorded_as_signed_unless_its_key_or_pass_changed() {
+    let app = TestApp::start().await;
+    let vendor = cred::vendor(&app, "acme").await;
+    let exam = cred::exam(&app, &vendor, "git", 12, None).await;
+    let holder = app.user("holder@example.org", "Holder").await;
+    // The vendor's first credential creates its key and status list, so none can be prepared.
+    let now = app.state.clock.now();
+    let first = cred::passed_attempt(&app, &exam, &holder.id, now).await;
+    assert!(prepare(&app, cred::request(&exam, &first, &holder.id))
+        .await
+        .is_none());
+    let first = cred::issue_attempt(&app, cred::request(&exam, &first, &holder.id)).await;
+    let first = credential_json(&app, &first).await;
+
+    // Nothing moved: the prepared credential is the one stored.
+    let attempt = cred::passed_attempt(&app, &exam, &holder.id, now).await;
+    let request = cred::request(&exam, &attempt, &holder.id);
+    let prepared = prepare(&app, request.clone()).await.expect("prepared");
+    let prepared_id = prepared.credential_id().to_owned();
+    assert_eq!(issue(&app, request, prepared).await, prepared_id);
+    let vc = credential_json(&app, &prepared_id).await;
+    assert_eq!(verify(&app, &vc).await["status"], "valid");
+    // The recorded one went through everything that follows an issuance: it supersedes the first.
+    assert_eq!(
+        verify(&app, &first).await["superseded_by"],
+        prepared_id.as_str()
+    );
+
+    // Graded with another score than the one prepared: built again with the recorded score.
+    let attempt = cred::passed_attempt(&app, &exam, &holder.id, now).await;
+    let request = cred::request(&exam, &attempt, &holder.id);
+    let prepared = prepare(&app, request.clone()).await.expect("prepared");
+    let prepared_id = prepared.credential_id().to_owned();
+    let regraded = IssueRequest {
+        score_bp: 9150,
+        ..request
+    };
+    let id = issue(&app, regraded, prepared).await;
+    assert_ne!(id, prepared_id);
+    let vc = credential_json(&app, &id).await;
+    let evidence = vc["evidence"][0]["description"].as_str().unwrap();
+    assert!(evidence.contains("a score of 91.5%"), "{evidence}");
+    assert_eq!(verify(&app, &vc).await["status"], "valid");
+
+    // The key rotated between preparing and grading: signed again with the new key.
+    let attempt = cred::passed_attempt(&app, &exam, &holder.id, now).await;
+    let request = cred::request(&exam, &attempt, &holder.id);
+    let prepared = prepare(&app, request.clone()).await.expect("prepared");
+    let prepared_id = prepared.credential_id().to_owned();
+    let ctx = app.state.issue_context();
+    app.state
+        .tx(move |conn| {
+            let vendor = service::find_vendor_by_slug(conn, "acme")?;
+            service::rotate_key(conn, &ctx, &vendor, &Actor::system("test"), now)
+        })
+        .await
+        .expect("rotate the key");
+    let id = issue(&app, request, prepared).await;
+    assert_ne!(id, prepared_id);
+    let vc = credential_json(&app, &id).await;
+    assert_ne!(
+        vc["proof"]["verificationMethod"],
+        first["proof"]["verificationMethod"]
+    );
+    assert_eq!(verify(&app, &vc).await["status"], "valid");
+    // Only what was recorded exists: no credential under a prepared id that was not used.
+    app.get(&format!("/api/v1/credentials/{prepared_id}"), None)
+        .await
+        .expect(404);
+    app.stop().await;
+}
+
+async fn prepare(app: &TestApp, request: IssueRequest) -> Option<PreparedCredential> {
+    let (ctx, now) = (app.state.issue_context(), app.state.clock.now());
+    app.state
+        .db(move |conn| credentials::prepare_issue(conn, &ctx, &request, now))
+        .await
+        .expect("prepare_issue")
+}
+
+async fn issue(app: &TestApp, request: IssueRequest, prepared: PreparedCredential) -> String {
+    let (ctx, now) = (app.state.issue_context(), app.state.clock.now());
+    app.state
+        .tx(move |conn| credentials::issue_for_pass(conn, &ctx, &request, Some(prepared), now))
+        .await
+        .expect("issue_for_pass")
 }
 
 fn reminders_to(app: &TestApp, email: &str) -> Vec<String> {

@@ -76,13 +76,12 @@ pub fn signing_key(
     vendor: &Vendor,
     now: NaiveDateTime,
 ) -> Result<(IssuerKeyRow, IssuerKey), CredentialError> {
-    let did = issuer_did(&ctx.links, &vendor.slug)?;
-    let suite = cryptosuite(conn, &vendor.id)?;
     for _ in 0..3 {
-        if let Some(row) = store::active_key(conn, &vendor.id)? {
-            let key = ctx.opened_keys.open(&did, &ctx.master_key, &row)?;
-            return Ok((row, key.with_cryptosuite(suite)));
+        if let Some(key) = active_signing_key(conn, ctx, vendor)? {
+            return Ok(key);
         }
+        let did = issuer_did(&ctx.links, &vendor.slug)?;
+        let suite = cryptosuite(conn, &vendor.id)?;
         match create_key(conn, &ctx.master_key, &did, Some(&vendor.id), now) {
             Ok((row, key)) => return Ok((row, key.with_cryptosuite(suite))),
             // Another transaction created the first key meanwhile: use it.
@@ -93,6 +92,22 @@ pub fn signing_key(
     Err(CredentialError::Conflict(
         "the issuer key is being changed by another request; try again".into(),
     ))
+}
+
+/// The vendor's active signing key, set to sign with the vendor's cryptosuite; `None` before its
+/// first (see [`signing_key`]).
+pub fn active_signing_key(
+    conn: &mut DbConn,
+    ctx: &IssueContext,
+    vendor: &Vendor,
+) -> Result<Option<(IssuerKeyRow, IssuerKey)>, CredentialError> {
+    let Some(row) = store::active_key(conn, &vendor.id)? else {
+        return Ok(None);
+    };
+    let did = issuer_did(&ctx.links, &vendor.slug)?;
+    let suite = cryptosuite(conn, &vendor.id)?;
+    let key = ctx.opened_keys.open(&did, &ctx.master_key, &row)?;
+    Ok(Some((row, key.with_cryptosuite(suite))))
 }
 
 /// Issuer keys already opened, by storage id. Opening one (unsealing its seed, deriving the

@@ -5,15 +5,16 @@ use rand::Rng;
 use rand_core::OsRng;
 use url::Url;
 
-use super::issuer_keys::signing_key;
+use super::issuer_keys::{active_signing_key, signing_key};
 use super::status_lists::claim_list_slot;
-use super::{CredentialError, IssueContext, IssueRequest};
-use crate::accounts;
+use super::{CredentialError, IssueContext, IssueRequest, LIST_CAPACITY};
+use crate::accounts::{self, User, Vendor};
 use crate::credentials::badge::{self, BadgeInput};
+use crate::credentials::keys::IssuerKey;
 use crate::credentials::status_list;
-use crate::credentials::store::{self, NewCredential};
+use crate::credentials::store::{self, IssuerKeyRow, ListSlots, NewCredential};
 use crate::db::{self, is_unique_violation, new_id, DbConn};
-use crate::mail::{self, templates};
+use crate::mail::{self, templates, Email};
 use crate::validation::FieldErrors;
 use crate::webhooks::{self, EventType};
 
@@ -62,73 +63,109 @@ fn whole_seconds(t: NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(0).unwrap_or(t)
 }
 
-/// Builds, signs and stores the `OpenBadgeCredential` for a passed attempt, allocates its random
-/// status index, supersedes the person's older current credentials for the same exam (and for
-/// exams this one renews), queues the mail with the JSON attached and updates the holder's referral
-/// tier. Idempotent per attempt: a second call returns the first credential's id.
-pub fn issue_for_pass(
-    conn: &mut DbConn,
-    ctx: &IssueContext,
-    request: &IssueRequest,
-    now: NaiveDateTime,
-) -> Result<String, CredentialError> {
-    if let Some(existing) = store::find_by_attempt(conn, &request.attempt_id)? {
-        return Ok(existing);
+/// A pass's credential built and signed ahead of the transaction that records it, so the
+/// signature and the reads behind it stay out of SQLite's one writer (see
+/// [`prepare_issue`]). Recording it re-checks what could have moved meanwhile.
+pub struct PreparedCredential {
+    request: IssueRequest,
+    key_row_id: String,
+    list: ListSlots,
+    draft: Draft,
+}
+
+impl PreparedCredential {
+    /// The id the credential gets if it is recorded as prepared.
+    pub fn credential_id(&self) -> &str {
+        &self.draft.id
     }
-    validate_request(request)?;
-    let vendor = accounts::store::find_vendor(conn, &request.vendor_id)?
-        .ok_or(CredentialError::NotFound("vendor"))?;
-    let user = accounts::store::find_user(conn, &request.user_id)?
-        .ok_or(CredentialError::NotFound("user"))?;
-    let person_id = uuid::Uuid::parse_str(&user.id)
-        .map_err(|_| CredentialError::Internal(format!("user id {} is not a UUID", user.id)))?;
+}
 
-    let issued_at = whole_seconds(now);
-    let valid_until = match request.validity_months {
-        0 => None,
-        months => Some(
-            issued_at
-                .checked_add_months(Months::new(months.unsigned_abs()))
-                .ok_or_else(|| CredentialError::Internal("validity out of range".into()))?,
-        ),
-    };
-    let (key_row, key) = signing_key(conn, ctx, &vendor, now)?;
-    let list = claim_list_slot(conn, ctx, &vendor, &key, now)?;
-    let list_url = Url::parse(&ctx.links.status_list(&vendor.slug, list.number))
-        .map_err(|e| CredentialError::Internal(format!("status list URL: {e}")))?;
-    let parse_url = |text: String, what: &str| {
-        Url::parse(&text).map_err(|e| CredentialError::Internal(format!("{what} URL: {e}")))
-    };
-    let issuer_url = Url::parse(&vendor.url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .unwrap_or_else(|| ctx.links.base().clone());
-    let achievement_id = parse_url(
-        ctx.links.achievement(&vendor.slug, &request.exam_slug),
-        "achievement",
-    )?;
-    let evidence_url = parse_url(ctx.links.attempt_result(&request.attempt_id), "evidence")?;
-    let achievement_image = parse_url(
-        ctx.links.badge(
-            &vendor.slug,
-            &request.exam_slug,
-            crate::badges::Format::Png.as_str(),
-        ),
-        "badge image",
-    )?;
-    let description = match request.exam_description.trim() {
-        "" => request.exam_title.trim(),
-        text => text,
-    };
-    let score = format_score(request.score_bp);
-    let graded_on = issued_at.date().format("%Y-%m-%d");
+/// A built and signed credential with its row and its mail, not yet stored.
+struct Draft {
+    id: String,
+    vendor_id: String,
+    user_id: String,
+    issuer_key_id: String,
+    status_list_id: String,
+    status_index: i32,
+    json: String,
+    valid_from: NaiveDateTime,
+    valid_until: Option<NaiveDateTime>,
+    mail: Email,
+}
 
-    let mut rng = OsRng;
-    for _ in 0..64 {
-        let index = rng.gen_range(0..list.size);
-        if store::index_taken(conn, &list.id, index)? {
-            continue;
-        }
+/// Where a pass's credential is built from.
+struct Issuer {
+    vendor: Vendor,
+    user: User,
+    key_row: IssuerKeyRow,
+    key: IssuerKey,
+}
+
+impl Issuer {
+    /// `None` while the vendor has no signing key: creating it is a write, left to the issuance.
+    fn read(
+        conn: &mut DbConn,
+        ctx: &IssueContext,
+        request: &IssueRequest,
+        create_key: bool,
+        now: NaiveDateTime,
+    ) -> Result<Option<Self>, CredentialError> {
+        let vendor = accounts::store::find_vendor(conn, &request.vendor_id)?
+            .ok_or(CredentialError::NotFound("vendor"))?;
+        let user = accounts::store::find_user(conn, &request.user_id)?
+            .ok_or(CredentialError::NotFound("user"))?;
+        let key = if create_key {
+            Some(signing_key(conn, ctx, &vendor, now)?)
+        } else {
+            active_signing_key(conn, ctx, &vendor)?
+        };
+        Ok(key.map(|(key_row, key)| Issuer {
+            vendor,
+            user,
+            key_row,
+            key,
+        }))
+    }
+
+    /// Builds and signs the credential at `index` of `list`, and its mail.
+    fn draft(
+        &self,
+        ctx: &IssueContext,
+        request: &IssueRequest,
+        list: &ListSlots,
+        index: i32,
+        now: NaiveDateTime,
+    ) -> Result<Draft, CredentialError> {
+        let (vendor, user, key) = (&self.vendor, &self.user, &self.key);
+        let person_id = uuid::Uuid::parse_str(&user.id)
+            .map_err(|_| CredentialError::Internal(format!("user id {} is not a UUID", user.id)))?;
+        let issued_at = whole_seconds(now);
+        let valid_until = match request.validity_months {
+            0 => None,
+            months => Some(
+                issued_at
+                    .checked_add_months(Months::new(months.unsigned_abs()))
+                    .ok_or_else(|| CredentialError::Internal("validity out of range".into()))?,
+            ),
+        };
+        let parse_url = |text: String, what: &str| {
+            Url::parse(&text).map_err(|e| CredentialError::Internal(format!("{what} URL: {e}")))
+        };
+        let list_url = parse_url(
+            ctx.links.status_list(&vendor.slug, list.number),
+            "status list",
+        )?;
+        let issuer_url = Url::parse(&vendor.url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .unwrap_or_else(|| ctx.links.base().clone());
+        let description = match request.exam_description.trim() {
+            "" => request.exam_title.trim(),
+            text => text,
+        };
+        let score = format_score(request.score_bp);
+        let graded_on = issued_at.date().format("%Y-%m-%d");
         let id = new_id();
         let credential_id = uuid::Uuid::parse_str(&id)
             .map_err(|e| CredentialError::Internal(format!("new id: {e}")))?;
@@ -136,17 +173,27 @@ pub fn issue_for_pass(
             credential_id,
             person_id,
             holder_email: user.email.clone(),
-            salt: badge::new_salt(&mut rng),
+            salt: badge::new_salt(&mut OsRng),
             holder_name: Some(user.display_name.clone()),
             issuer_did: key.did().to_owned(),
             issuer_name: vendor.name.clone(),
-            issuer_url: issuer_url.clone(),
-            achievement_id: achievement_id.clone(),
+            issuer_url,
+            achievement_id: parse_url(
+                ctx.links.achievement(&vendor.slug, &request.exam_slug),
+                "achievement",
+            )?,
             achievement_name: request.exam_title.trim().to_owned(),
             achievement_description: description.to_owned(),
-            achievement_image: Some(achievement_image.clone()),
+            achievement_image: Some(parse_url(
+                ctx.links.badge(
+                    &vendor.slug,
+                    &request.exam_slug,
+                    crate::badges::Format::Png.as_str(),
+                ),
+                "badge image",
+            )?),
             pass_percent: u8::try_from(request.pass_percent).unwrap_or(100),
-            evidence_url: evidence_url.clone(),
+            evidence_url: parse_url(ctx.links.attempt_result(&request.attempt_id), "evidence")?,
             evidence_name: format!("{} exam attempt", request.exam_title.trim()),
             evidence_description: format!(
                 "Online exam attempt graded on {graded_on} with a score of {score}% (pass mark {}%).",
@@ -156,41 +203,7 @@ pub fn issue_for_pass(
             valid_until: valid_until.map(|t| t.and_utc()),
             status: status_list::status_entry(&list_url, index.unsigned_abs().into()),
         };
-        let signed = badge::issue_credential(&input, &key, issued_at.and_utc())?;
-        let new = NewCredential {
-            id: &id,
-            vendor_id: &vendor.id,
-            exam_id: &request.exam_id,
-            attempt_id: &request.attempt_id,
-            user_id: &user.id,
-            issuer_key_id: &key_row.id,
-            status_list_id: &list.id,
-            status_index: index,
-            json: &signed.json,
-            valid_from: issued_at,
-            valid_until,
-            created_at: now,
-        };
-        match db::statement(conn, |c| store::insert_credential(c, &new)) {
-            Ok(()) => {}
-            Err(e) if is_unique_violation(&e) => {
-                // Either this attempt was certified meanwhile, or the index was taken.
-                if let Some(existing) = store::find_by_attempt(conn, &request.attempt_id)? {
-                    return Ok(existing);
-                }
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        }
-
-        let renewal = store::Renewal {
-            vendor_id: &vendor.id,
-            exam_id: &request.exam_id,
-            exam_slug: &request.exam_slug,
-        };
-        store::supersede(conn, &user.id, &renewal, &id, now)?;
-
-        let page = ctx.links.credential_page(&id);
+        let signed = badge::issue_credential(&input, key, issued_at.and_utc())?;
         let until_text = valid_until.map(|t| t.date().format("%Y-%m-%d").to_string());
         let mail = templates::credential_issued(
             &user.email,
@@ -198,26 +211,188 @@ pub fn issue_for_pass(
             &templates::CredentialIssued {
                 achievement: request.exam_title.trim(),
                 issuer: &vendor.name,
-                page_link: &page,
+                page_link: &ctx.links.credential_page(&id),
                 valid_until: until_text.as_deref(),
                 credential_json: &signed.json,
                 credential_id: &id,
             },
         );
-        mail::enqueue(conn, &mail, now)?;
-        webhooks::credential_event(
-            conn,
-            &ctx.links,
-            EventType::CredentialIssued,
-            &vendor.id,
-            &id,
-            now,
-        )?;
-        ctx.credentials_changed(conn, &user.id, &vendor.id, "credential issued", now)?;
-        tracing::info!(credential_id = %id, attempt_id = %request.attempt_id, "credential issued");
-        return Ok(id);
+        Ok(Draft {
+            vendor_id: vendor.id.clone(),
+            user_id: user.id.clone(),
+            issuer_key_id: self.key_row.id.clone(),
+            status_list_id: list.id.clone(),
+            status_index: index,
+            json: signed.json,
+            valid_from: issued_at,
+            valid_until,
+            mail,
+            id,
+        })
+    }
+}
+
+/// A random index of `list` no stored credential holds (`None` after 64 taken ones).
+fn free_index(conn: &mut DbConn, list: &ListSlots) -> Result<Option<i32>, CredentialError> {
+    for _ in 0..64 {
+        let index = OsRng.gen_range(0..list.size);
+        if !store::index_taken(conn, &list.id, index)? {
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
+}
+
+/// Builds and signs the credential of a pass from what storage holds now, on any connection and
+/// outside a transaction: [`issue_for_pass`] records it if nothing it was built from moved.
+/// `None` when there is nothing to prepare: the pass is certified already, or its credential needs
+/// a write first (the vendor's first key, a new status list).
+pub fn prepare_issue(
+    conn: &mut DbConn,
+    ctx: &IssueContext,
+    request: &IssueRequest,
+    now: NaiveDateTime,
+) -> Result<Option<PreparedCredential>, CredentialError> {
+    if store::find_by_attempt(conn, &request.attempt_id)?.is_some() {
+        return Ok(None);
+    }
+    validate_request(request)?;
+    let Some(issuer) = Issuer::read(conn, ctx, request, false, now)? else {
+        return Ok(None);
+    };
+    let Some(list) =
+        store::latest_list(conn, &issuer.vendor.id)?.filter(|list| list.allocated < LIST_CAPACITY)
+    else {
+        return Ok(None);
+    };
+    let Some(index) = free_index(conn, &list)? else {
+        return Ok(None);
+    };
+    let draft = issuer.draft(ctx, request, &list, index, now)?;
+    Ok(Some(PreparedCredential {
+        request: request.clone(),
+        key_row_id: issuer.key_row.id,
+        list,
+        draft,
+    }))
+}
+
+/// Issues the `OpenBadgeCredential` of a passed attempt: stores it with its random status index,
+/// supersedes the person's older current credentials for the same exam (and for exams this one
+/// renews), queues the mail with the JSON attached and updates the holder's referral tier.
+/// Idempotent per attempt: a second call returns the first credential's id.
+///
+/// `prepared` (from [`prepare_issue`] for the same request) is used when the vendor's signing key
+/// is still the one it was signed with and its status slot is still free; otherwise the credential
+/// is built and signed here.
+pub fn issue_for_pass(
+    conn: &mut DbConn,
+    ctx: &IssueContext,
+    request: &IssueRequest,
+    prepared: Option<PreparedCredential>,
+    now: NaiveDateTime,
+) -> Result<String, CredentialError> {
+    if let Some(existing) = store::find_by_attempt(conn, &request.attempt_id)? {
+        return Ok(existing);
+    }
+    validate_request(request)?;
+    let mut claimed = None;
+    if let Some(prepared) = prepared.filter(|p| p.request == *request) {
+        let key_current = store::active_key(conn, &prepared.draft.vendor_id)?
+            .is_some_and(|row| row.id == prepared.key_row_id);
+        if key_current && store::claim_slot(conn, &prepared.list.id, LIST_CAPACITY)? {
+            match record(conn, ctx, request, &prepared.draft, now)? {
+                Recorded::Issued(id) => return Ok(id),
+                // The index went to another credential meanwhile: keep the slot, pick another.
+                Recorded::IndexTaken => claimed = Some(prepared.list),
+            }
+        }
+    }
+
+    let Some(issuer) = Issuer::read(conn, ctx, request, true, now)? else {
+        return Err(CredentialError::Internal(
+            "no signing key after creating one".into(),
+        ));
+    };
+    let list = match claimed {
+        Some(list) => list,
+        None => claim_list_slot(conn, ctx, &issuer.vendor, &issuer.key, now)?,
+    };
+    for _ in 0..64 {
+        let Some(index) = free_index(conn, &list)? else {
+            break;
+        };
+        let draft = issuer.draft(ctx, request, &list, index, now)?;
+        if let Recorded::Issued(id) = record(conn, ctx, request, &draft, now)? {
+            return Ok(id);
+        }
     }
     Err(CredentialError::Conflict(
         "could not allocate a status index; try again".into(),
     ))
+}
+
+enum Recorded {
+    Issued(String),
+    IndexTaken,
+}
+
+/// Stores the credential and what follows from it. A lost race for the attempt returns the
+/// credential that won it.
+fn record(
+    conn: &mut DbConn,
+    ctx: &IssueContext,
+    request: &IssueRequest,
+    draft: &Draft,
+    now: NaiveDateTime,
+) -> Result<Recorded, CredentialError> {
+    let new = NewCredential {
+        id: &draft.id,
+        vendor_id: &draft.vendor_id,
+        exam_id: &request.exam_id,
+        attempt_id: &request.attempt_id,
+        user_id: &draft.user_id,
+        issuer_key_id: &draft.issuer_key_id,
+        status_list_id: &draft.status_list_id,
+        status_index: draft.status_index,
+        json: &draft.json,
+        valid_from: draft.valid_from,
+        valid_until: draft.valid_until,
+        created_at: now,
+    };
+    match db::statement(conn, |c| store::insert_credential(c, &new)) {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            // Either this attempt was certified meanwhile, or the index was taken.
+            return Ok(match store::find_by_attempt(conn, &request.attempt_id)? {
+                Some(existing) => Recorded::Issued(existing),
+                None => Recorded::IndexTaken,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let renewal = store::Renewal {
+        vendor_id: &draft.vendor_id,
+        exam_id: &request.exam_id,
+        exam_slug: &request.exam_slug,
+    };
+    store::supersede(conn, &draft.user_id, &renewal, &draft.id, now)?;
+    mail::enqueue(conn, &draft.mail, now)?;
+    webhooks::credential_event(
+        conn,
+        &ctx.links,
+        EventType::CredentialIssued,
+        &draft.vendor_id,
+        &draft.id,
+        now,
+    )?;
+    ctx.credentials_changed(
+        conn,
+        &draft.user_id,
+        &draft.vendor_id,
+        "credential issued",
+        now,
+    )?;
+    tracing::info!(credential_id = %draft.id, attempt_id = %request.attempt_id, "credential issued");
+    Ok(Recorded::Issued(draft.id.clone()))
 }

@@ -31,7 +31,7 @@ pub use issuer_keys::{
     issuer_did, list_instance_keys, list_keys, rotate_instance_key, rotate_key, set_cryptosuite,
     signing_key, KeyInfo, OpenedKeys,
 };
-pub use issuing::{format_score, issue_for_pass};
+pub use issuing::{format_score, issue_for_pass, prepare_issue, PreparedCredential};
 pub use reminders::send_expiry_reminders;
 pub use revoking::{
     achievement_name, credential_state, revoke, stored_status, validate_reason, CredentialState,
@@ -130,7 +130,7 @@ impl std::fmt::Debug for IssueContext {
 }
 
 /// A passed attempt to certify, as grading knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueRequest {
     pub attempt_id: String,
     pub user_id: String,

@@ -42,8 +42,9 @@ pub use orders::{
     MarkPaidInput, MonthRevenue, OrderView, RevenueReport,
 };
 pub use results::{
-    attempt_view, attempts_of_user, grade_attempt, overdue_attempts, submit_attempt, AttemptResult,
-    AttemptSummary, AttemptView, DomainResult, ReviewChoice, ReviewQuestion, StoredResult,
+    attempt_view, attempts_of_user, grade_attempt, overdue_attempts, pass_in_prospect,
+    submit_attempt, AttemptResult, AttemptSummary, AttemptView, DomainResult, ReviewChoice,
+    ReviewQuestion, StoredResult,
 };
 pub use retakes::{next_attempt_allowed, retakes_not_yet, RetakesNotYet};
 pub use statistics::{statistics, ItemReport, StatisticsReport};

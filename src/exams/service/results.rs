@@ -2,6 +2,7 @@
 //! its review, and a person's attempts.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -11,10 +12,10 @@ use super::taking::ExamRef;
 use super::{load_bank, parse_form, GradedBy, PassHook, PassedExam};
 use crate::clock::rfc3339_seconds;
 use crate::db::DbConn;
-use crate::exams::store::{self, AttemptRow};
+use crate::exams::store::{self, AttemptRow, ExamRow};
 use crate::exams::{
     grade, percent_json_number, render_text, render_text_inline, AttemptStatus, Bank, DomainScore,
-    ExamError, Form, PresentedQuestion, QuestionKind,
+    ExamError, Form, GradeResult, PresentedQuestion, QuestionKind,
 };
 use crate::links::Links;
 use crate::mail;
@@ -107,6 +108,72 @@ fn stored_result(attempt: &AttemptRow) -> Result<AttemptResult, ExamError> {
     ))
 }
 
+/// Grades the attempt's saved answers against the bank version it was drawn from.
+fn grade_saved_answers(
+    conn: &mut DbConn,
+    attempt: &AttemptRow,
+) -> Result<(Arc<Bank>, GradeResult), ExamError> {
+    let bank = load_bank(conn, &attempt.version_id)?;
+    let form = parse_form(attempt)?;
+    let mut answers: HashMap<String, Vec<String>> = HashMap::new();
+    for (question_id, choices) in store::answers_of(conn, &attempt.id)? {
+        let choices: Vec<String> = serde_json::from_str(&choices).map_err(|e| {
+            ExamError::Internal(format!(
+                "saved answer of attempt {} is unreadable: {e}",
+                attempt.id
+            ))
+        })?;
+        answers.insert(question_id, choices);
+    }
+    let graded = grade(&bank, &form, &answers, bank.exam.pass_percent)?;
+    Ok((bank, graded))
+}
+
+/// What the credential issuer is told of a candidate's pass (`None` for a fail or a staff preview).
+fn passed_exam(
+    attempt: &AttemptRow,
+    exam: &ExamRow,
+    bank: &Bank,
+    graded: &GradeResult,
+    graded_at: NaiveDateTime,
+) -> Option<PassedExam> {
+    (graded.passed && !attempt.preview).then(|| PassedExam {
+        attempt_id: attempt.id.clone(),
+        user_id: attempt.user_id.clone(),
+        vendor_id: exam.vendor_id.clone(),
+        exam_id: exam.id.clone(),
+        exam_slug: exam.slug.clone(),
+        exam_title: bank.exam.title.clone(),
+        exam_description: bank.exam.description.clone().unwrap_or_default(),
+        pass_percent: i32::from(bank.exam.pass_percent),
+        score_bp: i32::try_from(graded.score_basis_points).unwrap_or(0),
+        validity_months: i32::try_from(bank.exam.validity_months).unwrap_or(i32::MAX),
+        renewal_exam_slug: bank.exam.renewal_exam.clone(),
+        graded_at,
+    })
+}
+
+/// The pass that grading the open attempt would record if it ran now, read without a transaction
+/// or a write, so its credential can be prepared ahead of the grading (see [`grade_attempt`], which
+/// grades again and decides). `None` when the attempt is not open, not `owner`'s, or would not pass.
+pub fn pass_in_prospect(
+    conn: &mut DbConn,
+    attempt_id: &str,
+    owner: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Option<PassedExam>, ExamError> {
+    let Some(attempt) = store::find_attempt(conn, attempt_id)?
+        .filter(|attempt| owner.is_none_or(|owner| owner == attempt.user_id))
+        .filter(|attempt| attempt.status == AttemptStatus::Open)
+    else {
+        return Ok(None);
+    };
+    let (bank, graded) = grade_saved_answers(conn, &attempt)?;
+    let exam =
+        store::find_exam_by_id(conn, &attempt.exam_id)?.ok_or(ExamError::NotFound("exam"))?;
+    Ok(passed_exam(&attempt, &exam, &bank, &graded, now))
+}
+
 /// The candidate submits: grades the attempt (once, whoever asks first) and returns the score report.
 pub fn submit_attempt(
     conn: &mut DbConn,
@@ -152,18 +219,7 @@ pub fn grade_attempt(
         return stored_result(&graded);
     }
 
-    let bank = load_bank(conn, &attempt.version_id)?;
-    let form = parse_form(&attempt)?;
-    let mut answers: HashMap<String, Vec<String>> = HashMap::new();
-    for (question_id, choices) in store::answers_of(conn, attempt_id)? {
-        let choices: Vec<String> = serde_json::from_str(&choices).map_err(|e| {
-            ExamError::Internal(format!(
-                "saved answer of attempt {attempt_id} is unreadable: {e}"
-            ))
-        })?;
-        answers.insert(question_id, choices);
-    }
-    let graded = grade(&bank, &form, &answers, bank.exam.pass_percent)?;
+    let (bank, graded) = grade_saved_answers(conn, &attempt)?;
     let outcomes: Vec<store::ItemOutcome> = graded
         .items
         .iter()
@@ -181,24 +237,9 @@ pub fn grade_attempt(
     let exam =
         store::find_exam_by_id(conn, &attempt.exam_id)?.ok_or(ExamError::NotFound("exam"))?;
     let score_bp = i32::try_from(graded.score_basis_points).unwrap_or(0);
-    let credential_id = if graded.passed && !attempt.preview {
-        let passed = PassedExam {
-            attempt_id: attempt.id.clone(),
-            user_id: attempt.user_id.clone(),
-            vendor_id: exam.vendor_id.clone(),
-            exam_id: exam.id.clone(),
-            exam_slug: exam.slug.clone(),
-            exam_title: bank.exam.title.clone(),
-            exam_description: bank.exam.description.clone().unwrap_or_default(),
-            pass_percent: i32::from(bank.exam.pass_percent),
-            score_bp,
-            validity_months: i32::try_from(bank.exam.validity_months).unwrap_or(i32::MAX),
-            renewal_exam_slug: bank.exam.renewal_exam.clone(),
-            graded_at: now,
-        };
-        on_pass(conn, &passed)?
-    } else {
-        None
+    let credential_id = match passed_exam(&attempt, &exam, &bank, &graded, now) {
+        Some(passed) => on_pass(conn, &passed)?,
+        None => None,
     };
     let stored = StoredResult {
         score_bp: graded.score_basis_points,

@@ -8,7 +8,9 @@ use serde::Deserialize;
 
 use crate::accounts::{Principal, VendorRole};
 use crate::app::AppState;
-use crate::exams::service::{self, BankSource, ManualOrderInput, MarkPaidInput, VoucherInput};
+use crate::exams::service::{
+    self, BankSource, GradedBy, ManualOrderInput, MarkPaidInput, VoucherInput,
+};
 use crate::http::auth::{actor, operators_only, user_actor, Caller, CurrentUser};
 use crate::http::download;
 use crate::http::extract::{
@@ -19,7 +21,7 @@ use crate::http::openapi::{
     UnsupportedType,
 };
 use crate::http::problem::ApiError;
-use crate::usecases::{start_for, vendor_for};
+use crate::usecases::{self, start_for, vendor_for};
 
 crate::http::openapi::routes!("exams":
     upload_bank,
@@ -535,13 +537,13 @@ async fn submit_attempt(
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let attempt_id = path.into_inner();
-    let now = state.clock.now();
-    let links = state.links.clone();
-    let hook = state.on_exam_passed();
-    let result = state
-        .tx(move |conn| service::submit_attempt(conn, &user.id, &attempt_id, &links, &hook, now))
-        .await?;
+    let result = usecases::grade_attempt(
+        &state,
+        path.into_inner(),
+        Some(user.id),
+        GradedBy::Candidate,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 

@@ -156,12 +156,19 @@ pub fn request(exam: &ExamFixture, attempt_id: &str, user_id: &str) -> IssueRequ
     }
 }
 
-/// Calls `issue_for_pass` for an attempt inside one transaction, as grading does.
+/// Issues the credential of an attempt as grading does: prepared on a pooled connection, then
+/// `issue_for_pass` inside one transaction.
 pub async fn issue_attempt(app: &TestApp, request: IssueRequest) -> String {
     let ctx = app.state.issue_context();
     let now = app.state.clock.now();
+    let (context, ahead) = (ctx.clone(), request.clone());
+    let prepared = app
+        .state
+        .db(move |conn| credentials::prepare_issue(conn, &context, &ahead, now))
+        .await
+        .expect("prepare_issue");
     app.state
-        .tx(move |conn| credentials::issue_for_pass(conn, &ctx, &request, now))
+        .tx(move |conn| credentials::issue_for_pass(conn, &ctx, &request, prepared, now))
         .await
         .expect("issue_for_pass")
 }

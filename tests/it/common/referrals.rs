@@ -223,7 +223,7 @@ pub async fn grant_credential(
                 validity_months,
                 renewal_exam_slug: None,
             };
-            credo::credentials::issue_for_pass(c, &ctx, &request, now)
+            credo::credentials::issue_for_pass(c, &ctx, &request, None, now)
         })
         .await
         .unwrap()

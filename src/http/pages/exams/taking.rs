@@ -11,9 +11,10 @@ use serde::Deserialize;
 use super::page_error;
 use crate::accounts::SessionUser;
 use crate::app::AppState;
-use crate::exams::service::{self, AttemptView};
+use crate::exams::service::{self, AttemptView, GradedBy};
 use crate::exams::{ExamError, PresentedQuestion};
 use crate::http::pages::{render, see_other, Form, PageContext, PageError, PageUser};
+use crate::usecases;
 
 struct ChoiceView {
     id: String,
@@ -256,14 +257,14 @@ async fn submit_and_show(
     user: &SessionUser,
     attempt_id: &str,
 ) -> Result<HttpResponse, PageError> {
-    let links = state.links.clone();
-    let hook = state.on_exam_passed();
-    let (user_id, id) = (user.id.clone(), attempt_id.to_owned());
-    let now = state.clock.now();
-    state
-        .tx(move |conn| service::submit_attempt(conn, &user_id, &id, &links, &hook, now))
-        .await
-        .map_err(page_error)?;
+    usecases::grade_attempt(
+        state,
+        attempt_id.to_owned(),
+        Some(user.id.clone()),
+        GradedBy::Candidate,
+    )
+    .await
+    .map_err(page_error)?;
     Ok(see_other(&format!("/attempts/{attempt_id}/result")))
 }
 
