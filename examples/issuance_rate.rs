@@ -20,7 +20,7 @@ use credo::config::{Config, Overrides};
 use credo::credentials::proof::Cryptosuite;
 use credo::credentials::{service, store, CredentialError, IssueRequest};
 use credo::db::schema::{attempts, exam_versions, exams, users};
-use credo::db::{new_id, DbConn, DbError};
+use credo::db::{self, new_id, DbConn, DbError};
 use credo::AppState;
 use diesel::prelude::*;
 
@@ -162,7 +162,9 @@ async fn main() -> Result<(), String> {
                 // one transaction.
                 let (context, ahead) = (ctx.clone(), request.clone());
                 let prepared = state
-                    .db(move |conn| service::prepare_issue(conn, &context, &ahead, now))
+                    .db(move |conn| {
+                        db::reads(conn, |c| service::prepare_issue(c, &context, &ahead, now))
+                    })
                     .await
                     .map_err(|e| e.to_string())?;
                 let ctx = ctx.clone();

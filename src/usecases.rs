@@ -177,11 +177,13 @@ pub async fn grade_attempt(
     let (id, who) = (attempt_id.clone(), owner.clone());
     let prepared = state
         .db(move |conn| {
-            let Some(passed) = exams::pass_in_prospect(conn, &id, who.as_deref(), now)? else {
-                return Ok(None);
-            };
-            credentials::prepare_issue(conn, &ctx, &issue_request(&passed), now)
-                .map_err(|e| ExamError::Credential(e.to_string()))
+            db::reads(conn, |conn| {
+                let Some(passed) = exams::pass_in_prospect(conn, &id, who.as_deref(), now)? else {
+                    return Ok(None);
+                };
+                credentials::prepare_issue(conn, &ctx, &issue_request(&passed), now)
+                    .map_err(|e| ExamError::Credential(e.to_string()))
+            })
         })
         .await
         // The grading decides, and reports any error that matters to the caller.

@@ -321,6 +321,34 @@ where
 }
 
 /// How deep in transactions the connection is (`None`: outside any).
+/// Runs `f`, which only reads, in one read transaction on SQLite: each statement outside a
+/// transaction takes the shared lock and checks the WAL, and starts with a cold page cache after
+/// any commit, so several reads in a row share one of each. On PostgreSQL, where a transaction
+/// would only add round trips, the statements run as they are. Inside a transaction, `f` runs in
+/// it.
+pub fn reads<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Tm = <DbConn as Connection>::TransactionManager;
+    if !matches!(conn, DbConn::Sqlite(_)) || transaction_depth(conn)?.is_some() {
+        return f(conn);
+    }
+    if let DbConn::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?;
+    }
+    let read = f(conn);
+    // Nothing was written: ending the transaction either way only releases the snapshot.
+    match &read {
+        Ok(_) => Tm::commit_transaction(conn)?,
+        Err(_) => {
+            let _ = Tm::rollback_transaction(conn);
+        }
+    }
+    read
+}
+
 fn transaction_depth(conn: &mut DbConn) -> diesel::QueryResult<Option<std::num::NonZeroU32>> {
     <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()

@@ -1,7 +1,8 @@
 //! `db::statement` inside a transaction, on the backend under test: a failing statement (a lost
 //! race for a unique key, which callers catch and retry) leaves the transaction usable and the
 //! rest of it commits. PostgreSQL aborts a whole transaction on a failed statement, so there the
-//! statement needs its savepoint; SQLite undoes the statement alone.
+//! statement needs its savepoint; SQLite undoes the statement alone. And `db::reads`: one read
+//! transaction on SQLite, plain statements on PostgreSQL.
 
 use credo::db::schema::users;
 use credo::db::{self, DatabaseTarget, DbConn, SqliteSync};
@@ -53,4 +54,31 @@ fn a_failed_statement_leaves_its_transaction_usable_and_the_rest_commits() {
         stored, expected,
         "both other rows committed, the refused one did not"
     );
+}
+
+#[test]
+fn reads_share_one_snapshot_on_sqlite_and_leave_no_transaction_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(dir.path());
+    let target = DatabaseTarget::parse(&url).unwrap();
+    let pool = db::connect(&target, 2, SqliteSync::Normal).unwrap();
+    let (mut reader, mut writer) = (pool.get().unwrap(), pool.get().unwrap());
+    let count = |c: &mut DbConn| users::table.count().get_result::<i64>(c);
+
+    let (before, after) = db::reads(&mut reader, |c| {
+        let before = count(c)?;
+        insert_user(&mut writer, &db::new_id(), "ada@example.org")?;
+        Ok::<_, diesel::result::Error>((before, count(c)?))
+    })
+    .unwrap();
+    let sqlite = matches!(target, DatabaseTarget::Sqlite(_));
+    // SQLite reads from the snapshot its first read took; PostgreSQL statements see each commit.
+    assert_eq!(after, if sqlite { before } else { before + 1 });
+    // The read transaction ended: this connection sees the commit and can write.
+    assert_eq!(count(&mut reader).unwrap(), before + 1);
+    db::transaction(&mut reader, |c| {
+        insert_user(c, &db::new_id(), "grace@example.org")
+    })
+    .expect("a write after the reads");
+    assert_eq!(count(&mut writer).unwrap(), before + 2);
 }
