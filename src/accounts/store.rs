@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::session_cache::SESSIONS;
 use super::{ApiKey, Membership, Scopes, User, Vendor, VendorRole};
 use crate::db::schema::{api_keys, email_tokens, sessions, users, vendor_members, vendors};
-use crate::db::{after_commit, new_id, DbConn};
+use crate::db::{self, after_commit, new_id, DbConn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
@@ -33,11 +33,11 @@ pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<
 }
 
 pub fn find_user(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
-    users::table
+    db::on_backend!(conn, |c| users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// How many accounts exist (`credo serve --demo` seeds only a database without any).
@@ -393,11 +393,11 @@ pub fn find_vendor_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<
 }
 
 pub fn find_vendor(conn: &mut DbConn, id: &str) -> QueryResult<Option<Vendor>> {
-    vendors::table
+    db::on_backend!(conn, |c| vendors::table
         .find(id)
         .select(Vendor::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn list_vendors(conn: &mut DbConn) -> QueryResult<Vec<Vendor>> {

@@ -9,7 +9,7 @@ use crate::db::schema::{
     credential_reminders, credentials, exams, issuer_keys, status_list_slots, status_lists, users,
     vendor_credential_settings,
 };
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 
 /// A stored issuer key. The sealed seed never leaves this struct except to be opened in memory;
 /// `Debug` leaves it out.
@@ -39,11 +39,11 @@ impl std::fmt::Debug for IssuerKeyRow {
 
 /// The cryptosuite the vendor chose for new credentials, if it chose one.
 pub fn vendor_cryptosuite(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Option<String>> {
-    vendor_credential_settings::table
+    db::on_backend!(conn, |c| vendor_credential_settings::table
         .find(vendor_id)
         .select(vendor_credential_settings::cryptosuite)
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Records the vendor's cryptosuite (update, else insert: portable across both backends).
@@ -90,12 +90,12 @@ pub fn vendor_public_keys(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Vec
 }
 
 pub fn active_key(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Option<IssuerKeyRow>> {
-    issuer_keys::table
+    db::on_backend!(conn, |c| issuer_keys::table
         .filter(issuer_keys::vendor_id.eq(vendor_id))
         .filter(issuer_keys::retired_at.is_null())
         .select(IssuerKeyRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Scope of an instance-level issuer key (no vendor).
@@ -196,13 +196,13 @@ pub struct ListSlots {
 
 /// The vendor's newest status list (the one new credentials go to while it has room).
 pub fn latest_list(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Option<ListSlots>> {
-    status_lists::table
+    db::on_backend!(conn, |c| status_lists::table
         .inner_join(status_list_slots::table)
         .filter(status_lists::vendor_id.eq(vendor_id))
         .order(status_lists::number.desc())
         .select(ListSlots::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn find_list_slots(
@@ -293,13 +293,13 @@ pub fn insert_list(
 
 /// Takes one slot of the list if fewer than `capacity` are taken; `false` when it is full.
 pub fn claim_slot(conn: &mut DbConn, list_id: &str, capacity: i32) -> QueryResult<bool> {
-    let updated = diesel::update(
+    let updated = db::on_backend!(conn, |c| diesel::update(
         status_list_slots::table
             .filter(status_list_slots::list_id.eq(list_id))
             .filter(status_list_slots::allocated.lt(capacity)),
     )
     .set(status_list_slots::allocated.eq(status_list_slots::allocated + 1))
-    .execute(conn)?;
+    .execute(c))?;
     Ok(updated == 1)
 }
 
@@ -371,11 +371,11 @@ pub fn credential_facts(conn: &mut DbConn, id: &str) -> QueryResult<Option<Crede
 /// The id of the credential issued for an attempt, if any (the id alone: issuing asks on every
 /// pass, and the row carries the whole credential).
 pub fn find_by_attempt(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Option<String>> {
-    credentials::table
+    db::on_backend!(conn, |c| credentials::table
         .filter(credentials::attempt_id.eq(attempt_id))
         .select(credentials::id)
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// The exact stored JSON of a credential.
@@ -388,12 +388,12 @@ pub fn credential_json(conn: &mut DbConn, id: &str) -> QueryResult<Option<String
 }
 
 pub fn index_taken(conn: &mut DbConn, list_id: &str, index: i32) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    db::on_backend!(conn, |c| diesel::select(diesel::dsl::exists(
         credentials::table
             .filter(credentials::status_list_id.eq(list_id))
             .filter(credentials::status_index.eq(index)),
     ))
-    .get_result(conn)
+    .get_result(c))
 }
 
 /// A credential row to insert.
@@ -413,7 +413,7 @@ pub struct NewCredential<'a> {
 }
 
 pub fn insert_credential(conn: &mut DbConn, new: &NewCredential<'_>) -> QueryResult<()> {
-    diesel::insert_into(credentials::table)
+    db::on_backend!(conn, |c| diesel::insert_into(credentials::table)
         .values((
             credentials::id.eq(new.id),
             credentials::vendor_id.eq(new.vendor_id),
@@ -428,8 +428,8 @@ pub fn insert_credential(conn: &mut DbConn, new: &NewCredential<'_>) -> QueryRes
             credentials::valid_until.eq(new.valid_until),
             credentials::created_at.eq(new.created_at),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .execute(c))
+    .map(|_| ())
 }
 
 /// Marks the person's current credentials (other than `new_id`) of exam `exam_id` and of the
@@ -463,14 +463,16 @@ pub fn supersede(
         );
     // Most passes are the holder's first of the exam. The read stays prepared between runs; the
     // UPDATE, which diesel prepares anew on every run, is left for those that replace something.
-    let any_current: bool =
-        diesel::select(diesel::dsl::exists(credentials::table.filter(current))).get_result(conn)?;
+    let any_current: bool = db::on_backend!(conn, |c| diesel::select(diesel::dsl::exists(
+        credentials::table.filter(current)
+    ))
+    .get_result(c))?;
     if !any_current {
         return Ok(0);
     }
-    diesel::update(credentials::table.filter(current))
+    db::on_backend!(conn, |c| diesel::update(credentials::table.filter(current))
         .set(credentials::superseded_by.eq(new_id))
-        .execute(conn)
+        .execute(c))
 }
 
 /// The exam a new credential is for: it supersedes the holder's earlier credentials of that

@@ -25,6 +25,25 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// several nodes start at once against one PostgreSQL database.
 const MIGRATION_LOCK_KEY: i64 = 0x6372_6564_6f5f_6d69; // "credo_mi"
 
+/// Runs `$body` with `$c` bound to the backend's own connection (`&mut PgConnection` or
+/// `&mut SqliteConnection`); the body is compiled once per backend.
+///
+/// Why: the `MultiConnection` derive wraps every query in a `SerializedQuery` that renders the
+/// query's whole SQL text in each AST pass, even for a statement already prepared and cached:
+/// twice per run (the cacheability pass and the bind pass), before the backend's own pass binds
+/// the values. Under issuance that was a fifth of SQLite's writer thread (`perf`, 32 in flight).
+/// Statements on hot paths go around it; the rest keep the shorter `DbConn` form.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+pub use on_backend;
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
     Postgres(PgConnection),

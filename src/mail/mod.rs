@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::outbox;
-use crate::db::{new_id, DbConn};
+use crate::db::{self, new_id, DbConn};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
@@ -60,7 +60,7 @@ pub fn enqueue(conn: &mut DbConn, mail: &Email, now: NaiveDateTime) -> QueryResu
                 .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?,
         )
     };
-    diesel::insert_into(outbox::table)
+    db::on_backend!(conn, |c| diesel::insert_into(outbox::table)
         .values((
             outbox::id.eq(&id),
             // The Message-ID is `<message_id@sender-domain>`, fixed here so retries reuse it.
@@ -75,7 +75,7 @@ pub fn enqueue(conn: &mut DbConn, mail: &Email, now: NaiveDateTime) -> QueryResu
             outbox::created_at.eq(now),
             outbox::scrub_after_send.eq(mail.one_time_link),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(id)
 }
 

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::{DeliveryStatus, EventType};
 use crate::clock::rfc3339_seconds;
 use crate::db::schema::{credentials, exams, users, webhook_deliveries, webhook_endpoints};
-use crate::db::{new_id, transaction, DbConn};
+use crate::db::{self, new_id, transaction, DbConn};
 use crate::links::Links;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -69,19 +69,21 @@ pub fn list_endpoints(conn: &mut DbConn, vendor_id: &str) -> QueryResult<Vec<End
 
 /// Endpoints not deleted: one vendor's, or every vendor's with `None`; oldest first.
 pub fn live_endpoints(conn: &mut DbConn, vendor_id: Option<&str>) -> QueryResult<Vec<EndpointRow>> {
-    let live = webhook_endpoints::table
-        .filter(webhook_endpoints::deleted_at.is_null())
-        .order((
-            webhook_endpoints::created_at.asc(),
-            webhook_endpoints::id.asc(),
-        ))
-        .select(EndpointRow::as_select());
-    match vendor_id {
-        Some(vendor_id) => live
-            .filter(webhook_endpoints::vendor_id.eq(vendor_id))
-            .load(conn),
-        None => live.load(conn),
-    }
+    db::on_backend!(conn, |c| {
+        let live = webhook_endpoints::table
+            .filter(webhook_endpoints::deleted_at.is_null())
+            .order((
+                webhook_endpoints::created_at.asc(),
+                webhook_endpoints::id.asc(),
+            ))
+            .select(EndpointRow::as_select());
+        match vendor_id {
+            Some(vendor_id) => live
+                .filter(webhook_endpoints::vendor_id.eq(vendor_id))
+                .load(c),
+            None => live.load(c),
+        }
+    })
 }
 
 pub fn update_secret(

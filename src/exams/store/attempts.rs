@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{
     attempt_answers, attempt_flags, attempt_items, attempts, exams, users, vendors,
 };
-use crate::db::{new_id, DbConn};
+use crate::db::{self, new_id, DbConn};
 use crate::exams::AttemptStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -67,11 +67,11 @@ pub fn insert_attempt(
 }
 
 pub fn find_attempt(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttemptRow>> {
-    attempts::table
+    db::on_backend!(conn, |c| attempts::table
         .find(id)
         .select(AttemptRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Reads an attempt and, on PostgreSQL, locks its row until the transaction ends, so a concurrent grading
@@ -137,7 +137,7 @@ pub fn claim_for_grading(
     graded_by: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
+    db::on_backend!(conn, |c| diesel::update(
         attempts::table
             .find(id)
             .filter(attempts::status.eq(AttemptStatus::Open.as_str())),
@@ -148,7 +148,7 @@ pub fn claim_for_grading(
         attempts::graded_at.eq(now),
         attempts::graded_by.eq(graded_by),
     ))
-    .execute(conn)
+    .execute(c))
 }
 
 pub fn store_result(
@@ -158,14 +158,14 @@ pub fn store_result(
     passed: bool,
     result_json: &str,
 ) -> QueryResult<()> {
-    diesel::update(attempts::table.find(id))
+    db::on_backend!(conn, |c| diesel::update(attempts::table.find(id))
         .set((
             attempts::score_bp.eq(score_bp),
             attempts::passed.eq(passed),
             attempts::result.eq(result_json),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 /// Open attempts whose deadline has passed, oldest deadline first.
@@ -400,10 +400,10 @@ impl RunQueryDsl<diesel::SqliteConnection> for SaveAnswer<'_> {}
 
 /// Saved answers of an attempt: (question id, choices as a JSON array).
 pub fn answers_of(conn: &mut DbConn, attempt_id: &str) -> QueryResult<Vec<(String, String)>> {
-    attempt_answers::table
+    db::on_backend!(conn, |c| attempt_answers::table
         .filter(attempt_answers::attempt_id.eq(attempt_id))
         .select((attempt_answers::question_id, attempt_answers::choices))
-        .load(conn)
+        .load(c))
 }
 
 /// Flags (or unflags) a question of an attempt for review; flagging twice keeps one row.
@@ -458,7 +458,7 @@ pub fn insert_items(
     items: &[ItemOutcome<'_>],
 ) -> QueryResult<()> {
     for item in items {
-        diesel::insert_into(attempt_items::table)
+        db::on_backend!(conn, |c| diesel::insert_into(attempt_items::table)
             .values((
                 attempt_items::attempt_id.eq(attempt_id),
                 attempt_items::question_id.eq(item.question_id),
@@ -467,7 +467,7 @@ pub fn insert_items(
                 attempt_items::points_milli.eq(item.points_milli),
                 attempt_items::correct.eq(item.correct),
             ))
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }

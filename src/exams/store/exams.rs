@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{attempts, exam_versions, exams, vendors};
-use crate::db::{new_id, DbConn};
+use crate::db::{self, new_id, DbConn};
 use crate::exams::{AttemptStatus, ExamVersionState};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -94,11 +94,11 @@ pub fn find_exam(conn: &mut DbConn, vendor_id: &str, slug: &str) -> QueryResult<
 }
 
 pub fn find_exam_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<ExamRow>> {
-    exams::table
+    db::on_backend!(conn, |c| exams::table
         .find(id)
         .select(ExamRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// An exam by its public address `vendor/slug`, with the vendor's slug and name.

@@ -10,7 +10,7 @@ mod orders;
 use diesel::prelude::*;
 
 use crate::db::schema::users;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 
 pub use attempts::{
     answers_of, attempt_counts_of_vendor, attempt_history, attempts_of_user, claim_for_grading,
@@ -33,11 +33,11 @@ pub use orders::{
 
 /// A person's display name and e-mail address.
 pub fn user_contact(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<(String, String)>> {
-    users::table
+    db::on_backend!(conn, |c| users::table
         .find(user_id)
         .select((users::display_name, users::email))
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn user_id_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<String>> {

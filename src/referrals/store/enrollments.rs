@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::accounts::Vendor;
 use crate::db::schema::{credentials, enrollments, programs, tier_changes, users, vendors};
-use crate::db::{new_id, DbConn};
+use crate::db::{self, new_id, DbConn};
 use crate::referrals::{Enrollment, EnrollmentStatus, Program};
 
 pub fn find_enrollment(conn: &mut DbConn, id: &str) -> QueryResult<Option<Enrollment>> {
@@ -178,12 +178,12 @@ pub fn enrollments_of_user_at_vendor(
     user_id: &str,
     vendor_id: &str,
 ) -> QueryResult<Vec<(Enrollment, Program)>> {
-    enrollments::table
+    db::on_backend!(conn, |c| enrollments::table
         .inner_join(programs::table)
         .filter(enrollments::user_id.eq(user_id))
         .filter(programs::vendor_id.eq(vendor_id))
         .select((Enrollment::as_select(), Program::as_select()))
-        .load(conn)
+        .load(c))
 }
 
 pub fn enrollments_of_user(
