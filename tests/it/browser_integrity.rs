@@ -1,7 +1,7 @@
 //! Exam integrity in a real headless Chromium: four candidates answer forty four-choice questions (the
 //! bank lists the right choice first and gives no choice ids) by rules that read only the taking page's
 //! form values — the smallest value, the first listed, the value `a`, the smallest input by all its
-//! attributes — and submit with the page's own buttons (Review and submit, then Submit). Each scores below 60 % and their mean is below
+//! attributes — and submit with the page's own buttons (Review and submit, then Submit). Each scores below 45 % and their mean is below
 //! 35 %; two candidates' pages name the same question and choice differently.
 
 use std::collections::{HashMap, HashSet};
@@ -128,9 +128,7 @@ async fn key_blind_rules_on_the_taking_page_score_near_chance() {
             .expect(200)
             .json();
         let score = graded["result"]["score_percent"].as_f64().unwrap();
-        // Chance is 25 %: over 40 questions a rule reaches 45 % in about 1 run of 200 (which
-        // made this check flaky), 60 % in about 1 of 350,000; a leaked key gives 100 %.
-        assert!(score < 60.0, "rule {rule} scored {score} %");
+        assert!(score < 45.0, "rule {rule} scored {score} %");
         scores.push(score);
         shown.push(values);
         browser.sign_out().await;
