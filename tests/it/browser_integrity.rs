@@ -1,4 +1,4 @@
-//! Exam integrity in a real headless Chromium: four candidates answer forty four-choice questions (the
+//! Exam integrity in a real headless Chromium: four candidates answer a hundred four-choice questions (the
 //! bank lists the right choice first and gives no choice ids) by rules that read only the taking page's
 //! form values — the smallest value, the first listed, the value `a`, the smallest input by all its
 //! attributes — and submit with the page's own buttons (Review and submit, then Submit). Each scores below 45 % and their mean is below
