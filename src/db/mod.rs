@@ -339,7 +339,6 @@ where
     f(conn).inspect_err(|_| drop_after_commit_since(queued))
 }
 
-/// How deep in transactions the connection is (`None`: outside any).
 /// Runs `f`, which only reads, in one read transaction on SQLite: each statement outside a
 /// transaction takes the shared lock and checks the WAL, and starts with a cold page cache after
 /// any commit, so several reads in a row share one of each. On PostgreSQL, where a transaction
@@ -351,11 +350,12 @@ where
     E: From<diesel::result::Error>,
 {
     type Tm = <DbConn as Connection>::TransactionManager;
-    if !matches!(conn, DbConn::Sqlite(_)) || transaction_depth(conn)?.is_some() {
+    if transaction_depth(conn)?.is_some() {
         return f(conn);
     }
-    if let DbConn::Sqlite(c) = conn {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?;
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
+        DbConn::Postgres(_) => return f(conn),
     }
     let read = f(conn);
     // Nothing was written: ending the transaction either way only releases the snapshot.
@@ -368,6 +368,7 @@ where
     read
 }
 
+/// How deep in transactions the connection is (`None`: outside any).
 fn transaction_depth(conn: &mut DbConn) -> diesel::QueryResult<Option<std::num::NonZeroU32>> {
     <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()

@@ -68,7 +68,6 @@ fn whole_seconds(t: NaiveDateTime) -> NaiveDateTime {
 /// [`prepare_issue`]). Recording it re-checks what could have moved meanwhile.
 pub struct PreparedCredential {
     request: IssueRequest,
-    key_row_id: String,
     list: ListSlots,
     draft: Draft,
 }
@@ -103,29 +102,39 @@ struct Issuer {
 }
 
 impl Issuer {
-    /// `None` while the vendor has no signing key: creating it is a write, left to the issuance.
-    fn read(
+    /// With the vendor's signing key, created on first use.
+    fn for_issuance(
         conn: &mut DbConn,
         ctx: &IssueContext,
         request: &IssueRequest,
-        create_key: bool,
         now: NaiveDateTime,
-    ) -> Result<Option<Self>, CredentialError> {
-        let vendor = accounts::store::find_vendor(conn, &request.vendor_id)?
-            .ok_or(CredentialError::NotFound("vendor"))?;
-        let user = accounts::store::find_user(conn, &request.user_id)?
-            .ok_or(CredentialError::NotFound("user"))?;
-        let key = if create_key {
-            Some(signing_key(conn, ctx, &vendor, now)?)
-        } else {
-            active_signing_key(conn, ctx, &vendor)?
-        };
-        Ok(key.map(|(key_row, key)| Issuer {
+    ) -> Result<Self, CredentialError> {
+        let (vendor, user) = vendor_and_holder(conn, request)?;
+        let (key_row, key) = signing_key(conn, ctx, &vendor, now)?;
+        Ok(Issuer {
             vendor,
             user,
             key_row,
             key,
-        }))
+        })
+    }
+
+    /// With the vendor's active key, read only; `None` before the vendor's first key (creating it
+    /// is a write, left to the issuance).
+    fn read_only(
+        conn: &mut DbConn,
+        ctx: &IssueContext,
+        request: &IssueRequest,
+    ) -> Result<Option<Self>, CredentialError> {
+        let (vendor, user) = vendor_and_holder(conn, request)?;
+        Ok(
+            active_signing_key(conn, ctx, &vendor)?.map(|(key_row, key)| Issuer {
+                vendor,
+                user,
+                key_row,
+                key,
+            }),
+        )
     }
 
     /// Builds and signs the credential at `index` of `list`, and its mail.
@@ -232,6 +241,17 @@ impl Issuer {
     }
 }
 
+fn vendor_and_holder(
+    conn: &mut DbConn,
+    request: &IssueRequest,
+) -> Result<(Vendor, User), CredentialError> {
+    let vendor = accounts::store::find_vendor(conn, &request.vendor_id)?
+        .ok_or(CredentialError::NotFound("vendor"))?;
+    let user = accounts::store::find_user(conn, &request.user_id)?
+        .ok_or(CredentialError::NotFound("user"))?;
+    Ok((vendor, user))
+}
+
 /// A random index of `list` no stored credential holds (`None` after 64 taken ones).
 fn free_index(conn: &mut DbConn, list: &ListSlots) -> Result<Option<i32>, CredentialError> {
     for _ in 0..64 {
@@ -257,7 +277,7 @@ pub fn prepare_issue(
         return Ok(None);
     }
     validate_request(request)?;
-    let Some(issuer) = Issuer::read(conn, ctx, request, false, now)? else {
+    let Some(issuer) = Issuer::read_only(conn, ctx, request)? else {
         return Ok(None);
     };
     let Some(list) =
@@ -271,7 +291,6 @@ pub fn prepare_issue(
     let draft = issuer.draft(ctx, request, &list, index, now)?;
     Ok(Some(PreparedCredential {
         request: request.clone(),
-        key_row_id: issuer.key_row.id,
         list,
         draft,
     }))
@@ -299,7 +318,7 @@ pub fn issue_for_pass(
     let mut claimed = None;
     if let Some(prepared) = prepared.filter(|p| p.request == *request) {
         let key_current = store::active_key(conn, &prepared.draft.vendor_id)?
-            .is_some_and(|row| row.id == prepared.key_row_id);
+            .is_some_and(|row| row.id == prepared.draft.issuer_key_id);
         if key_current && store::claim_slot(conn, &prepared.list.id, LIST_CAPACITY)? {
             match record(conn, ctx, request, &prepared.draft, now)? {
                 Recorded::Issued(id) => return Ok(id),
@@ -309,11 +328,7 @@ pub fn issue_for_pass(
         }
     }
 
-    let Some(issuer) = Issuer::read(conn, ctx, request, true, now)? else {
-        return Err(CredentialError::Internal(
-            "no signing key after creating one".into(),
-        ));
-    };
+    let issuer = Issuer::for_issuance(conn, ctx, request, now)?;
     let list = match claimed {
         Some(list) => list,
         None => claim_list_slot(conn, ctx, &issuer.vendor, &issuer.key, now)?,
