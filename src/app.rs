@@ -201,8 +201,8 @@ impl AppState {
     }
 
     /// The hook the exam grading calls, inside its transaction, when an attempt passes; it returns the id of
-    /// the credential issued for the pass: `prepared` when that is still the pass's credential (see
-    /// [`crate::usecases::grade_attempt`]), else one built there.
+    /// the credential issued for the pass: `prepared` (built before the grading transaction) when that
+    /// is still the pass's credential, else one built there.
     pub fn on_exam_passed(
         &self,
         prepared: Option<PreparedCredential>,
