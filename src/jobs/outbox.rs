@@ -5,9 +5,10 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::app::AppState;
+use crate::credentials;
 use crate::db::DbError;
-use crate::mail::queue;
-use crate::mail::sender::Sender;
+use crate::mail::sender::{SendError, Sender};
+use crate::mail::{self, queue};
 
 /// How long a claimed mail stays reserved for this node; far longer than one SMTP exchange.
 const LEASE: Duration = Duration::minutes(5);
@@ -17,17 +18,33 @@ pub async fn run_once(state: AppState, sender: Arc<Sender>) -> Result<(), String
     loop {
         let now = state.clock.now();
         let worker = state.node_id.clone();
+        // Attachments stored as references (a credential's JSON) are read with the claim.
         let batch = state
             .db(move |conn| {
-                queue::claim_due(conn, &worker, now, LEASE, BATCH).map_err(DbError::from)
+                let claimed = queue::claim_due(conn, &worker, now, LEASE, BATCH)?;
+                Ok::<_, DbError>(
+                    claimed
+                        .into_iter()
+                        .map(|mail| {
+                            let attachments =
+                                mail::attachments_to_send(mail.attachments.as_deref(), |id| {
+                                    credentials::store::credential_json(conn, id)
+                                });
+                            (mail, attachments)
+                        })
+                        .collect::<Vec<_>>(),
+                )
             })
             .await
             .map_err(|e| e.to_string())?;
         if batch.is_empty() {
             break;
         }
-        for mail in batch {
-            let result = sender.send(&mail).await;
+        for (mail, attachments) in batch {
+            let result = match attachments {
+                Ok(attachments) => sender.send(&mail, attachments).await,
+                Err(error) => Err(SendError::Build(error)),
+            };
             let now = state.clock.now();
             let worker = state.node_id.clone();
             let retry_base = Duration::milliseconds(state.config.mail_retry_base_ms as i64);

@@ -29,8 +29,20 @@ pub struct Email {
 pub struct Attachment {
     pub filename: String,
     pub content_type: String,
-    #[serde(with = "base64_bytes")]
-    pub content: Vec<u8>,
+    #[serde(flatten)]
+    pub content: AttachmentContent,
+}
+
+/// What an attachment holds. Stored as `"content"` (base64) or `"credential_id"` beside the name
+/// and type, so rows queued before references existed read as they were written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttachmentContent {
+    #[serde(rename = "content", with = "base64_bytes")]
+    Bytes(Vec<u8>),
+    /// The exact JSON of a stored credential, read when the mail is sent: a credential never
+    /// changes once stored, so the outbox keeps a reference instead of a second copy of each.
+    #[serde(rename = "credential_id")]
+    Credential(String),
 }
 
 mod base64_bytes {
@@ -79,12 +91,84 @@ pub fn enqueue(conn: &mut DbConn, mail: &Email, now: NaiveDateTime) -> QueryResu
     Ok(id)
 }
 
+/// An attachment ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Decodes the stored attachment list (rows written by [`enqueue`]), with each credential it
+/// refers to read by `stored_credential` (`None`: not stored, an error naming it).
+pub fn attachments_to_send<E: std::fmt::Display>(
+    stored: Option<&str>,
+    mut stored_credential: impl FnMut(&str) -> Result<Option<String>, E>,
+) -> Result<Vec<ResolvedAttachment>, String> {
+    decode_attachments(stored)?
+        .into_iter()
+        .map(|attachment| {
+            let bytes = match attachment.content {
+                AttachmentContent::Bytes(bytes) => bytes,
+                AttachmentContent::Credential(id) => stored_credential(&id)
+                    .map_err(|e| format!("reading credential {id} to attach: {e}"))?
+                    .ok_or_else(|| format!("credential {id} to attach is not stored"))?
+                    .into_bytes(),
+            };
+            Ok(ResolvedAttachment {
+                filename: attachment.filename,
+                content_type: attachment.content_type,
+                bytes,
+            })
+        })
+        .collect()
+}
+
 /// Decodes the stored attachment list (rows written by [`enqueue`]).
-pub fn decode_attachments(stored: Option<&str>) -> Result<Vec<Attachment>, String> {
+fn decode_attachments(stored: Option<&str>) -> Result<Vec<Attachment>, String> {
     match stored {
         None => Ok(Vec::new()),
         Some(text) => {
             serde_json::from_str(text).map_err(|e| format!("stored attachments are corrupt: {e}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential(id: &str) -> Result<Option<String>, String> {
+        Ok((id == "stored").then(|| r#"{"id":"urn:uuid:stored"}"#.to_owned()))
+    }
+
+    #[test]
+    fn attachments_are_sent_from_their_bytes_or_from_the_credential_they_name() {
+        // A row queued before references existed keeps its bytes inline, as base64.
+        let inline = r#"[{"filename":"a.txt","content_type":"text/plain","content":"aGk="}]"#;
+        let sent = attachments_to_send(Some(inline), credential).unwrap();
+        assert_eq!(sent[0].bytes, b"hi");
+        assert_eq!(
+            (sent[0].filename.as_str(), sent[0].content_type.as_str()),
+            ("a.txt", "text/plain")
+        );
+
+        let reference = |id: &str| Attachment {
+            filename: "credential.json".into(),
+            content_type: "application/json".into(),
+            content: AttachmentContent::Credential(id.into()),
+        };
+        let stored = serde_json::to_string(&[reference("stored")]).unwrap();
+        assert_eq!(
+            stored,
+            r#"[{"filename":"credential.json","content_type":"application/json","credential_id":"stored"}]"#
+        );
+        let sent = attachments_to_send(Some(&stored), credential).unwrap();
+        assert_eq!(sent[0].bytes, br#"{"id":"urn:uuid:stored"}"#);
+
+        let gone = serde_json::to_string(&[reference("gone")]).unwrap();
+        let error = attachments_to_send(Some(&gone), credential).unwrap_err();
+        assert!(error.contains("credential gone"), "{error}");
+        assert!(attachments_to_send(None, credential).unwrap().is_empty());
     }
 }

@@ -8,6 +8,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::queue::QueuedMail;
+use super::ResolvedAttachment;
 use crate::config::{MailConfig, MailTransport, SmtpTls};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +78,11 @@ impl Sender {
         format!("<{}@{}>", mail.message_id, self.id_domain)
     }
 
-    fn build(&self, mail: &QueuedMail) -> Result<Message, SendError> {
+    fn build(
+        &self,
+        mail: &QueuedMail,
+        attachments: Vec<ResolvedAttachment>,
+    ) -> Result<Message, SendError> {
         let to: Mailbox = mail
             .to_address
             .parse()
@@ -88,8 +93,6 @@ impl Sender {
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone());
-        let attachments =
-            super::decode_attachments(mail.attachments.as_deref()).map_err(SendError::Build)?;
         let message = if attachments.is_empty() {
             builder
                 .header(ContentType::TEXT_PLAIN)
@@ -102,7 +105,7 @@ impl Sender {
                     .map_err(|e| SendError::Build(format!("attachment type: {e}")))?;
                 parts = parts.singlepart(
                     lettre::message::Attachment::new(attachment.filename)
-                        .body(attachment.content, content_type),
+                        .body(attachment.bytes, content_type),
                 );
             }
             builder.multipart(parts)
@@ -110,8 +113,14 @@ impl Sender {
         message.map_err(|e| SendError::Build(e.to_string()))
     }
 
-    pub async fn send(&self, mail: &QueuedMail) -> Result<(), SendError> {
-        let message = self.build(mail)?;
+    /// Sends `mail` with its attachments, read from storage by the caller
+    /// ([`super::attachments_to_send`]).
+    pub async fn send(
+        &self,
+        mail: &QueuedMail,
+        attachments: Vec<ResolvedAttachment>,
+    ) -> Result<(), SendError> {
+        let message = self.build(mail, attachments)?;
         match &self.transport {
             Transport::Smtp(t) => t
                 .send(message)

@@ -1,7 +1,7 @@
 //! The transactional mails, as plain text. Links are absolute; nothing secret but the one-time
 //! link the mail exists to deliver.
 
-use super::{Attachment, Email};
+use super::{Attachment, AttachmentContent, Email};
 
 fn email(to: &str, subject: impl Into<String>, text: String) -> Email {
     Email {
@@ -90,7 +90,6 @@ pub struct CredentialIssued<'a> {
     pub issuer: &'a str,
     pub page_link: &'a str,
     pub valid_until: Option<&'a str>,
-    pub credential_json: &'a str,
     pub credential_id: &'a str,
 }
 
@@ -115,7 +114,7 @@ pub fn credential_issued(to: &str, name: &str, c: &CredentialIssued<'_>) -> Emai
     mail.attachments.push(Attachment {
         filename: format!("credential-{}.json", c.credential_id),
         content_type: "application/json".into(),
-        content: c.credential_json.as_bytes().to_vec(),
+        content: AttachmentContent::Credential(c.credential_id.to_owned()),
     });
     mail
 }

@@ -222,7 +222,6 @@ impl Issuer {
                 issuer: &vendor.name,
                 page_link: &ctx.links.credential_page(&id),
                 valid_until: until_text.as_deref(),
-                credential_json: &signed.json,
                 credential_id: &id,
             },
         );
